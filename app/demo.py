@@ -1,0 +1,118 @@
+"""Demo data for ``make demo``: one employer, its admin, one technician, one operator.
+
+Loading is idempotent: a second run finds the accounts and prints the same details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from app.settings import Settings
+from idp import accounts, audit, enrolment, totp
+from idp.audit import AuditEvents
+from idp.passwords import Passwords
+from idp.runtime import Clock, Randomness
+from idp.secretbox import SecretBox
+
+DEMO_PASSWORD = "genba-demo-2026"  # noqa: S105 - demo only; `genba demo` refuses to run in production
+EMPLOYER_ID = "31000000000018"
+TECHNICIAN_ID = "10000000000019"
+STAFF_LOGIN = "admin"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    username: str
+    password: str
+    totp_secret: str
+    display_name: str
+
+
+def load_demo(
+    *, session: Session, settings: Settings, passwords: Passwords, box: SecretBox, rng: Randomness, clock: Clock
+) -> list[DemoAccount]:
+    now = clock()
+    if accounts.find_employer(session=session, employer_id=EMPLOYER_ID) is None:
+        accounts.create_employer(
+            session=session,
+            employer_id=EMPLOYER_ID,
+            trade_name="株式会社 山田工務店",
+            address="東京都江東区新砂1-2-3",
+            phone="03-1234-5678",
+            now=now,
+        )
+        accounts.create_employer(
+            session=session,
+            employer_id="31000000000026",
+            trade_name="佐藤鉄筋",
+            address="千葉県市川市八幡2-4-6",
+            phone="047-123-4567",
+            sole_proprietor=True,
+            now=now,
+        )
+        tech_account, _ = accounts.create_technician(
+            session=session,
+            technician_id=TECHNICIAN_ID,
+            name="鈴木 一郎",
+            name_kana="スズキ イチロウ",
+            birth_date=date(1985, 4, 12),
+            gender="male",
+            address="東京都江東区東陽4-5-6",
+            phone="090-1234-5678",
+            password=DEMO_PASSWORD,
+            passwords=passwords,
+            rng=rng,
+            now=now,
+        )
+        accounts.link_affiliation(
+            session=session, technician_id=TECHNICIAN_ID, employer_id=EMPLOYER_ID, start_date=date(2019, 4, 1), now=now
+        )
+        staff_account, _ = accounts.create_staff(
+            session=session,
+            employer_id=EMPLOYER_ID,
+            login=STAFF_LOGIN,
+            display_name="山田 花子",
+            role="admin",
+            email="hanako@yamada-koumuten.example",
+            password=DEMO_PASSWORD,
+            passwords=passwords,
+            rng=rng,
+            now=now,
+        )
+        for account in (tech_account, staff_account):
+            enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
+            audit.record(
+                session=session,
+                event=AuditEvents.ACCOUNT_CREATED,
+                outcome="success",
+                now=now,
+                account_id=account.id,
+                subject=account.username,
+                detail={"via": "demo"},
+            )
+        session.commit()
+    result = []
+    for role, username in (
+        ("technician 技能者", TECHNICIAN_ID),
+        ("employer admin 事業者管理者", f"{EMPLOYER_ID}-{STAFF_LOGIN}"),
+    ):
+        found = accounts.find_login_account(session=session, username=username)
+        assert found is not None and found.totp_secret_enc
+        secret = box.open(found.totp_secret_enc).decode()
+        result.append(DemoAccount(role, username, DEMO_PASSWORD, secret, found.display_name))
+    return result
+
+
+def current_codes(demo: list[DemoAccount], *, clock: Clock) -> dict[str, str]:
+    return {d.username: totp.current_code(d.totp_secret, now=clock()) for d in demo}
+
+
+def as_json(demo: list[DemoAccount]) -> list[dict[str, str]]:
+    return [asdict(d) for d in demo]
+
+
+__all__ = ["DemoAccount", "as_json", "current_codes", "load_demo"]

@@ -1,0 +1,142 @@
+"""``create_app(settings)``: builds one Genba ID web application. No import-time singletons."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+
+from app.database import make_engine
+from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
+from app.settings import Settings
+from idp.passwords import Passwords
+from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
+from idp.secretbox import SecretBox
+from idp.sessions import SessionStore
+from idp.signin import SignIn
+from idp.throttle import Throttle
+from idp.validation import FieldProblem
+from idp.web import build_router
+from idp.web.deps import IdpRuntime
+from idp.web.forms import BadForm
+from idp.web.render import make_templates, render
+
+log = logging.getLogger("genba.app")
+IDP_STATIC = Path(__file__).resolve().parent.parent / "idp" / "web" / "static"
+
+
+def idp_config(settings: Settings) -> IdpConfig:
+    return IdpConfig(
+        issuer=settings.issuer.rstrip("/"),
+        master_secret=settings.resolved_secret(),
+        secure_cookies=settings.secure_cookies,
+        cookie_name=settings.cookie_name,
+        session_idle=timedelta(minutes=settings.session_idle_minutes),
+        session_absolute=timedelta(hours=settings.session_absolute_hours),
+        login_transaction=timedelta(minutes=settings.login_transaction_minutes),
+        argon2_memory_kib=settings.argon2_memory_kib,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_parallelism=settings.argon2_parallelism,
+        rp_name=settings.rp_name,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def build_idp_runtime(config: IdpConfig, engine: Engine, clock: Clock, rng: Randomness) -> IdpRuntime:
+    passwords = Passwords(
+        memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost, parallelism=config.argon2_parallelism
+    )
+    sessions = SessionStore(config, rng)
+    throttle = Throttle(config.throttle_rules, config.throttle_window)
+    totp_box = SecretBox(config.master_secret, "totp", rng)
+    signin = SignIn(
+        config=config,
+        passwords=passwords,
+        throttle=throttle,
+        sessions=sessions,
+        totp_box=totp_box,
+        clock=clock,
+        rng=rng,
+    )
+    return IdpRuntime(
+        config=config,
+        engine=engine,
+        clock=clock,
+        rng=rng,
+        passwords=passwords,
+        sessions=sessions,
+        throttle=throttle,
+        totp_box=totp_box,
+        signin=signin,
+        templates=make_templates(),
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith(("/api/", "/login/passkey/", "/account/passkeys/")) or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    rng: Randomness | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    engine = engine or make_engine(settings.database_url)
+    rng = rng or SystemRandomness()
+    config = idp_config(settings)
+    app = FastAPI(title="Genba ID", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.idp = build_idp_runtime(config, engine, clock, rng)
+    app.include_router(build_router())
+    app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
+
+    def page_error(request: Request, status: int, ja: str, en: str) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": "invalid_request" if status < 500 else "server_error", "message": f"{ja} / {en}"},
+                status_code=status,
+            )
+        lang_message = (
+            en if request.query_params.get("lang") == "en" or request.cookies.get("genba_lang") == "en" else ja
+        )
+        return render(request, app.state.idp, "error.html", {"message": lang_message}, status=status)
+
+    @app.exception_handler(BadForm)
+    async def _bad_form(request: Request, exc: BadForm) -> Response:
+        return page_error(request, exc.status, exc.ja, exc.en)
+
+    @app.exception_handler(FieldProblem)
+    async def _field_problem(request: Request, exc: FieldProblem) -> Response:
+        return page_error(request, 400, f"{exc.field}: {exc.ja}", f"{exc.field}: {exc.en}")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return page_error(request, 400, "入力が正しくありません", "the request is not valid")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return page_error(request, 404, "ページが見つかりません", "page not found")
+        return page_error(request, exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error (request id %s)", request_id_var.get())
+        return page_error(request, 500, "処理中に問題が発生しました", "something went wrong; please try again later")
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

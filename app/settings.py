@@ -1,0 +1,110 @@
+"""Runtime settings, read from ``GENBA_*`` environment variables and ``.env``.
+
+Feature switches and secrets are validated at start-up; in production mode the
+service refuses to start with a default or missing secret (issue 2, item 3).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Placeholder values that must never protect real data.
+KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """All settings of one Genba ID process."""
+
+    model_config = SettingsConfigDict(env_prefix="GENBA_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/genba.sqlite3"
+    issuer: str = "http://localhost:8000"
+    secret_key: SecretStr | None = None
+    secret_file: Path = Path("var/secret.key")
+    redis_url: str | None = None
+
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_transaction_minutes: int = Field(default=10, ge=1, le=60)
+    cookie_name: str = "genba_session"
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    throttle_free_failures: int = Field(default=5, ge=1)
+    throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)
+    throttle_window_seconds: int = Field(default=3600, ge=60)
+
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    rp_name: str = "Genba ID 現場ID"
+
+    @model_validator(mode="after")
+    def _validate(self) -> Self:
+        parts = urlsplit(self.issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"GENBA_ISSUER must be an absolute http(s) URL, got {self.issuer!r}")
+        if parts.query or parts.fragment:
+            raise SettingsError("GENBA_ISSUER must not have a query or fragment (OIDC Discovery §3)")
+        if self.environment == "production":
+            if parts.scheme != "https":
+                raise SettingsError("GENBA_ISSUER must use https in production")
+            value = self.secret_key.get_secret_value() if self.secret_key else ""
+            if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                raise SettingsError("GENBA_SECRET_KEY is missing or a default value; refusing to start")
+            if len(value) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    f"GENBA_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters; refusing to start"
+                )
+        return self
+
+    @property
+    def issuer_host(self) -> str:
+        return urlsplit(self.issuer).hostname or "localhost"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies everywhere except plain-http localhost development."""
+        return urlsplit(self.issuer).scheme == "https" or self.issuer_host not in LOCAL_HOSTS
+
+    def resolved_secret(self) -> bytes:
+        """Return the master secret; outside production create one under ``var/`` once.
+
+        The file is created with mode 0600 and is ignored by git: keys never live in the repo.
+        """
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value().encode()
+        if self.environment == "production":  # pragma: no cover - the validator already refused
+            raise SettingsError("GENBA_SECRET_KEY is missing; refusing to start")
+        path = self.secret_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one :class:`SettingsError` line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first.get("msg", "invalid settings")).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise SettingsError(f"{where}: {message}" if where else message) from None

@@ -1,0 +1,1 @@
+"""Certificate sources and import pipeline (issue 5)."""

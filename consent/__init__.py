@@ -1,0 +1,1 @@
+"""Consent engine (issue 4)."""

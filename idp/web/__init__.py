@@ -1,0 +1,12 @@
+"""Browser pages of the identity provider (Japanese first, English switch)."""
+
+from fastapi import APIRouter
+
+from idp.web import account_pages, signin_pages
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(signin_pages.router)
+    router.include_router(account_pages.router)
+    return router

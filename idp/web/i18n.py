@@ -1,0 +1,164 @@
+"""Japanese-first page texts with English.
+
+Two languages, so a dictionary of (ja, en) pairs is enough; gettext/Babel would add a
+catalogue compile step for no gain here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+LANGS = ("ja", "en")
+LANG_COOKIE = "genba_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app.name": ("現場ID", "Genba ID"),
+    "app.tagline": (
+        "建設技能者のための安全なID・同意・資格ウォレット",
+        "Secure identity, consent and credentials for construction technicians",
+    ),
+    "lang.switch": ("English", "日本語"),
+    "nav.account": ("マイアカウント", "My account"),
+    "nav.signout": ("サインアウト", "Sign out"),
+    "nav.signin": ("サインイン", "Sign in"),
+    "signin.title": ("サインイン", "Sign in"),
+    "signin.username": ("技能者ID・ログインID・メールアドレス", "Technician ID, login ID or e-mail"),
+    "signin.username_hint": (
+        "技能者IDは14桁の数字です（カードに記載）",
+        "A technician ID is the 14 digits on your card",
+    ),
+    "signin.password": ("パスワード", "Password"),
+    "signin.submit": ("次へ", "Next"),
+    "signin.or": ("または", "or"),
+    "signin.passkey": ("パスキーでサインイン", "Sign in with a passkey"),
+    "signin.failed": ("IDまたはパスワードが正しくありません", "The ID or password is not correct"),
+    "signin.throttled": (
+        "試行回数が多すぎます。{seconds}秒後にもう一度お試しください",
+        "Too many attempts. Please try again in {seconds} seconds",
+    ),
+    "signin.expired": (
+        "サインインの有効期限が切れました。最初からやり直してください",
+        "Your sign-in has expired. Please start again",
+    ),
+    "signin.passkey_failed": ("パスキーを確認できませんでした", "The passkey could not be verified"),
+    "otp.title": ("確認コード", "Verification code"),
+    "otp.lead": (
+        "認証アプリに表示されている6桁のコードを入力してください",
+        "Enter the 6-digit code shown in your authenticator app",
+    ),
+    "otp.code": ("確認コード", "Code"),
+    "otp.submit": ("サインイン", "Sign in"),
+    "otp.failed": ("コードが正しくないか、既に使われています", "The code is wrong or has already been used"),
+    "otp.use_recovery": ("リカバリーコードを使う", "Use a recovery code"),
+    "recovery.title": ("リカバリーコード", "Recovery code"),
+    "recovery.lead": (
+        "保管しているリカバリーコードを1つ入力してください（各コードは1回だけ使えます）",
+        "Enter one of your recovery codes (each works once)",
+    ),
+    "recovery.code": ("リカバリーコード", "Recovery code"),
+    "recovery.failed": (
+        "リカバリーコードが正しくないか、既に使われています",
+        "The recovery code is wrong or already used",
+    ),
+    "codes.title": ("リカバリーコードを保管してください", "Keep your recovery codes"),
+    "codes.lead": (
+        "認証アプリを使えなくなったときに使います。この画面は二度と表示されません。印刷するか安全な場所に保管してください",
+        "Use one if you lose your authenticator app. This page will not be shown again: print the codes or store them somewhere safe",
+    ),
+    "codes.continue": ("保管しました。続ける", "I have kept them. Continue"),
+    "codes.regenerate": ("リカバリーコードを作り直す", "Make new recovery codes"),
+    "codes.remaining": ("残りのリカバリーコード: {count}", "Recovery codes left: {count}"),
+    "enrol.title": ("二段階認証の設定", "Set up two-step verification"),
+    "enrol.lead": (
+        "認証アプリ（Google Authenticator など）でQRコードを読み取り、表示されたコードを入力してください",
+        "Scan the QR code with an authenticator app (Google Authenticator, etc.) and enter the code it shows",
+    ),
+    "enrol.required": (
+        "サインインには二段階認証の設定が必要です",
+        "Two-step verification must be set up before you can sign in",
+    ),
+    "enrol.manual": ("QRコードを読み取れない場合はこのキーを入力", "If you cannot scan the QR code, enter this key"),
+    "enrol.submit": ("設定する", "Turn on"),
+    "enrol.failed": ("コードが正しくありません。もう一度入力してください", "The code is not correct. Please try again"),
+    "account.title": ("マイアカウント", "My account"),
+    "account.my_data": ("登録情報", "My data"),
+    "account.technician_id": ("技能者ID", "Technician ID"),
+    "account.employer_id": ("事業者ID", "Employer ID"),
+    "account.name": ("氏名", "Name"),
+    "account.kana": ("フリガナ", "Name (kana)"),
+    "account.birth_date": ("生年月日", "Date of birth"),
+    "account.gender": ("性別", "Gender"),
+    "account.address": ("住所", "Address"),
+    "account.phone": ("電話番号", "Phone"),
+    "account.photo": ("顔写真", "Face photo"),
+    "account.no_photo": ("未登録", "Not registered"),
+    "account.trade_name": ("商号", "Trade name"),
+    "account.sole_proprietor": ("一人親方", "Sole proprietor"),
+    "account.role": ("権限", "Role"),
+    "account.affiliations": ("所属事業者の履歴", "Employers"),
+    "account.current": ("現在", "current"),
+    "account.security": ("セキュリティ", "Security"),
+    "account.totp_on": ("二段階認証（認証アプリ）: 設定済み", "Two-step verification (app): on"),
+    "account.totp_off": ("二段階認証（認証アプリ）: 未設定", "Two-step verification (app): off"),
+    "account.totp_setup": ("認証アプリを設定する", "Set up authenticator app"),
+    "account.totp_replace": ("認証アプリを変更する", "Change authenticator app"),
+    "account.passkeys": ("パスキー", "Passkeys"),
+    "account.passkey_add": ("このデバイスにパスキーを追加", "Add a passkey on this device"),
+    "account.passkey_added": ("パスキーを登録しました", "Passkey registered"),
+    "account.passkey_remove": ("削除", "Remove"),
+    "account.no_passkeys": ("パスキーは登録されていません", "No passkeys registered"),
+    "account.password": ("パスワード変更", "Change password"),
+    "account.current_password": ("現在のパスワード", "Current password"),
+    "account.new_password": ("新しいパスワード（10文字以上）", "New password (10 characters or more)"),
+    "account.password_changed": ("パスワードを変更しました", "Password changed"),
+    "account.sessions": ("サインイン中の端末", "Where you are signed in"),
+    "account.this_device": ("この端末", "this device"),
+    "account.signout_everywhere": ("すべての端末からサインアウト", "Sign out everywhere"),
+    "account.signed_in_at": ("サインイン日時", "Signed in"),
+    "account.methods": ("認証方法", "Methods"),
+    "account.saved": ("保存しました", "Saved"),
+    "signout.title": ("サインアウト", "Sign out"),
+    "signout.confirm": ("サインアウトしますか？", "Do you want to sign out?"),
+    "signout.submit": ("サインアウト", "Sign out"),
+    "signout.done": ("サインアウトしました", "You have signed out"),
+    "error.title": ("エラー", "Error"),
+    "error.back": ("トップへ戻る", "Back to start"),
+    "error.not_found": ("ページが見つかりません", "Page not found"),
+    "error.internal": (
+        "処理中に問題が発生しました。時間をおいてもう一度お試しください",
+        "Something went wrong. Please try again later",
+    ),
+    "error.too_large": ("送信されたデータが大きすぎます", "The request is too large"),
+    "home.lead": (
+        "サインインすると、登録情報・資格・同意の状況を確認できます",
+        "Sign in to see your data, credentials and consents",
+    ),
+    "gender.male": ("男性", "Male"),
+    "gender.female": ("女性", "Female"),
+    "gender.other": ("その他", "Other"),
+    "gender.unspecified": ("回答しない", "Not stated"),
+    "role.admin": ("管理者", "Administrator"),
+    "role.staff": ("担当者", "Staff"),
+}
+
+
+def pick_language(request: Request) -> str:
+    """``?lang=`` wins, then the language cookie, then Japanese."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    return cookie if cookie in LANGS else "ja"
+
+
+def translator(lang: str) -> Callable[..., str]:
+    index = LANGS.index(lang)
+
+    def t(key: str, **values: object) -> str:
+        pair = MESSAGES.get(key)
+        text = pair[index] if pair else key
+        return text.format(**values) if values else text
+
+    return t

@@ -1,0 +1,51 @@
+"""Rendering of pages with the language, translator and CSRF token every template needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from idp.web.deps import IdpRuntime
+from idp.web.forms import Csrf
+from idp.web.i18n import LANG_COOKIE, pick_language, translator
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def make_templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def render(
+    request: Request,
+    runtime: IdpRuntime,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    csrf: Csrf | None = None,
+) -> HTMLResponse:
+    lang = pick_language(request)
+    cookies: dict[str, str] = {}
+    csrf = csrf or Csrf(runtime.config, runtime.rng)
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "other_lang": "en" if lang == "ja" else "ja",
+        "t": translator(lang),
+        "csrf_token": csrf.token_for(request, cookies),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    response = runtime.templates.TemplateResponse(request, name, ctx, status_code=status)
+    for value in cookies.values():
+        csrf.set_cookie(response, value)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=runtime.config.secure_cookies, httponly=True
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Test helpers: backends, clock, app builders, real server processes."""

@@ -1,0 +1,1 @@
+"""Verifiable credentials, issuance, presentation and gate (issue 6, 7)."""
