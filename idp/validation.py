@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
 
 DIGITS_14 = re.compile(r"[0-9]{14}")
@@ -18,13 +17,12 @@ STAFF_LOCAL = re.compile(r"[a-z0-9][a-z0-9._-]{0,30}")
 KATAKANA = re.compile(r"[\u30a0-\u30ff\u3000 ・ー]+")
 
 
-@dataclass(frozen=True)
 class FieldProblem(ValueError):
     """One field failed validation."""
 
-    field: str
-    ja: str
-    en: str
+    def __init__(self, field: str, ja: str, en: str) -> None:
+        super().__init__(field, ja, en)
+        self.field, self.ja, self.en = field, ja, en
 
     def __str__(self) -> str:
         return f"{self.field}: {self.en} / {self.ja}"

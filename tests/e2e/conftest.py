@@ -1,0 +1,116 @@
+"""Fixtures for the real-browser tests: one live server and one headless Chromium per test session
+(per xdist worker), a fresh browser context per test, and technicians created through the CLI.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``), never a downloaded one; a missing
+browser fails the tests loudly rather than skipping them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from tests.support.server import LiveServer, start_server, stop_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Generous, because the tests may share the machine with other workers; nothing waits this long
+#: when all is well (Playwright's waits return as soon as the condition holds).
+WAIT_MS = 20_000
+
+
+@dataclass(frozen=True)
+class Technician:
+    technician_id: str  # 技能者ID, also the username
+    name: str
+    password: str
+    totp_secret: str
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("live-server"))
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    browser = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    expect.set_options(timeout=WAIT_MS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    ctx.set_default_timeout(WAIT_MS)
+    ctx.set_default_navigation_timeout(WAIT_MS)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+_technician_ids = itertools.count(1)
+
+
+@pytest.fixture
+def make_technician(live_server: LiveServer) -> Callable[..., Technician]:
+    """Create a technician with TOTP through ``genba admin create-technician --with-totp --json``.
+
+    Each call gets its own 14-digit 技能者ID, so no two tests share an account (a TOTP code is
+    accepted once per 30-second step per account).
+    """
+
+    def create(*, name: str, kana: str, **options: Any) -> Technician:
+        technician_id = f"{30000000000000 + next(_technician_ids):014d}"
+        data = live_server.create_technician(technician_id=technician_id, name=name, kana=kana, **options)
+        assert data["username"] == technician_id and data["name"] == name, data
+        return Technician(technician_id, name, data["password"], data["totp_secret"])
+
+    return create
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the server's log to a failed browser test's report."""
+    report: pytest.TestReport = yield
+    server = getattr(item, "funcargs", {}).get("live_server")
+    if report.failed and isinstance(server, LiveServer):
+        report.sections.append(("live server log (tail)", server.log_tail()))
+    return report

@@ -1,0 +1,243 @@
+"""A real Genba ID server process for end-to-end tests.
+
+The listening socket is bound here, in the test process, on 127.0.0.1 port 0 and handed to
+``uvicorn --fd``: the port is known before the server starts and a request made while it is
+still importing waits in the socket's backlog instead of failing, so nothing sleeps or polls.
+Readiness is one HTTP GET with a generous timeout.
+
+The server runs against a fresh SQLite file migrated with the real ``genba db upgrade``, and
+accounts are created with the real ``genba admin create-technician`` CLI with the same
+environment. The issuer is ``http://localhost:<port>`` because the WebAuthn relying-party id is
+the issuer's host name: a browser must use that origin, not ``127.0.0.1``, for passkeys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SECRET_KEY = "e2e-secret-key-0123456789-abcdefghijklmnopqrstuv"  # 32+ characters
+READY_TIMEOUT_SECONDS = 60.0
+CLI_TIMEOUT_SECONDS = 120.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def _genba_executable() -> str:
+    """The ``genba`` console script of the interpreter running the tests (``.venv/bin/genba``)."""
+    beside = Path(sys.executable).parent / "genba"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("genba")
+    if found is None:
+        raise RuntimeError(f"the genba command was not found next to {sys.executable} or on PATH")
+    return found
+
+
+def server_env(tmp: Path, port: int) -> dict[str, str]:
+    """The environment of the server and of the CLI calls: nothing ``GENBA_*`` leaks in from outside."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GENBA_")}
+    env.update(
+        {
+            "GENBA_ENVIRONMENT": "test",
+            "GENBA_DATABASE_URL": f"sqlite:///{tmp / 'genba-e2e.sqlite3'}",
+            "GENBA_ISSUER": f"http://localhost:{port}",
+            "GENBA_SECRET_KEY": SECRET_KEY,
+            "GENBA_SECRET_FILE": str(tmp / "secret.key"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+@dataclass
+class LiveServer:
+    """A running ``uvicorn --factory app.asgi:create`` process and the means to add accounts to it."""
+
+    base_url: str  # http://localhost:<port>, the issuer and the only origin passkeys work on
+    port: int
+    tmp: Path
+    env: dict[str, str] = field(repr=False)
+    process: subprocess.Popen[bytes] = field(repr=False)
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def genba(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the real ``genba`` CLI against this server's database; fail with its stderr on error."""
+        return run_genba(self.env, self.tmp, *args)
+
+    def create_technician(
+        self,
+        *,
+        technician_id: str,
+        name: str,
+        kana: str,
+        birth_date: str = "1985-04-12",
+        gender: str = "male",
+        address: str = "東京都江東区東陽4-5-6",
+        phone: str = "090-1234-5678",
+        password: str | None = None,
+        with_totp: bool = True,
+    ) -> dict[str, Any]:
+        """``genba admin create-technician ... --json``; the JSON has username, password (if
+        generated) and totp_secret (with ``with_totp``)."""
+        args = [
+            "admin",
+            "create-technician",
+            "--technician-id",
+            technician_id,
+            "--name",
+            name,
+            "--kana",
+            kana,
+            "--birth-date",
+            birth_date,
+            "--gender",
+            gender,
+            "--address",
+            address,
+            "--phone",
+            phone,
+            "--json",
+        ]
+        if password is not None:
+            args += ["--password", password]
+        if with_totp:
+            args.append("--with-totp")
+        result = self.genba(*args)
+        data: dict[str, Any] = json.loads(result.stdout)
+        if password is not None:
+            data.setdefault("password", password)
+        return data
+
+
+def run_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [_genba_executable(), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"genba {' '.join(args[:2])} exited with {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # uvicorn --fd wraps the descriptor as an AF_UNIX socket, so the event loop never sets
+    # TCP_NODELAY on accepted connections and each keep-alive response waits ~40 ms for a
+    # delayed ACK (Nagle). Linux copies the option from the listening socket to accepted ones.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+def start_server(tmp: Path) -> LiveServer:
+    """Migrate a fresh SQLite database in ``tmp`` and start a server on it; return once it answers.
+
+    ``tmp`` is also the working directory of every process, so a developer's ``.env`` is not read.
+    """
+    tmp.mkdir(parents=True, exist_ok=True)
+    sock = _listening_socket()
+    try:
+        port = sock.getsockname()[1]
+        env = server_env(tmp, port)
+        run_genba(env, tmp, "db", "upgrade")
+        log_path = tmp / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "app.asgi:create",
+                    "--fd",
+                    str(sock.fileno()),
+                    "--no-server-header",
+                    "--log-level",
+                    "info",
+                ],
+                env=env,
+                cwd=tmp,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
+    finally:
+        # The child has its own copy; closing ours means a crashed server refuses
+        # connections at once instead of leaving them queued forever.
+        sock.close()
+    server = LiveServer(
+        base_url=f"http://localhost:{port}", port=port, tmp=tmp, env=env, process=process, log_path=log_path
+    )
+    try:
+        wait_until_ready(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def wait_until_ready(server: LiveServer, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """One GET of the sign-in page; it waits in the backlog until the application has started."""
+    try:
+        response = httpx.get(server.url("/login"), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(
+            f"the server at {server.base_url} did not answer ({exc!r}); exit code {server.process.poll()}\n"
+            f"server log:\n{server.log_tail()}"
+        ) from exc
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"GET /login answered {response.status_code}, expected 200\nserver log:\n{server.log_tail()}"
+        )
+
+
+def stop_server(server: LiveServer) -> None:
+    """SIGTERM and wait (uvicorn shuts down gracefully); SIGKILL only if it does not stop in time."""
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def running_server(tmp: Path) -> Iterator[LiveServer]:
+    """``with running_server(tmp) as server:`` — started, ready, and stopped afterwards."""
+    server = start_server(tmp)
+    try:
+        yield server
+    finally:
+        stop_server(server)
