@@ -278,7 +278,7 @@ async def session_revoke(prefix: str, request: Request, runtime: RuntimeDep, db:
                 detail={"session": prefix[:16]},
             )
     db.commit()
-    if user.web_session.id_hash.startswith(prefix):
+    if len(prefix) >= 16 and user.web_session.id_hash.startswith(prefix):
         response = RedirectResponse("/login", status_code=303)
         clear_session_cookie(response, runtime)
         return response

@@ -20,6 +20,12 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
+def _switch_lang_url(request: Request, other: str) -> str:
+    """Same page and query (``next`` kept), only ``lang`` replaced; relative, never another host."""
+    url = request.url.include_query_params(lang=other)
+    return f"{url.path}?{url.query}"
+
+
 def render(
     request: Request,
     runtime: IdpRuntime,
@@ -38,6 +44,7 @@ def render(
         "t": translator(lang),
         "csrf_token": csrf.token_for(request, cookies),
         "path": request.url.path,
+        "switch_lang_url": _switch_lang_url(request, "en" if lang == "ja" else "ja"),
     }
     ctx.update(context or {})
     response = runtime.templates.TemplateResponse(request, name, ctx, status_code=status)

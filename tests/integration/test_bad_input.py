@@ -70,3 +70,13 @@ def test_security_headers_on_pages(app: FastAPI, client: TestClient) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_language_switch_keeps_the_page_and_next(app: FastAPI, client: TestClient) -> None:
+    """Japanese first, English on request, without losing where sign-in returns to."""
+    page = client.get("/login?next=/authorize%3Fx%3D1")
+    assert '<html lang="ja">' in page.text
+    assert 'href="/login?next=%2Fauthorize%3Fx%3D1&amp;lang=en"' in page.text
+    english = client.get("/login?next=/authorize%3Fx%3D1&lang=en")
+    assert '<html lang="en">' in english.text and "Sign in" in english.text
+    assert client.get("/login").text.count('<html lang="en">') == 1  # the choice is remembered by cookie
