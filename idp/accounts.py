@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from idp.models import Account, AccountKind, Affiliation, Employer, EmployerStaff, Gender, StaffRole, Technician
 from idp.passwords import Passwords, check_password_policy
-from idp.runtime import Randomness
+from idp.runtime import Randomness, token_urlsafe
 from idp.validation import (
     FieldProblem,
     clean_birth_date,
@@ -84,6 +84,7 @@ def _new_account(
         password_hash=passwords.hash(password),
         password_changed_at=now,
         webauthn_user_handle=rng.token_bytes(32),
+        subject=token_urlsafe(rng, 16),
         created_at=now,
     )
     session.add(account)

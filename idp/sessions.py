@@ -94,6 +94,7 @@ class SessionStore:
                 id_hash=hash_id(raw),
                 account_id=account_id,
                 state=ACTIVE,
+                sid=token_urlsafe(self._rng, 16),
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + self._config.session_absolute,

@@ -13,9 +13,33 @@ from idp.models.accounts import (
     StaffRole,
     Technician,
 )
+from idp.models.oauth import (
+    AuthorizationCode,
+    Interaction,
+    LogoutDelivery,
+    OAuthClient,
+    OAuthGrant,
+    OidcConsent,
+    PushedRequest,
+    RefreshToken,
+    ReplayEntry,
+    RevokedToken,
+    SigningKey,
+)
 from idp.models.security import AuditEvent, Passkey, RecoveryCode, ThrottleEntry, WebSession
 
 __all__ = [
+    "AuthorizationCode",
+    "Interaction",
+    "LogoutDelivery",
+    "OAuthClient",
+    "OAuthGrant",
+    "OidcConsent",
+    "PushedRequest",
+    "RefreshToken",
+    "ReplayEntry",
+    "RevokedToken",
+    "SigningKey",
     "Account",
     "AccountKind",
     "Affiliation",

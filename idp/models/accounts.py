@@ -43,6 +43,8 @@ class Account(SQLModel, table=True):
     totp_secret_enc: str | None = Field(default=None, max_length=300)
     totp_last_step: int | None = Field(default=None)
     webauthn_user_handle: bytes = Field(sa_column=Column(LargeBinary(64), nullable=False, unique=True))
+    #: Public OIDC subject identifier (OIDC Core §8): random, stable, never reassigned.
+    subject: str | None = Field(default=None, max_length=64, unique=True, index=True)
     disabled: bool = Field(default=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -17,6 +17,8 @@ class WebSession(SQLModel, table=True):
     id_hash: str = Field(primary_key=True, max_length=64)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     state: str = Field(max_length=16)
+    #: OIDC session id (``sid`` claim, Front/Back-Channel Logout §2), not derived from the cookie.
+    sid: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

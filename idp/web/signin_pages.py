@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from idp import audit, enrolment, passkeys
 from idp.audit import AuditEvents
@@ -72,7 +73,9 @@ async def login_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
     form = await read_form(request)
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     username, nxt = form.get("username", ""), safe_next(form.get("next"))
-    result = runtime.signin.password(
+    # argon2id takes tens of milliseconds: keep it off the event loop.
+    result = await run_in_threadpool(
+        runtime.signin.password,
         db,
         username=username,
         password=form.get("password", ""),
