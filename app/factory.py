@@ -16,6 +16,9 @@ from starlette.exceptions import HTTPException
 from app.database import make_engine
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
+from idp.oauth.config import OAuthConfig
+from idp.oauth.replay import DatabaseReplayCache
+from idp.oauth.runtime import build_oauth
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
 from idp.secretbox import SecretBox
@@ -46,6 +49,19 @@ def idp_config(settings: Settings) -> IdpConfig:
         argon2_parallelism=settings.argon2_parallelism,
         rp_name=settings.rp_name,
         max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def oauth_config(settings: Settings) -> OAuthConfig:
+    return OAuthConfig(
+        issuer=settings.issuer.rstrip("/"),
+        code_lifetime=timedelta(seconds=settings.code_lifetime_seconds),
+        access_token_lifetime=timedelta(minutes=settings.access_token_minutes),
+        refresh_token_lifetime=timedelta(days=settings.refresh_token_days),
+        refresh_grace=timedelta(seconds=settings.refresh_grace_seconds),
+        dpop_nonce_required=settings.dpop_nonce_required,
+        signing_alg=settings.signing_alg,
+        registration_token_hash=settings.registration_token_sha256,
     )
 
 
@@ -100,6 +116,14 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.idp = build_idp_runtime(config, engine, clock, rng)
+    app.state.oauth = build_oauth(
+        oauth_config(settings),
+        engine=engine,
+        clock=clock,
+        rng=rng,
+        master_secret=config.master_secret,
+        replay=DatabaseReplayCache(),
+    )
     app.include_router(build_router())
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 

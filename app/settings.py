@@ -52,6 +52,17 @@ class Settings(BaseSettings):
 
     rp_name: str = "Genba ID 現場ID"
 
+    signing_alg: Literal["ES256", "RS256", "PS256", "EdDSA"] = "ES256"
+    key_rotation_delay_hours: float = Field(default=24, ge=0)
+    key_retain_hours: float = Field(default=24, ge=1)
+    access_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    refresh_grace_seconds: int = Field(default=10, ge=0, le=120)
+    code_lifetime_seconds: int = Field(default=60, ge=5, le=60)
+    dpop_nonce_required: bool = False
+    #: SHA-256 (hex) of the initial access token for RFC 7591 dynamic registration; unset = disabled.
+    registration_token_sha256: str | None = None
+
     @model_validator(mode="after")
     def _validate(self) -> Self:
         parts = urlsplit(self.issuer)

@@ -2,11 +2,14 @@
 
 from fastapi import APIRouter
 
-from idp.web import account_pages, signin_pages
+from idp.oauth import routes as oauth_routes
+from idp.web import account_pages, oauth_pages, signin_pages
 
 
 def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(signin_pages.router)
     router.include_router(account_pages.router)
+    router.include_router(oauth_pages.router)
+    router.include_router(oauth_routes.router)
     return router

@@ -53,6 +53,7 @@ def clear_session_cookie(response: Response, runtime: IdpRuntime) -> None:
 
 def _login_page(request: Request, runtime: IdpRuntime, *, status: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.setdefault("next", safe_next(request.query_params.get("next")))
+    ctx.setdefault("username", request.query_params.get("login_hint", "")[:254])  # OIDC Core §3.1.2.1
     return render(request, runtime, "login.html", ctx, status=status)
 
 

@@ -1,0 +1,219 @@
+"""Registered clients: authlib's ``ClientMixin`` over the ``oauthclient`` row, and client registration.
+
+Client secrets are high-entropy, so they are stored as SHA-256 and compared in constant time
+(a slow password hash would only cap token throughput, cf. Hydra's 513/s bound by bcrypt).
+Redirect URIs match exactly, except that a loopback IP redirect may use any port (RFC 8252 §7.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from idp.models import OAuthClient
+from idp.oauth.config import STANDARD_SCOPES
+from idp.runtime import Randomness, token_urlsafe
+from idp.validation import FieldProblem, clean_text
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
+JWT_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass
+class RegisteredClient:
+    """authlib ``ClientMixin`` implementation (authlib/oauth2/rfc6749/models.py)."""
+
+    row: OAuthClient
+
+    @property
+    def client_id(self) -> str:
+        return self.row.client_id
+
+    @property
+    def is_public(self) -> bool:
+        return self.row.client_type == "public"
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # OIDC Core §3.1.2.1: redirect_uri is always required
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = set(self.row.scope.split())
+        return " ".join(s for s in (scope or "").split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri_matches(redirect_uri, self.row.redirect_uris)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.row.client_secret_hash or not isinstance(client_secret, str):
+            return False
+        return hmac.compare_digest(sha256_hex(client_secret), self.row.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        """One registered method for every endpoint (token, revocation, introspection, PAR)."""
+        return method == self.row.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.row.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.row.grant_types
+
+    def jwks(self) -> dict[str, Any] | None:
+        return self.row.jwks
+
+
+def redirect_uri_matches(given: str, registered: list[str]) -> bool:
+    """Exact string match (RFC 9700 §2.1); loopback IP redirects may vary the port (RFC 8252 §7.3)."""
+    if given in registered:
+        return True
+    parts = urlsplit(given)
+    if parts.scheme != "http" or parts.hostname is None:
+        return False
+    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+    if host not in LOOPBACK_HOSTS:
+        return False
+    for uri in registered:
+        reg = urlsplit(uri)
+        reg_host = reg.netloc.rsplit(":", 1)[0] if not reg.netloc.endswith("]") else reg.netloc
+        if (reg.scheme, reg_host, reg.path, reg.query) == ("http", host, parts.path, parts.query):
+            return True
+    return False
+
+
+def check_redirect_uri_registration(uri: str, *, field: str = "redirect_uris") -> str:
+    """https only, except loopback for native apps (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2)."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise FieldProblem(field, "フラグメントは使えません", "must not contain a fragment")
+    if parts.scheme == "https" and parts.hostname:
+        return uri
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        return uri
+    raise FieldProblem(
+        field, "https のURIを指定してください（ループバックを除く）", f"must be https (or loopback http): {uri}"
+    )
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: OAuthClient
+    client_secret: str | None
+    registration_access_token: str | None
+
+
+def create_client(
+    *,
+    session: Session,
+    client_name: str,
+    redirect_uris: list[str],
+    client_type: str = "confidential",
+    grant_types: list[str] | None = None,
+    token_endpoint_auth_method: str | None = None,
+    scope: str | None = None,
+    jwks: dict[str, Any] | None = None,
+    subject_type: str = "public",
+    sector_identifier: str | None = None,
+    require_par: bool = False,
+    require_dpop: bool = False,
+    post_logout_redirect_uris: list[str] | None = None,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool = False,
+    request_object_signing_alg: str | None = None,
+    with_registration_token: bool = False,
+    rng: Randomness,
+    now: datetime,
+) -> NewClient:
+    """Validate client metadata (RFC 7591 §2) and store the client; the secret is returned once."""
+    if client_type not in ("confidential", "public"):
+        raise FieldProblem("client_type", "confidential か public です", "must be confidential or public")
+    grants = list(dict.fromkeys(grant_types or ["authorization_code", "refresh_token"]))
+    for grant in grants:
+        if grant not in GRANT_TYPES:
+            raise FieldProblem("grant_types", "対応していないグラント種別です", f"unsupported grant type {grant!r}")
+    method = token_endpoint_auth_method or ("none" if client_type == "public" else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise FieldProblem("token_endpoint_auth_method", "対応していない認証方式です", f"unsupported method {method!r}")
+    if (client_type == "public") != (method == "none"):
+        raise FieldProblem(
+            "token_endpoint_auth_method",
+            "public クライアントは none のみです",
+            "public clients use 'none'; confidential clients must authenticate",
+        )
+    if client_type == "public" and "client_credentials" in grants:
+        raise FieldProblem(
+            "grant_types",
+            "public クライアントは client_credentials を使えません",
+            "public clients cannot use client_credentials",
+        )
+    if method == "private_key_jwt" and not (jwks and isinstance(jwks.get("keys"), list) and jwks["keys"]):
+        raise FieldProblem("jwks", "private_key_jwt には公開鍵 (jwks) が必要です", "private_key_jwt needs a jwks")
+    uris = [check_redirect_uri_registration(u) for u in redirect_uris]
+    if "authorization_code" in grants and not uris:
+        raise FieldProblem("redirect_uris", "リダイレクトURIが必要です", "at least one redirect URI is required")
+    if subject_type not in ("public", "pairwise"):
+        raise FieldProblem("subject_type", "public か pairwise です", "must be public or pairwise")
+    if subject_type == "pairwise" and not sector_identifier:
+        hosts = {urlsplit(u).hostname for u in uris}
+        if len(hosts) != 1:
+            raise FieldProblem(
+                "sector_identifier",
+                "リダイレクト先のホストが複数ある場合はセクターを指定してください",
+                "pairwise clients with several redirect hosts need a sector identifier (OIDC Core §8.1)",
+            )
+        sector_identifier = hosts.pop()
+    if request_object_signing_alg not in (None, "none", *JWT_ALGS):
+        raise FieldProblem("request_object_signing_alg", "対応していないアルゴリズムです", "unsupported algorithm")
+    requested = (scope or " ".join(STANDARD_SCOPES)).split()
+    for s in requested:
+        if s not in STANDARD_SCOPES:
+            raise FieldProblem("scope", "提供していないスコープです", f"scope {s!r} is not offered")
+    for uri in [*(post_logout_redirect_uris or []), *([backchannel_logout_uri] if backchannel_logout_uri else [])]:
+        check_redirect_uri_registration(uri, field="logout_uri")
+    secret = token_urlsafe(rng, 32) if client_type == "confidential" and method != "private_key_jwt" else None
+    registration_token = token_urlsafe(rng, 32) if with_registration_token else None
+    client = OAuthClient(
+        client_id=token_urlsafe(rng, 18),
+        client_secret_hash=sha256_hex(secret) if secret else None,
+        client_type=client_type,
+        client_name=clean_text(client_name, field="client_name", max_length=200),
+        redirect_uris=uris,
+        post_logout_redirect_uris=list(post_logout_redirect_uris or []),
+        grant_types=grants,
+        scope=" ".join(dict.fromkeys(requested)),
+        token_endpoint_auth_method=method,
+        jwks=jwks,
+        subject_type=subject_type,
+        sector_identifier=sector_identifier,
+        require_par=require_par,
+        require_dpop=require_dpop,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
+        request_object_signing_alg=request_object_signing_alg,
+        registration_token_hash=sha256_hex(registration_token) if registration_token else None,
+        created_at=now,
+    )
+    session.add(client)
+    session.flush()
+    return NewClient(client=client, client_secret=secret, registration_access_token=registration_token)
+
+
+def find_client(session: Session, client_id: str | None) -> RegisteredClient | None:
+    if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
+        return None
+    row = session.get(OAuthClient, client_id)
+    return RegisteredClient(row) if row is not None and not row.disabled else None

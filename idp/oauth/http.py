@@ -1,0 +1,55 @@
+"""Reading protocol requests strictly: UTF-8 only, each parameter at most once (RFC 6749 §3.1, §3.2:
+"Request and response parameters MUST NOT be included more than once")."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from idp.web.forms import FORM_TYPE
+
+MAX_PARAMS = 60
+MAX_VALUE = 16384
+
+
+class ProtocolError(ValueError):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+def _pairs(raw: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_PARAMS)
+    except UnicodeDecodeError:
+        raise ProtocolError("invalid_request", "parameters must be UTF-8") from None
+    except ValueError:
+        raise ProtocolError("invalid_request", "too many parameters") from None
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ProtocolError("invalid_request", f"parameter {key[:40]} is repeated")
+        if len(value) > MAX_VALUE:
+            raise ProtocolError("invalid_request", f"parameter {key[:40]} is too long")
+        out[key] = value
+    return out
+
+
+def query_params(request: Request) -> dict[str, str]:
+    raw = request.scope.get("query_string", b"")
+    try:
+        return _pairs(raw.decode("ascii"))
+    except UnicodeDecodeError:
+        raise ProtocolError("invalid_request", "the query is not valid") from None
+
+
+async def form_params(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise ProtocolError("invalid_request", f"content type must be {FORM_TYPE}")
+    body = await request.body()
+    try:
+        return _pairs(body.decode("ascii"))
+    except UnicodeDecodeError:
+        raise ProtocolError("invalid_request", "the body is not valid form encoding") from None

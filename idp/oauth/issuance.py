@@ -1,0 +1,121 @@
+"""Minting what the token endpoint returns: access token, refresh token and ID token.
+
+authlib decides *whether* a token is issued; this module decides *what* it contains:
+the subject for this client (public or pairwise), the DPoP binding (RFC 9449 §5), the
+grant id that makes revocation reach every token, and the ID token claims (OIDC Core §2).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from joserfc import jwt
+
+from idp.models import Account, OAuthGrant
+from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
+from idp.oauth.clients import RegisteredClient
+from idp.oauth.config import current_db
+from idp.oauth.errors import InvalidDPoPProofError
+from idp.oauth.server import PENDING
+from idp.oauth.services import OAuthServices
+
+
+def half_hash(value: str, alg: str) -> str:
+    """``at_hash``: left half of the hash of the token, the hash chosen by the signing alg (OIDC Core §3.1.3.6)."""
+    digest = hashlib.sha512(value.encode()).digest() if alg == "EdDSA" else hashlib.sha256(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class Issuer:
+    def __init__(self, services: OAuthServices) -> None:
+        self.svc = services
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """authlib's ``save_token``: replace the pending values with real tokens."""
+        db = current_db()
+        client: RegisteredClient = request.client
+        jkt = request.dpop.jkt if request.dpop else None
+        grant_type = request.payload.grant_type
+        if client.row.require_dpop and not jkt:
+            raise InvalidDPoPProofError("this client must use DPoP-bound tokens")
+        grant: OAuthGrant | None = None
+        if grant_type == "authorization_code":
+            grant = request.authorization_code.grant
+        elif grant_type == "refresh_token":
+            grant = request.refresh_token.grant
+        if grant is not None:
+            if grant.dpop_jkt and grant.dpop_jkt != jkt:
+                raise InvalidDPoPProofError("the DPoP key differs from the one this grant is bound to")
+            if grant.dpop_jkt is None and jkt and client.is_public:
+                grant.dpop_jkt = jkt  # refresh tokens of public clients become sender-constrained
+                db.add(grant)
+            account: Account = request.user
+            subject = subject_for(account, client, salt=self.svc.subject_salt)
+        else:
+            subject = client.client_id  # RFC 9068 §2.2: the client itself for client_credentials
+        scope = token.get("scope") or (grant.scope if grant else "")
+        access_token, lifetime = self.svc.tokens.mint_access_token(
+            client_id=client.client_id, subject=subject, scope=scope, grant=grant, jkt=jkt
+        )
+        token.update(
+            access_token=access_token, expires_in=lifetime, token_type="DPoP" if jkt else "Bearer", scope=scope
+        )
+        if token.get("refresh_token") == PENDING:
+            if grant is None:
+                del token["refresh_token"]
+            else:
+                token["refresh_token"] = self.svc.tokens.issue_refresh_token(db, grant=grant, scope=scope)
+        request.genba_subject = subject
+        request.genba_grant = grant
+
+    def id_token(self, *, token: dict[str, Any], request: Any, nonce: str | None) -> str:
+        """OIDC Core §2 and §12.2: same ``sub`` and ``auth_time`` on refresh; ``nonce`` only from the code."""
+        grant: OAuthGrant = request.genba_grant
+        client: RegisteredClient = request.client
+        now = self.svc.clock()
+        key = self.svc.keys.signing_key(self.svc.config.signing_alg)
+        claims: dict[str, Any] = {
+            "iss": self.svc.config.issuer,
+            "sub": request.genba_subject,
+            "aud": client.client_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.svc.config.id_token_lifetime).timestamp()),
+            "auth_time": int(grant.auth_time.timestamp()),
+            "at_hash": half_hash(token["access_token"], key.alg),
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        if grant.acr:
+            claims["acr"] = grant.acr
+        if grant.amr:
+            claims["amr"] = list(grant.amr)
+        if grant.sid:
+            claims["sid"] = grant.sid
+        wanted = requested_claim_names(grant.claims, "id_token")
+        if wanted:
+            account = current_db().get(Account, grant.account_id)
+            if account is not None:
+                extra = release(account_claims(current_db(), account), scope=grant.scope, extra=set())
+                claims.update({k: v for k, v in extra.items() if k in wanted})
+        return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "JWT"}, claims, key.key, algorithms=[key.alg])
+
+
+class IdTokenExtension:
+    """Adds ``id_token`` to token responses whose scope contains ``openid``."""
+
+    def __init__(self, issuer: Issuer) -> None:
+        self._issuer = issuer
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def process_token(self, grant: Any, response: Any) -> None:
+        _, token, _ = response
+        if "openid" not in str(token.get("scope", "")).split():
+            return
+        request = grant.request
+        code = getattr(request, "authorization_code", None)
+        nonce = code.get_nonce() if code is not None and request.payload.grant_type == "authorization_code" else None
+        token["id_token"] = self._issuer.id_token(token=token, request=request, nonce=nonce)

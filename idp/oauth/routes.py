@@ -1,0 +1,273 @@
+"""HTTP endpoints of the OpenID provider that browsers do not see: token, PAR, revocation,
+introspection, userinfo, JWKS and discovery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from idp.models import Account
+from idp.oauth import par
+from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
+from idp.oauth.clients import AUTH_METHODS, RegisteredClient, find_client
+from idp.oauth.config import bound_session
+from idp.oauth.discovery import metadata
+from idp.oauth.dpop import DPoPError
+from idp.oauth.errors import OAuth2Error, safe_description
+from idp.oauth.http import ProtocolError, form_params
+from idp.oauth.runtime import OAuthDep, OAuthRuntime
+from idp.oauth.server import AuthlibResponse, GenbaRequest, json_error
+
+router = APIRouter()
+CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
+
+
+def _protocol_error(exc: ProtocolError) -> Response:
+    return json_error(exc.error, safe_description(exc.description), exc.status)
+
+
+def _dpop_error(exc: DPoPError, *, resource: bool = False) -> Response:
+    headers = {"DPoP-Nonce": exc.nonce} if exc.nonce else {}
+    if resource:
+        headers["WWW-Authenticate"] = f'DPoP error="{exc.error}", algs="ES256 RS256 PS256 EdDSA"'
+        return json_error(exc.error, safe_description(exc.description), 401, headers)
+    return json_error(exc.error, safe_description(exc.description), 400, headers)
+
+
+def _run_endpoint(oauth: OAuthRuntime, request: Request, form: dict[str, str], work: Any) -> Response:
+    """Run ``work(db, genba_request)`` with the session bound; commit only what succeeded."""
+    svc = oauth.services
+    with Session(svc.engine, expire_on_commit=False) as db, bound_session(db):
+        req = GenbaRequest("POST", svc.config.url(request.url.path), request.headers, {}, form)
+        dpop_headers = request.headers.getlist("dpop")
+        if dpop_headers:
+            try:
+                req.dpop = svc.dpop.verify(
+                    db, dpop_headers, method="POST", url=svc.config.url(request.url.path), now=svc.clock()
+                )
+            except DPoPError as exc:
+                db.commit()  # the proof's jti stays spent
+                return _dpop_error(exc)
+            db.commit()
+        result = work(db, req)
+        if isinstance(result, AuthlibResponse):
+            if result.status < 400:
+                db.commit()
+            else:
+                db.rollback()
+            response = result.to_starlette()
+        else:
+            db.commit()
+            response = result
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+
+@router.post("/token")
+async def token(request: Request, oauth: OAuthDep) -> Response:
+    """RFC 6749 §3.2 token endpoint (authorization_code, refresh_token, client_credentials)."""
+    try:
+        form = await form_params(request)
+    except ProtocolError as exc:
+        return _protocol_error(exc)
+    return await run_in_threadpool(
+        _run_endpoint, oauth, request, form, lambda db, req: oauth.server.create_token_response(req)
+    )
+
+
+@router.post("/revoke")
+async def revoke(request: Request, oauth: OAuthDep) -> Response:
+    """RFC 7009 token revocation."""
+    try:
+        form = await form_params(request)
+    except ProtocolError as exc:
+        return _protocol_error(exc)
+    return await run_in_threadpool(
+        _run_endpoint, oauth, request, form, lambda db, req: oauth.server.create_endpoint_response("revocation", req)
+    )
+
+
+@router.post("/introspect")
+async def introspect(request: Request, oauth: OAuthDep) -> Response:
+    """RFC 7662 token introspection (client-authenticated)."""
+    try:
+        form = await form_params(request)
+    except ProtocolError as exc:
+        return _protocol_error(exc)
+    return await run_in_threadpool(
+        _run_endpoint,
+        oauth,
+        request,
+        form,
+        lambda db, req: oauth.server.create_endpoint_response("introspection", req),
+    )
+
+
+@router.post("/par")
+async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Response:
+    """RFC 9126 §2: authenticate the client, validate, store, return ``request_uri`` (201)."""
+    try:
+        form = await form_params(request)
+    except ProtocolError as exc:
+        return _protocol_error(exc)
+
+    def work(db: Session, req: GenbaRequest) -> Response:
+        try:
+            client: RegisteredClient = oauth.server.authenticate_client(req, list(AUTH_METHODS), "par")
+        except OAuth2Error as exc:
+            status, body, headers = exc()
+            return JSONResponse(dict(body), status_code=status, headers=dict(headers))
+        params = {k: v for k, v in form.items() if k not in CLIENT_AUTH_PARAMS}
+        if "request_uri" in params:
+            return json_error("invalid_request", "request_uri is not allowed in a pushed request")
+        if req.dpop is not None:
+            if params.get("dpop_jkt", req.dpop.jkt) != req.dpop.jkt:
+                return json_error("invalid_dpop_proof", "dpop_jkt does not match the DPoP proof")
+            params["dpop_jkt"] = req.dpop.jkt  # RFC 9449 §10.1: bind the code to the proof's key
+        if "request" in params:
+            from idp.oauth.request_objects import decode_request_object
+
+            try:
+                inner = decode_request_object(params.pop("request"), client, issuer=oauth.services.config.issuer)
+            except OAuth2Error as exc:
+                return json_error(exc.error or "invalid_request_object", exc.description or "")
+            params.update(inner)
+        params["client_id"] = client.client_id
+        redirect_uri = params.get("redirect_uri", "")
+        if not redirect_uri or not client.check_redirect_uri(redirect_uri):
+            return json_error("invalid_request", "redirect_uri is missing or not registered")
+        if params.get("response_type") != "code":
+            return json_error("unsupported_response_type", "only response_type=code is supported")
+        if client.is_public and not params.get("code_challenge"):
+            return json_error("invalid_request", "PKCE code_challenge is required for public clients")
+        if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
+            return json_error("invalid_request", "code_challenge_method must be S256")
+        uri, expires_in = par.push(
+            session=db,
+            config=oauth.services.config,
+            client_id=client.client_id,
+            params=params,
+            clock=oauth.services.clock,
+            rng=oauth.services.rng,
+        )
+        return JSONResponse({"request_uri": uri, "expires_in": expires_in}, status_code=201)
+
+    return await run_in_threadpool(_run_endpoint, oauth, request, form, work)
+
+
+def _bearer(request: Request, form: dict[str, str] | None) -> tuple[str | None, str | None, Response | None]:
+    """RFC 6750 §2: exactly one method of presenting the token."""
+    header = request.headers.get("authorization")
+    body_token = (form or {}).get("access_token")
+    if header and body_token:
+        return None, None, json_error("invalid_request", "use only one way to send the access token")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() not in ("bearer", "dpop") or not value.strip():
+            return None, None, _unauthorized("invalid_request", "malformed Authorization header")
+        return value.strip(), scheme.lower(), None
+    if body_token:
+        return body_token, "bearer", None
+    return (
+        None,
+        None,
+        Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="genba", DPoP algs="ES256"'}),
+    )
+
+
+def _unauthorized(error: str, description: str, scheme: str = "Bearer") -> Response:
+    return json_error(
+        error,
+        description,
+        401 if error != "insufficient_scope" else 403,
+        {"WWW-Authenticate": f'{scheme} error="{error}", error_description="{description}"'},
+    )
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request, oauth: OAuthDep) -> Response:
+    """OIDC Core §5.3 userinfo, with Bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens."""
+    form = None
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        try:
+            form = await form_params(request)
+        except ProtocolError as exc:
+            return _protocol_error(exc)
+    value, scheme, problem = _bearer(request, form)
+    if problem is not None or value is None:
+        return problem or Response(status_code=401)
+    dpop_headers = request.headers.getlist("dpop")
+    svc = oauth.services
+
+    def work() -> Response:
+        with Session(svc.engine, expire_on_commit=False) as db:
+            claims = svc.tokens.decode_access_token(db, value)
+            if claims is None:
+                return _unauthorized(
+                    "invalid_token", "the access token is not valid", "DPoP" if scheme == "dpop" else "Bearer"
+                )
+            if claims.jkt or scheme == "dpop":
+                if scheme != "dpop" or not claims.jkt:
+                    return _unauthorized("invalid_token", "DPoP-bound tokens need the DPoP scheme and a proof", "DPoP")
+                try:
+                    proof = svc.dpop.verify(
+                        db,
+                        dpop_headers,
+                        method=request.method,
+                        url=svc.config.url("/userinfo"),
+                        now=svc.clock(),
+                        access_token=value,
+                    )
+                except DPoPError as exc:
+                    db.commit()
+                    return _dpop_error(exc, resource=True)
+                db.commit()
+                if proof.jkt != claims.jkt:
+                    return _unauthorized("invalid_token", "the proof key is not the token's key", "DPoP")
+            if "openid" not in claims.scope.split():
+                return _unauthorized("insufficient_scope", "the token lacks the openid scope")
+            from idp.models import OAuthGrant
+
+            grant = db.get(OAuthGrant, claims.grant_id) if claims.grant_id else None
+            client = find_client(db, claims.client_id)
+            account = db.get(Account, grant.account_id) if grant else None
+            if grant is None or client is None or account is None or account.disabled:
+                return _unauthorized("invalid_token", "the access token is not valid")
+            body = {"sub": subject_for(account, client, salt=svc.subject_salt)}
+            body.update(
+                release(
+                    account_claims(db, account),
+                    scope=claims.scope,
+                    extra=requested_claim_names(grant.claims, "userinfo"),
+                )
+            )
+            return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/jwks")
+def jwks(oauth: OAuthDep) -> Response:
+    """RFC 7517 JWK Set; cached briefly so a key published by rotation is seen well before it signs."""
+    return JSONResponse(oauth.services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/.well-known/openid-configuration")
+def openid_configuration(request: Request, oauth: OAuthDep) -> Response:
+    return JSONResponse(
+        metadata(oauth.services.config, registration=bool(oauth.services.config.registration_token_hash)),
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/.well-known/oauth-authorization-server")
+def oauth_authorization_server(request: Request, oauth: OAuthDep) -> Response:
+    """RFC 8414 §3: the same metadata at the OAuth well-known location."""
+    return openid_configuration(request, oauth)

@@ -1,0 +1,69 @@
+"""Building the OpenID provider for one application, and the request-scoped dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from idp.oauth.authorize import AuthorizationEndpoint
+from idp.oauth.config import OAuthConfig
+from idp.oauth.dpop import DPoPVerifier
+from idp.oauth.endpoints import Introspection, Revocation
+from idp.oauth.grants import ClientCredentials, CodeGrant, PrivateKeyJwt, RefreshGrant, S256Challenge
+from idp.oauth.issuance import IdTokenExtension, Issuer
+from idp.oauth.keys import KeyStore
+from idp.oauth.replay import ReplayCache
+from idp.oauth.server import GenbaAuthorizationServer
+from idp.oauth.services import OAuthServices
+from idp.oauth.tokens import TokenService
+from idp.runtime import Clock, Randomness
+from idp.secretbox import SecretBox, derive_key
+
+
+@dataclass
+class OAuthRuntime:
+    services: OAuthServices
+    server: GenbaAuthorizationServer
+    authorize: AuthorizationEndpoint
+    issuer: Issuer
+
+
+def build_oauth(
+    config: OAuthConfig, *, engine: Engine, clock: Clock, rng: Randomness, master_secret: bytes, replay: ReplayCache
+) -> OAuthRuntime:
+    keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
+    services = OAuthServices(
+        config=config,
+        engine=engine,
+        keys=keys,
+        tokens=TokenService(config, keys, clock, rng),
+        dpop=DPoPVerifier(config, derive_key(master_secret, "dpop-nonce"), replay),
+        replay=replay,
+        clock=clock,
+        rng=rng,
+        subject_salt=derive_key(master_secret, "pairwise-subject"),
+    )
+    issuer = Issuer(services)
+    server = GenbaAuthorizationServer(issuer.save_token)
+    server.services = services
+    server.register_grant(CodeGrant, [S256Challenge(required=True), IdTokenExtension(issuer)])
+    server.register_grant(RefreshGrant, [IdTokenExtension(issuer)])
+    server.register_grant(ClientCredentials)
+    audiences = [config.issuer, *(config.url(p) for p in ("/token", "/par", "/revoke", "/introspect"))]
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(services, audiences))
+    server.register_endpoint(Revocation(server, services))
+    server.register_endpoint(Introspection(server, services))
+    return OAuthRuntime(
+        services=services, server=server, authorize=AuthorizationEndpoint(services, server), issuer=issuer
+    )
+
+
+def get_oauth(request: Request) -> OAuthRuntime:
+    runtime: OAuthRuntime = request.app.state.oauth
+    return runtime
+
+
+OAuthDep = Annotated[OAuthRuntime, Depends(get_oauth)]

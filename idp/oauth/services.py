@@ -1,0 +1,27 @@
+"""The OpenID provider's collaborators, built once per application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from idp.oauth.config import OAuthConfig
+from idp.oauth.dpop import DPoPVerifier
+from idp.oauth.keys import KeyStore
+from idp.oauth.replay import ReplayCache
+from idp.oauth.tokens import TokenService
+from idp.runtime import Clock, Randomness
+
+
+@dataclass
+class OAuthServices:
+    config: OAuthConfig
+    engine: Engine
+    keys: KeyStore
+    tokens: TokenService
+    dpop: DPoPVerifier
+    replay: ReplayCache
+    clock: Clock
+    rng: Randomness
+    subject_salt: bytes

@@ -1,0 +1,176 @@
+"""JWT access tokens (RFC 9068), refresh tokens with rotation, and revocation.
+
+Access tokens are self-contained JWTs (``typ: at+jwt``) carrying the grant id, so nothing is
+written per token; revocation records the ``jti`` (or revokes the grant) and every check
+consults those records, so a revoked token stops working at once everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from idp.models import OAuthGrant, RefreshToken, RevokedToken
+from idp.oauth.config import OAuthConfig
+from idp.oauth.keys import SUPPORTED_ALGS, KeyStore
+from idp.runtime import Clock, Randomness, token_urlsafe
+
+AT_TYP = "at+jwt"
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessTokenClaims:
+    claims: dict[str, Any]
+
+    @property
+    def jti(self) -> str:
+        return str(self.claims["jti"])
+
+    @property
+    def scope(self) -> str:
+        return str(self.claims.get("scope", ""))
+
+    @property
+    def client_id(self) -> str:
+        return str(self.claims["client_id"])
+
+    @property
+    def grant_id(self) -> str | None:
+        gid = self.claims.get("gid")
+        return str(gid) if gid else None
+
+    @property
+    def jkt(self) -> str | None:
+        cnf = self.claims.get("cnf")
+        return str(cnf["jkt"]) if isinstance(cnf, dict) and "jkt" in cnf else None
+
+
+class TokenService:
+    def __init__(self, config: OAuthConfig, keys: KeyStore, clock: Clock, rng: Randomness) -> None:
+        self.config = config
+        self.keys = keys
+        self.clock = clock
+        self.rng = rng
+
+    def mint_access_token(
+        self,
+        *,
+        client_id: str,
+        subject: str,
+        scope: str,
+        grant: OAuthGrant | None,
+        jkt: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, int]:
+        """RFC 9068 §2: iss, exp, aud, sub, client_id, iat, jti, plus auth_time/acr for user grants."""
+        now = self.clock()
+        lifetime = int(self.config.access_token_lifetime.total_seconds())
+        claims: dict[str, Any] = {
+            "iss": self.config.issuer,
+            "sub": subject,
+            "aud": client_id,
+            "client_id": client_id,
+            "iat": int(now.timestamp()),
+            "exp": int(now.timestamp()) + lifetime,
+            "jti": token_urlsafe(self.rng, 16),
+            "scope": scope,
+        }
+        if grant is not None:
+            claims.update(gid=grant.grant_id, auth_time=int(grant.auth_time.timestamp()))
+            if grant.acr:
+                claims["acr"] = grant.acr
+            if grant.sid:
+                claims["sid"] = grant.sid
+        if jkt:
+            claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
+        claims.update(extra or {})
+        key = self.keys.signing_key(self.config.signing_alg)
+        token = jwt.encode({"typ": AT_TYP, "alg": key.alg, "kid": key.kid}, claims, key.key, algorithms=[key.alg])
+        return token, lifetime
+
+    def decode_access_token(self, session: Session, token: str) -> AccessTokenClaims | None:
+        """Verify one of our access tokens: signature by a published key, ``typ``, issuer, expiry,
+        not revoked, grant not revoked. ``None`` for anything else (alg=none, HS256, ID tokens...)."""
+        if not token or len(token) > 8192 or token.count(".") != 2:
+            return None
+        try:
+            decoded = jwt.decode(token, self.keys.verification_keys(), algorithms=list(SUPPORTED_ALGS))
+        except (JoseError, ValueError, KeyError, TypeError):
+            return None
+        if decoded.header.get("typ") != AT_TYP:
+            return None
+        claims = decoded.claims
+        now = self.clock().timestamp()
+        exp = claims.get("exp")
+        if claims.get("iss") != self.config.issuer or not isinstance(exp, int) or exp <= now or "jti" not in claims:
+            return None
+        if session.get(RevokedToken, str(claims["jti"])) is not None:
+            return None
+        gid = claims.get("gid")
+        if gid:
+            grant = session.get(OAuthGrant, str(gid))
+            if grant is None or grant.revoked_at is not None:
+                return None
+        return AccessTokenClaims(claims)
+
+    def revoke_access_token(self, session: Session, claims: AccessTokenClaims) -> None:
+        if session.get(RevokedToken, claims.jti) is None:
+            exp = datetime.fromtimestamp(int(claims.claims["exp"]), tz=self.clock().tzinfo)
+            session.add(RevokedToken(jti=claims.jti, expires_at=exp))
+
+    def issue_refresh_token(self, session: Session, *, grant: OAuthGrant, scope: str) -> str:
+        value = token_urlsafe(self.rng, 32)
+        now = self.clock()
+        session.add(
+            RefreshToken(
+                token_hash=token_hash(value),
+                grant_id=grant.grant_id,
+                client_id=grant.client_id,
+                scope=scope,
+                created_at=now,
+                expires_at=now + self.config.refresh_token_lifetime,
+            )
+        )
+        return value
+
+    def find_refresh_token(self, session: Session, value: str) -> RefreshToken | None:
+        if not value or len(value) > 200:
+            return None
+        return session.get(RefreshToken, token_hash(value))
+
+
+def revoke_grant(session: Session, grant_id: str, *, now: datetime) -> None:
+    """Revoke a grant: its refresh tokens and every access token carrying its ``gid`` stop working."""
+    session.execute(
+        update(OAuthGrant)
+        .where(col(OAuthGrant.grant_id) == grant_id)
+        .where(col(OAuthGrant.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def active_grants_for_session(session: Session, *, account_id: int, sid: str | None) -> list[OAuthGrant]:
+    stmt = (
+        select(OAuthGrant).where(col(OAuthGrant.account_id) == account_id).where(col(OAuthGrant.revoked_at).is_(None))
+    )
+    if sid:
+        stmt = stmt.where(col(OAuthGrant.sid) == sid)
+    return list(session.exec(stmt).all())
+
+
+def seconds_until(when: datetime, now: datetime) -> int:
+    return max(0, int((when - now).total_seconds()))
+
+
+__all__ = ["AccessTokenClaims", "TokenService", "revoke_grant", "seconds_until"]
