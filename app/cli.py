@@ -363,6 +363,8 @@ def link_affiliation(
 
 
 def main() -> None:
+    import app.cli_oauth  # noqa: F401  (registers the client and key commands)
+
     try:
         cli()
     except SettingsError as exc:

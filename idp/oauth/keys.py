@@ -90,8 +90,12 @@ class KeyStore:
         self._load(force=True)
 
     def ensure(self, *, alg: str = DEFAULT_ALG) -> None:
-        """Bootstrap: make one key that signs at once if none exists for ``alg``."""
-        if not any(r.alg == alg for r in self._load(force=True)):
+        """Bootstrap: make a key that signs at once if no key of ``alg`` can sign now."""
+        now = self._clock()
+        rows = self._load(force=True)
+        if not any(
+            r.alg == alg and r.active_from <= now and (r.expires_at is None or r.expires_at > now) for r in rows
+        ):
             with Session(self._engine) as session:
                 add_key(session=session, box=self._box, alg=alg, now=self._clock(), active_from=self._clock())
                 session.commit()

@@ -1,0 +1,159 @@
+"""``genba admin create-client`` and ``genba keys rotate | list``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session, col, select
+
+from app import database
+from app.cli import JsonOpt, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from idp.models import SigningKey
+from idp.oauth import keys as signing_keys
+from idp.oauth.clients import create_client
+from idp.runtime import SystemRandomness, system_clock
+from idp.secretbox import SecretBox
+
+keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+def _jwks(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        text = Path(value[1:]).read_text() if value.startswith("@") else value
+        data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        fail(f"jwks: not a readable JSON JWK Set ({exc})")
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        fail('jwks: must be a JWK Set object {"keys": [...]}')
+    if any(not isinstance(k, dict) or "d" in k for k in data["keys"]):
+        fail("jwks: must hold public keys only")
+    return data
+
+
+@admin_cli.command("create-client")
+def create_client_cmd(
+    name: Annotated[str, typer.Option(help="Client name shown on the consent screen")],
+    redirect_uri: Annotated[list[str] | None, typer.Option(help="Registered redirect URI (repeat)")] = None,
+    public: Annotated[bool, typer.Option("--public", help="Public client (no secret; PKCE required)")] = False,
+    grant_type: Annotated[
+        list[str] | None, typer.Option(help="authorization_code|refresh_token|client_credentials")
+    ] = None,
+    auth_method: Annotated[
+        str | None, typer.Option(help="client_secret_basic|client_secret_post|private_key_jwt|none")
+    ] = None,
+    scope: Annotated[str | None, typer.Option(help="Space-separated scopes the client may ask for")] = None,
+    jwks: Annotated[
+        str | None, typer.Option(help="Public JWK Set (JSON or @file) for private_key_jwt / request objects")
+    ] = None,
+    pairwise: Annotated[bool, typer.Option("--pairwise", help="Pairwise subject identifiers (OIDC Core §8.1)")] = False,
+    sector: Annotated[str | None, typer.Option(help="Sector identifier host for pairwise subjects")] = None,
+    require_par: Annotated[bool, typer.Option("--require-par")] = False,
+    require_dpop: Annotated[bool, typer.Option("--require-dpop")] = False,
+    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option()] = None,
+    backchannel_logout_uri: Annotated[str | None, typer.Option()] = None,
+    request_object_alg: Annotated[str | None, typer.Option(help="Required request object alg (or none)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a relying party; the client secret is printed once."""
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        new = create_client(
+            session=session,
+            client_name=name,
+            redirect_uris=list(redirect_uri or []),
+            client_type="public" if public else "confidential",
+            grant_types=list(grant_type or []) or None,
+            token_endpoint_auth_method=auth_method,
+            scope=scope,
+            jwks=_jwks(jwks),
+            subject_type="pairwise" if pairwise else "public",
+            sector_identifier=sector,
+            require_par=require_par,
+            require_dpop=require_dpop,
+            post_logout_redirect_uris=list(post_logout_redirect_uri or []),
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=bool(backchannel_logout_uri),
+            request_object_signing_alg=request_object_alg,
+            rng=SystemRandomness(),
+            now=system_clock(),
+        )
+        row = new.client
+        data: dict[str, Any] = {
+            "client_id": row.client_id,
+            "client_type": row.client_type,
+            "redirect_uris": row.redirect_uris,
+            "grant_types": row.grant_types,
+            "token_endpoint_auth_method": row.token_endpoint_auth_method,
+            "scope": row.scope,
+            "subject_type": row.subject_type,
+            "require_par": row.require_par,
+            "require_dpop": row.require_dpop,
+        }
+        if new.client_secret:
+            data["client_secret"] = new.client_secret
+    emit(as_json, data, lambda: out.print("created client " + ", ".join(f"{k}={v}" for k, v in data.items())))
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    alg: Annotated[str, typer.Option(help="ES256|RS256|PS256|EdDSA")] = "",
+    delay_hours: Annotated[float | None, typer.Option(help="Publish now, sign after this many hours")] = None,
+    retain_hours: Annotated[float | None, typer.Option(help="Keep replaced keys published this long after")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a new signing key now and sign with it after the delay (publish first, sign later)."""
+    settings = settings_or_fail()
+    now = system_clock()
+    delay = timedelta(hours=settings.key_rotation_delay_hours if delay_hours is None else delay_hours)
+    retain = timedelta(hours=settings.key_retain_hours if retain_hours is None else retain_hours)
+    box = SecretBox(settings.resolved_secret(), "signing-keys", SystemRandomness())
+    with transaction(settings) as session:
+        try:
+            row = signing_keys.rotate(
+                session=session, box=box, alg=alg or settings.signing_alg, now=now, delay=delay, retain=retain
+            )
+        except signing_keys.KeyError_ as exc:
+            fail(str(exc))
+        data = {
+            "kid": row.kid,
+            "alg": row.alg,
+            "published_at": now.isoformat(),
+            "signs_from": row.active_from.isoformat(),
+        }
+    emit(
+        as_json,
+        data,
+        lambda: out.print(f"new key {data['kid']} ({data['alg']}) published now, signs from {data['signs_from']}"),
+    )
+
+
+@keys_cli.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    settings = settings_or_fail()
+    engine = database.make_engine(settings.database_url)
+    with Session(engine) as session:
+        rows = session.exec(select(SigningKey).order_by(col(SigningKey.created_at))).all()
+        data = [
+            {
+                "kid": r.kid,
+                "alg": r.alg,
+                "published_at": r.created_at.isoformat(),
+                "signs_from": r.active_from.isoformat(),
+                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            }
+            for r in rows
+        ]
+    engine.dispose()
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        for item in data:
+            out.print(" ".join(f"{k}={v}" for k, v in item.items()))
