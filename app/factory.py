@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.database import make_engine
@@ -95,6 +100,30 @@ def build_idp_runtime(config: IdpConfig, engine: Engine, clock: Clock, rng: Rand
     )
 
 
+def _lifespan(retry_seconds: int) -> Any:
+    """Background retries of back-channel logout deliveries while the app runs (0 disables)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_retry_logout(app, retry_seconds)) if retry_seconds > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+
+    return lifespan
+
+
+async def _retry_logout(app: FastAPI, every: int) -> None:
+    from idp.oauth.logout import deliver_now
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(deliver_now, app.state.oauth.services, app.state.oauth.poster)
+        except Exception:  # keep retrying on the next tick; the error is logged
+            log.exception("back-channel logout retry failed")
+
+
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return request.url.path.startswith(("/api/", "/login/passkey/", "/account/passkeys/")) or (
@@ -112,7 +141,14 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     rng = rng or SystemRandomness()
     config = idp_config(settings)
-    app = FastAPI(title="Genba ID", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Genba ID",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=_lifespan(settings.logout_retry_seconds),
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.idp = build_idp_runtime(config, engine, clock, rng)

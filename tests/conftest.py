@@ -60,6 +60,7 @@ def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
         "issuer": "http://localhost",
         "secret_key": TEST_SECRET,
         "secret_file": tmp / "secret.key",
+        "logout_retry_seconds": 0,  # tests drive deliveries themselves with the frozen clock
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

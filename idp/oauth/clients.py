@@ -135,10 +135,15 @@ def create_client(
     backchannel_logout_session_required: bool = False,
     request_object_signing_alg: str | None = None,
     with_registration_token: bool = False,
+    update: OAuthClient | None = None,
     rng: Randomness,
     now: datetime,
 ) -> NewClient:
-    """Validate client metadata (RFC 7591 §2) and store the client; the secret is returned once."""
+    """Validate client metadata (RFC 7591 §2) and store the client; the secret is returned once.
+
+    With ``update``, the same rules apply and the existing client's metadata is replaced
+    (RFC 7592 §2.2), keeping its id, secret and registration token.
+    """
     if client_type not in ("confidential", "public"):
         raise FieldProblem("client_type", "confidential か public です", "must be confidential or public")
     grants = list(dict.fromkeys(grant_types or ["authorization_code", "refresh_token"]))
@@ -184,11 +189,14 @@ def create_client(
             raise FieldProblem("scope", "提供していないスコープです", f"scope {s!r} is not offered")
     for uri in [*(post_logout_redirect_uris or []), *([backchannel_logout_uri] if backchannel_logout_uri else [])]:
         check_redirect_uri_registration(uri, field="logout_uri")
-    secret = token_urlsafe(rng, 32) if client_type == "confidential" and method != "private_key_jwt" else None
-    registration_token = token_urlsafe(rng, 32) if with_registration_token else None
+    needs_secret = client_type == "confidential" and method != "private_key_jwt"
+    keep_secret = update is not None and update.client_secret_hash is not None and needs_secret
+    secret = token_urlsafe(rng, 32) if needs_secret and not keep_secret else None
+    registration_token = token_urlsafe(rng, 32) if with_registration_token and update is None else None
     client = OAuthClient(
-        client_id=token_urlsafe(rng, 18),
-        client_secret_hash=sha256_hex(secret) if secret else None,
+        client_id=update.client_id if update else token_urlsafe(rng, 18),
+        client_secret_hash=(update.client_secret_hash if keep_secret and update else None)
+        or (sha256_hex(secret) if secret else None),
         client_type=client_type,
         client_name=clean_text(client_name, field="client_name", max_length=200),
         redirect_uris=uris,
@@ -204,9 +212,14 @@ def create_client(
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         request_object_signing_alg=request_object_signing_alg,
-        registration_token_hash=sha256_hex(registration_token) if registration_token else None,
-        created_at=now,
+        registration_token_hash=(update.registration_token_hash if update else None)
+        or (sha256_hex(registration_token) if registration_token else None),
+        created_at=update.created_at if update else now,
     )
+    if update is not None:
+        for name, value in client.model_dump().items():
+            setattr(update, name, value)
+        client = update
     session.add(client)
     session.flush()
     return NewClient(client=client, client_secret=secret, registration_access_token=registration_token)

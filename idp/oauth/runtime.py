@@ -15,6 +15,8 @@ from idp.oauth.endpoints import Introspection, Revocation
 from idp.oauth.grants import ClientCredentials, CodeGrant, PrivateKeyJwt, RefreshGrant, S256Challenge
 from idp.oauth.issuance import IdTokenExtension, Issuer
 from idp.oauth.keys import KeyStore
+from idp.oauth.logout import HttpPoster, Poster
+from idp.oauth.registration import Registration
 from idp.oauth.replay import ReplayCache
 from idp.oauth.server import GenbaAuthorizationServer
 from idp.oauth.services import OAuthServices
@@ -29,10 +31,19 @@ class OAuthRuntime:
     server: GenbaAuthorizationServer
     authorize: AuthorizationEndpoint
     issuer: Issuer
+    poster: Poster
+    registration: Registration
 
 
 def build_oauth(
-    config: OAuthConfig, *, engine: Engine, clock: Clock, rng: Randomness, master_secret: bytes, replay: ReplayCache
+    config: OAuthConfig,
+    *,
+    engine: Engine,
+    clock: Clock,
+    rng: Randomness,
+    master_secret: bytes,
+    replay: ReplayCache,
+    poster: Poster | None = None,
 ) -> OAuthRuntime:
     keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
     services = OAuthServices(
@@ -57,7 +68,12 @@ def build_oauth(
     server.register_endpoint(Revocation(server, services))
     server.register_endpoint(Introspection(server, services))
     return OAuthRuntime(
-        services=services, server=server, authorize=AuthorizationEndpoint(services, server), issuer=issuer
+        services=services,
+        server=server,
+        authorize=AuthorizationEndpoint(services, server),
+        issuer=issuer,
+        poster=poster or HttpPoster(),
+        registration=Registration(server, services),
     )
 
 

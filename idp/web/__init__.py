@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 
 from idp.oauth import routes as oauth_routes
-from idp.web import account_pages, oauth_pages, signin_pages
+from idp.oauth import routes_registration
+from idp.web import account_pages, logout_pages, oauth_pages, signin_pages
 
 
 def build_router() -> APIRouter:
@@ -11,5 +12,7 @@ def build_router() -> APIRouter:
     router.include_router(signin_pages.router)
     router.include_router(account_pages.router)
     router.include_router(oauth_pages.router)
+    router.include_router(logout_pages.router)
     router.include_router(oauth_routes.router)
+    router.include_router(routes_registration.router)
     return router

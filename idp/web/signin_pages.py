@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from idp import audit, enrolment, passkeys
 from idp.audit import AuditEvents
+from idp.oauth import logout as oidc_logout
 from idp.signin import PASSWORD_AND_OTP, STEP_OTP, Outcome
 from idp.validation import FieldProblem
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, UserDep, client_ip, session_cookie
@@ -342,16 +343,24 @@ def logout_form(request: Request, runtime: RuntimeDep, user: UserDep) -> HTMLRes
 
 
 @router.post("/logout", response_class=HTMLResponse)
-async def logout_submit(request: Request, runtime: RuntimeDep, db: DbDep, user: UserDep) -> Response:
+async def logout_submit(
+    request: Request, runtime: RuntimeDep, db: DbDep, user: UserDep, tasks: BackgroundTasks
+) -> Response:
+    """Sign out here, or everywhere; relying parties of the ended sessions get back-channel logout tokens."""
     form = await read_form(request)
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     now = runtime.clock()
-    if user is not None:
+    if user is not None and user.account.id is not None:
         everywhere = form.get("everywhere") == "1"
         if everywhere:
-            runtime.sessions.revoke_all(session=db, account_id=user.web_session.account_id or 0, now=now)
+            runtime.sessions.revoke_all(session=db, account_id=user.account.id, now=now)
         else:
             runtime.sessions.revoke(session=db, raw=user.token, now=now)
+        oauth = request.app.state.oauth
+        if oidc_logout.session_ended(
+            oauth.services, db, account_id=user.account.id, sid=None if everywhere else user.web_session.sid, now=now
+        ):
+            tasks.add_task(oidc_logout.deliver_now, oauth.services, oauth.poster)
         audit.record(
             session=db,
             event=AuditEvents.SIGNOUT_EVERYWHERE if everywhere else AuditEvents.SIGNOUT,
