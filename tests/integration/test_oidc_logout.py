@@ -30,7 +30,7 @@ def _signed_in_rp(app: FastAPI, browser: TestClient, **client_kwargs: object) ->
 
 def test_rp_initiated_logout_confirms_then_redirects_with_state(app: FastAPI, client: TestClient) -> None:
     """RP-Initiated Logout §2-§3: id_token_hint + registered post_logout_redirect_uri + state, after confirmation."""
-    rp, tokens = _signed_in_rp(app, client)
+    _rp, tokens = _signed_in_rp(app, client)
     page = client.get(
         "/session/end",
         params={"id_token_hint": tokens["id_token"], "state": "bye-1", "post_logout_redirect_uri": POST_LOGOUT},

@@ -128,6 +128,41 @@ class LiveServer:
             data.setdefault("password", password)
         return data
 
+    def create_client(
+        self,
+        *,
+        name: str,
+        redirect_uris: list[str],
+        public: bool = False,
+        grant_types: list[str] | None = None,
+        auth_method: str | None = None,
+        scope: str | None = None,
+        jwks: str | None = None,
+        require_par: bool = False,
+        require_dpop: bool = False,
+    ) -> dict[str, Any]:
+        """``genba admin create-client ... --json``; the JSON has client_id and, for a client that
+        authenticates with a secret, client_secret. ``jwks`` is JSON text or ``@path``."""
+        args = ["admin", "create-client", "--name", name, "--json"]
+        for uri in redirect_uris:
+            args += ["--redirect-uri", uri]
+        for grant in grant_types or []:
+            args += ["--grant-type", grant]
+        if public:
+            args.append("--public")
+        if auth_method is not None:
+            args += ["--auth-method", auth_method]
+        if scope is not None:
+            args += ["--scope", scope]
+        if jwks is not None:
+            args += ["--jwks", jwks]
+        if require_par:
+            args.append("--require-par")
+        if require_dpop:
+            args.append("--require-dpop")
+        data: dict[str, Any] = json.loads(self.genba(*args).stdout)
+        return data
+
 
 def run_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
