@@ -111,6 +111,8 @@ def serve(
     import uvicorn
 
     settings_or_fail()  # fail fast with one line, before workers start
+    from app.logs import configure
+
     uvicorn.run(
         "app.asgi:create",
         factory=True,
@@ -119,7 +121,7 @@ def serve(
         workers=workers,
         proxy_headers=proxy_headers,
         server_header=False,
-        log_level="info",
+        log_config=configure(),
     )
 
 

@@ -1,0 +1,103 @@
+"""Logging set-up: one JSON object per line with the request id, and no secrets.
+
+Access-log lines keep the path but replace the values of parameters that carry codes,
+tokens or hints (RFC 9700 §4.2.4: credentials leak through logs), whatever logger emits them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from app.middleware import request_id_var
+
+SENSITIVE = (
+    "code",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "id_token_hint",
+    "token",
+    "logout_token",
+    "interaction",
+    "request",
+    "request_uri",
+    "client_secret",
+    "client_assertion",
+    "password",
+    "otp",
+    "state",
+    "nonce",
+    "code_verifier",
+    "tx_code",
+    "pre-authorized_code",
+    "login_hint",
+)
+_PARAM = re.compile(r"(?P<key>[?&](?:" + "|".join(re.escape(k) for k in SENSITIVE) + r")=)[^&\s\"']*")
+
+
+def redact(text: str) -> str:
+    return _PARAM.sub(lambda m: m.group("key") + "[redacted]", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)  # type: ignore[assignment]
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": request_id_var.get(),
+        }
+        audit = getattr(record, "audit", None)
+        if isinstance(audit, dict):
+            entry["audit"] = audit
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure(level: str = "INFO", *, json_lines: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn and the app (used by ``genba serve``)."""
+    formatter = {"()": JsonFormatter} if json_lines else {"format": "%(levelname)s %(name)s %(message)s"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactingFilter}},
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": sys.stderr,
+                "formatter": "default",
+                "filters": ["redact"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": ["stderr"], "level": level, "propagate": False},
+        },
+    }
+
+
+def install_filter() -> None:
+    """Attach the redacting filter to every handler of the root and uvicorn loggers (tests, embedded use)."""
+    for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error", "genba"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
