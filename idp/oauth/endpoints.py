@@ -48,21 +48,32 @@ class KnownToken:
 
 
 def find_token(svc: OAuthServices, value: str, hint: str | None) -> KnownToken | None:
-    db = current_db()
+    """The hint only orders the search: RFC 7009 §2.1 and RFC 7662 §2.1 require extending it to
+    every token type when the hinted one does not match."""
     if not isinstance(value, str) or not value:
         return None
-    if hint != "access_token":
-        row = svc.tokens.find_refresh_token(db, value)
-        if row is not None:
-            grant = db.get(OAuthGrant, row.grant_id)
-            expired = row.expires_at <= svc.clock() or (
-                row.rotated_at is not None and svc.clock() - row.rotated_at > svc.config.refresh_grace
-            )
-            return KnownToken("refresh_token", row.client_id, refresh=row, grant=grant, expired=expired)
-    claims = svc.tokens.decode_access_token(db, value)
-    if claims is not None:
-        return KnownToken("access_token", claims.client_id, access=claims)
+    lookups = (_access, _refresh) if hint == "access_token" else (_refresh, _access)
+    for lookup in lookups:
+        found = lookup(svc, value)
+        if found is not None:
+            return found
     return None
+
+
+def _refresh(svc: OAuthServices, value: str) -> KnownToken | None:
+    db = current_db()
+    row = svc.tokens.find_refresh_token(db, value)
+    if row is None:
+        return None
+    grant = db.get(OAuthGrant, row.grant_id)
+    now = svc.clock()
+    expired = row.expires_at <= now or (row.rotated_at is not None and now - row.rotated_at > svc.config.refresh_grace)
+    return KnownToken("refresh_token", row.client_id, refresh=row, grant=grant, expired=expired)
+
+
+def _access(svc: OAuthServices, value: str) -> KnownToken | None:
+    claims = svc.tokens.decode_access_token(current_db(), value)
+    return KnownToken("access_token", claims.client_id, access=claims) if claims is not None else None
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]

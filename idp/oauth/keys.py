@@ -97,7 +97,7 @@ class KeyStore:
             r.alg == alg and r.active_from <= now and (r.expires_at is None or r.expires_at > now) for r in rows
         ):
             with Session(self._engine) as session:
-                add_key(session=session, box=self._box, alg=alg, now=self._clock(), active_from=self._clock())
+                add_key(session=session, box=self._box, alg=alg, now=now, active_from=now)
                 session.commit()
             self.refresh()
 
@@ -129,6 +129,7 @@ class KeyStore:
         candidates = [r for r in self.published() if r.alg == alg and r.active_from <= now]
         if not candidates:
             self.ensure(alg=alg)
+            now = self._clock()  # the bootstrap key is active from the instant ensure() read
             candidates = [r for r in self.published() if r.alg == alg and r.active_from <= now]
         row = max(candidates, key=lambda r: r.active_from)
         key = self._private.get(row.kid)
