@@ -95,7 +95,8 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = list(AUTH_METHODS)  # noqa: RUF012
+    # RFC 7662 §2.1: the endpoint requires authorization; public clients (method "none") are refused.
+    CLIENT_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]  # noqa: RUF012
 
     def __init__(self, server: Any, services: OAuthServices) -> None:
         super().__init__(server)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 import secrets
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlmodel import Session
 
+from idp import accounts, enrolment
 from idp.oauth.clients import create_client
-from tests.support.web import csrf_of, runtime
+from idp.runtime import SystemRandomness
+from tests.support.web import PASSWORD, Person, code_now, csrf_of, runtime
 
 ISSUER = "http://localhost"
 REDIRECT = "https://rp.example.jp/cb"
@@ -27,6 +34,7 @@ class Client:
     client_id: str
     client_secret: str | None
     redirect_uri: str = REDIRECT
+    auth_method: str = "client_secret_basic"
 
 
 def register_client(app: FastAPI, **kwargs: Any) -> Client:
@@ -36,7 +44,12 @@ def register_client(app: FastAPI, **kwargs: Any) -> Client:
     with Session(rt.engine, expire_on_commit=False) as s:
         new = create_client(session=s, rng=rt.rng, now=rt.clock(), **kwargs)
         s.commit()
-    return Client(new.client.client_id, new.client_secret, kwargs["redirect_uris"][0])
+    return Client(
+        new.client.client_id,
+        new.client_secret,
+        (kwargs["redirect_uris"] or [""])[0],
+        new.client.token_endpoint_auth_method,
+    )
 
 
 def pkce() -> tuple[str, str]:
@@ -45,8 +58,8 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
-def authorize_url(client: Client, **params: str) -> str:
-    query = {
+def authorize_url(client: Client, **params: str | None) -> str:
+    query: dict[str, str | None] = {
         "response_type": "code",
         "client_id": client.client_id,
         "redirect_uri": client.redirect_uri,
@@ -92,10 +105,23 @@ def follow_to_client(
 
 
 def token_request(client_api: TestClient, client: Client, **form: str) -> Any:
-    auth = (client.client_id, client.client_secret) if client.client_secret else None
-    if not client.client_secret:
+    """POST /token with the client authenticating by its registered method (see ``post_token``)."""
+    return post_token(client_api, client, form)
+
+
+def post_token(client_api: TestClient, client: Client, form: dict[str, str], headers: Any = None) -> Any:
+    """Client authentication by the client's registered method: HTTP Basic, or the secret in the body for
+    ``client_secret_post``; other clients send ``client_id`` (and any assertion given in ``form``)."""
+    form = dict(form)
+    auth = None
+    if client.client_secret and client.auth_method == "client_secret_post":
         form.setdefault("client_id", client.client_id)
-    return client_api.post("/token", data=form, auth=auth)
+        form.setdefault("client_secret", client.client_secret)
+    elif client.client_secret:
+        auth = (client.client_id, client.client_secret)
+    else:
+        form.setdefault("client_id", client.client_id)
+    return client_api.post("/token", data=form, auth=auth, headers=headers)
 
 
 def exchange(client_api: TestClient, client: Client, code: str, verifier: str | None = None, **extra: str) -> Any:
@@ -108,3 +134,282 @@ def exchange(client_api: TestClient, client: Client, code: str, verifier: str | 
 def verify_id_token(client_api: TestClient, id_token: str) -> dict[str, Any]:
     keys = KeySet.import_key_set(client_api.get("/jwks").json())
     return dict(jwt.decode(id_token, keys, algorithms=["ES256", "RS256", "PS256", "EdDSA"]).claims)
+
+
+# -- helpers for the conformance tests (OpenID Foundation plans, RFC 9700) ---------------------------------------------
+
+
+def make_staff(
+    app: FastAPI,
+    *,
+    email: str = "tanaka@example.co.jp",
+    employer_id: str = "20000000000018",
+    login: str = "tanaka",
+) -> Person:
+    """An employer staff account with an e-mail address and TOTP (technicians have no e-mail)."""
+    rt = runtime(app)
+    with Session(rt.engine, expire_on_commit=False) as s:
+        if accounts.find_employer(session=s, employer_id=employer_id) is None:
+            accounts.create_employer(
+                session=s,
+                employer_id=employer_id,
+                trade_name="田中建設株式会社",
+                address="東京都港区芝公園1-2-3",
+                phone="03-1234-5678",
+                now=rt.clock(),
+            )
+        account, _ = accounts.create_staff(
+            session=s,
+            employer_id=employer_id,
+            login=login,
+            display_name="田中 花子",
+            role="staff",
+            password=PASSWORD,
+            email=email,
+            passwords=rt.passwords,
+            rng=rt.rng,
+            now=rt.clock(),
+        )
+        secret = enrolment.enrol_totp_directly(session=s, account=account, box=rt.totp_box, rng=SystemRandomness())
+        s.commit()
+        assert account.id is not None
+        return Person(account.username, PASSWORD, secret, account.id)
+
+
+@dataclass
+class Flow:
+    """What an authorization request ended with, and what the user was asked on the way."""
+
+    params: dict[str, str]  # the authorization response the client received ({} if it received none)
+    signed_in: bool = False  # the provider sent the user to the sign-in page
+    consent_shown: bool = False
+    form_post: bool = False
+    status: int | None = None  # when the browser was not sent back: the status of the page shown
+    body: str = ""
+    location: str | None = None  # the URL the browser was sent to, if it left the provider
+
+    @property
+    def code(self) -> str:
+        assert "code" in self.params, f"no code in the response: {self.params or (self.status, self.body[:300])}"
+        return self.params["code"]
+
+
+def _hidden_fields(html: str) -> dict[str, str]:
+    return {
+        unescape(name): unescape(value)
+        for name, value in re.findall(r'type="hidden" name="([^"]*)" value="([^"]*)"', html)
+    }
+
+
+def sign_in_at(browser: TestClient, app: FastAPI, person: Person, login_location: str) -> Any:
+    """Sign in on the page the provider sent the browser to (password, then TOTP); return the final redirect."""
+    page = browser.get(login_location)
+    assert page.status_code == 200, page.text
+    fields = _hidden_fields(page.text)
+    step = browser.post(
+        "/login",
+        data={"username": person.username, "password": person.password, **fields},
+        follow_redirects=False,
+    )
+    assert step.status_code == 303 and step.headers["location"] == "/login/otp", (step.status_code, step.text[:300])
+    otp_page = browser.get("/login/otp")
+    done = browser.post(
+        "/login/otp",
+        data={"otp": code_now(app, person), "csrf_token": csrf_of(otp_page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, f"second factor refused (TOTP code reused? advance the clock): {done.text[:300]}"
+    return done
+
+
+def run_flow(
+    browser: TestClient,
+    app: FastAPI,
+    url: str,
+    *,
+    person: Person | None = None,
+    consent: str | None = "approve",
+    remember: bool = False,
+    post: dict[str, str] | None = None,
+) -> Flow:
+    """Drive the browser from ``url`` (or a POST of ``post`` to /authorize) until it is sent back to the
+    client: sign ``person`` in when asked, answer the consent page with ``consent``."""
+    if post is not None:
+        response = browser.post("/authorize", data=post, follow_redirects=False)
+    else:
+        response = browser.get(url, follow_redirects=False)
+    flow = Flow(params={})
+    for _ in range(12):
+        if response.status_code in (302, 303):
+            location = response.headers["location"]
+            if not location.startswith("/"):
+                flow.location = location
+                flow.params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+                return flow
+            if location.startswith("/login"):
+                assert person is not None, "the provider asked the user to sign in"
+                flow.signed_in = True
+                response = sign_in_at(browser, app, person, location)
+                continue
+            response = browser.get(location, follow_redirects=False)
+            continue
+        if response.status_code == 200 and 'name="decision"' in response.text and consent:
+            flow.consent_shown = True
+            form = {**_hidden_fields(response.text), "decision": consent}
+            if remember:
+                form["remember"] = "1"
+            response = browser.post("/authorize/consent", data=form, follow_redirects=False)
+            continue
+        if response.status_code == 200 and 'id="form-post"' in response.text:
+            flow.form_post = True
+            flow.location = unescape(re.findall(r'<form method="post" action="([^"]*)"', response.text)[0])
+            flow.params = _hidden_fields(response.text)
+            return flow
+        flow.status, flow.body = response.status_code, response.text
+        return flow
+    raise AssertionError("too many redirects")
+
+
+def id_token_claims(
+    api: TestClient,
+    id_token: str,
+    *,
+    client: Client,
+    now: datetime,
+    nonce: str | None = None,
+    access_token: str | None = None,
+) -> dict[str, Any]:
+    """Validate an ID token the way the OpenID conformance suite does (OIDC Core §3.1.3.7, §2, §3.1.3.6):
+    signature by a key of the JWKS (found by ``kid``), iss, aud, exp/iat, nonce, auth_time, at_hash, sub."""
+    header = jws.extract_compact(id_token.encode()).protected
+    jwks = api.get("/jwks").json()
+    assert (
+        header.get("alg")
+        in api.get("/.well-known/openid-configuration").json()["id_token_signing_alg_values_supported"]
+    )
+    assert header.get("alg") != "none"
+    assert any(k.get("kid") == header.get("kid") for k in jwks["keys"]), "kid not in the JWKS"
+    claims = dict(jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=[header["alg"]]).claims)
+    assert claims["iss"] == ISSUER
+    aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    assert client.client_id in aud and (len(aud) == 1 or claims.get("azp") == client.client_id)
+    ts = int(now.timestamp())
+    assert isinstance(claims["exp"], int) and claims["exp"] > ts
+    assert isinstance(claims["iat"], int) and ts - 300 <= claims["iat"] <= ts + 5
+    assert isinstance(claims["sub"], str) and 0 < len(claims["sub"]) <= 255 and claims["sub"].isascii()
+    assert isinstance(claims.get("auth_time"), int) and claims["auth_time"] <= ts
+    if nonce is None:
+        assert "nonce" not in claims
+    else:
+        assert claims.get("nonce") == nonce
+    if access_token is not None or "at_hash" in claims:
+        assert access_token is not None
+        digest = hashlib.sha512 if header["alg"] == "EdDSA" else hashlib.sha256
+        half = digest(access_token.encode()).digest()
+        assert claims["at_hash"] == base64.urlsafe_b64encode(half[: len(half) // 2]).rstrip(b"=").decode()
+    return claims
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def new_key(alg: str = "ES256") -> Any:
+    """A fresh private key for ``alg`` (ES256, ES384, RS256, PS256 or EdDSA)."""
+    if alg in ("ES256", "ES384"):
+        return ECKey.generate_key("P-256" if alg == "ES256" else "P-384")
+    if alg in ("RS256", "PS256"):
+        return RSAKey.generate_key(2048)
+    assert alg == "EdDSA", alg
+    return OKPKey.generate_key("Ed25519")
+
+
+def client_key(kid: str = "rp-key-1", alg: str = "ES256") -> tuple[Any, dict[str, Any]]:
+    """A key pair for a client and its registrable public JWK Set."""
+    key = new_key(alg)
+    return key, {"keys": [{**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": alg}]}
+
+
+def signed_jwt(
+    key: Any, claims: dict[str, Any], *, kid: str = "rp-key-1", typ: str | None = None, alg: str = "ES256"
+) -> str:
+    header: dict[str, Any] = {"alg": alg, "kid": kid}
+    if typ:
+        header["typ"] = typ
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def unsigned_jwt(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    """``alg: none`` (RFC 7519 §6): header.payload. with an empty signature."""
+    head = header or {"alg": "none"}
+    return f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(claims).encode())}."
+
+
+def private_key_jwt(key: Any, client_id: str, *, audience: str = ISSUER + "/token") -> dict[str, str]:
+    """Client authentication with ``private_key_jwt`` (OIDC Core §9). authlib checks exp against the wall clock."""
+    now = int(time.time())
+    assertion = signed_jwt(
+        key,
+        {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "exp": now + 120,
+        },
+    )
+    return {
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+
+
+def dpop_proof(
+    key: Any,
+    htm: str,
+    htu: str,
+    *,
+    now: datetime,
+    alg: str = "ES256",
+    access_token: str | None = None,
+    **overrides: Any,
+) -> str:
+    """A DPoP proof (RFC 9449 §4.2): typ dpop+jwt, the public key in ``jwk``; ``overrides`` replace or (with
+    value None) remove claims, and ``header_*`` keys replace header members."""
+    header: dict[str, Any] = {"typ": "dpop+jwt", "alg": alg, "jwk": key.as_dict(private=False)}
+    claims: dict[str, Any] = {"jti": secrets.token_urlsafe(12), "htm": htm, "htu": htu, "iat": int(now.timestamp())}
+    if access_token is not None:
+        claims["ath"] = b64url(hashlib.sha256(access_token.encode()).digest())
+    for name, value in overrides.items():
+        target, name = (header, name[7:]) if name.startswith("header_") else (claims, name)
+        if value is None:
+            target.pop(name, None)
+        else:
+            target[name] = value
+    return jws.serialize_compact(header, json.dumps(claims).encode(), key, algorithms=[alg])
+
+
+def code_flow(
+    browser: TestClient, app: FastAPI, client: Client, person: Person, **params: str | None
+) -> tuple[Flow, str]:
+    """An authorization request with PKCE (S256) and a nonce; returns the flow and the code verifier."""
+    verifier, challenge = pkce()
+    params.setdefault("nonce", "n-" + secrets.token_hex(6))
+    flow = run_flow(
+        browser,
+        app,
+        authorize_url(client, code_challenge=challenge, code_challenge_method="S256", **params),
+        person=person,
+        remember=True,
+    )
+    return flow, verifier
+
+
+def tokens(browser: TestClient, app: FastAPI, client: Client, person: Person, **params: str | None) -> dict[str, Any]:
+    """A whole code flow up to the token response (asserted successful)."""
+    flow, verifier = code_flow(browser, app, client, person, **params)
+    response = exchange(browser, client, flow.code, verifier)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
