@@ -21,6 +21,11 @@ from starlette.exceptions import HTTPException
 from app.database import make_engine
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
+from consent.policy import PolicyEngine
+from consent.service import ConsentService
+from idp.ccus.details import ConsentDetails
+from idp.ccus.directory import RegisterDirectory
+from idp.ccus.userinfo import ccus_userinfo
 from idp.oauth.config import OAuthConfig
 from idp.oauth.replay import DatabaseReplayCache
 from idp.oauth.runtime import build_oauth
@@ -152,6 +157,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.idp = build_idp_runtime(config, engine, clock, rng)
+    app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
+    app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
     app.state.oauth = build_oauth(
         oauth_config(settings),
         engine=engine,
@@ -159,6 +166,7 @@ def create_app(
         rng=rng,
         master_secret=config.master_secret,
         replay=DatabaseReplayCache(),
+        details_handler=ConsentDetails(app.state.consent, engine, clock),
     )
     app.include_router(build_router())
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")

@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import pool
 from sqlmodel import SQLModel
 
-import idp.models  # noqa: F401  (registers tables)
+import consent.models  # noqa: F401  (registers tables)
+import idp.models  # noqa: F401
 from app.database import make_engine
 
 config = context.config

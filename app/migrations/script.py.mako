@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 ${imports if imports else ""}
+import consent.models
 import idp.models.types
 
 revision: str = ${repr(up_revision)}

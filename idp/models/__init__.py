@@ -13,6 +13,7 @@ from idp.models.accounts import (
     StaffRole,
     Technician,
 )
+from idp.models.ccus import Orderer, Site, SiteAssignment, SiteCompany, TechnicianRecord, WorkRecord
 from idp.models.oauth import (
     AuthorizationCode,
     Interaction,
@@ -42,6 +43,7 @@ __all__ = [
     "OAuthClient",
     "OAuthGrant",
     "OidcConsent",
+    "Orderer",
     "Passkey",
     "PushedRequest",
     "RecoveryCode",
@@ -49,8 +51,13 @@ __all__ = [
     "ReplayEntry",
     "RevokedToken",
     "SigningKey",
+    "Site",
+    "SiteAssignment",
+    "SiteCompany",
     "StaffRole",
     "Technician",
+    "TechnicianRecord",
     "ThrottleEntry",
     "WebSession",
+    "WorkRecord",
 ]

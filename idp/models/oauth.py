@@ -34,6 +34,8 @@ class OAuthClient(SQLModel, table=True):
     backchannel_logout_session_required: bool = False
     request_object_signing_alg: str | None = Field(default=None, max_length=16)
     registration_token_hash: str | None = Field(default=None, max_length=64)
+    #: The company this system belongs to and acts for (consent requests, roster access).
+    owner_employer_pk: int | None = Field(default=None, foreign_key="employer.id")
     disabled: bool = False
     created_at: datetime = _ts()
 
@@ -64,6 +66,8 @@ class OAuthGrant(SQLModel, table=True):
     acr: str | None = Field(default=None, max_length=80)
     amr: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     claims: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: RFC 9396 authorization details granted, each ``genba_technician_data`` entry with its consent id
+    authorization_details: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     dpop_jkt: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)

@@ -7,7 +7,7 @@ client's redirect URI. authlib validates response type, scope and PKCE and issue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from authlib.oauth2 import OAuth2Error
 from sqlmodel import Session, col, select
 
 from idp.models import Account, Interaction, OAuthGrant, OidcConsent, WebSession
-from idp.oauth import par
+from idp.oauth import details, par
 from idp.oauth.claims import parse_claims_param, subject_for
 from idp.oauth.clients import RegisteredClient, find_client
 from idp.oauth.errors import safe_description
@@ -51,6 +51,7 @@ class NeedConsent:
     client: RegisteredClient
     scopes: list[str]
     lang: str | None
+    details: list[dict[str, Any]] = field(default_factory=list)
 
 
 Outcome = ErrorPage | RedirectBack | NeedLogin | NeedConsent
@@ -80,9 +81,15 @@ class Browser:
 
 
 class AuthorizationEndpoint:
-    def __init__(self, services: OAuthServices, server: GenbaAuthorizationServer) -> None:
+    def __init__(
+        self,
+        services: OAuthServices,
+        server: GenbaAuthorizationServer,
+        details_handler: details.DetailsHandler | None = None,
+    ) -> None:
         self.svc = services
         self.server = server
+        self.details: details.DetailsHandler = details_handler or details.NoDetails()
 
     # -- entry points -----------------------------------------------------------------
 
@@ -189,6 +196,16 @@ class AuthorizationEndpoint:
             raise ClientError("invalid_request", "claims must be a JSON object") from None
         if "id_token_hint" in params and self._hint_subject(params, client) is None:
             raise ClientError("invalid_request", "id_token_hint is not an ID token issued to this client")
+        self._details(params, client)
+
+    def _details(self, params: dict[str, str], client: RegisteredClient) -> list[dict[str, Any]]:
+        """RFC 9396 §5: unknown types or bad values are ``invalid_authorization_details``."""
+        try:
+            return self.details.validate(
+                details.parse(params.get("authorization_details")), client, params.get("scope", "").split()
+            )
+        except details.DetailsError as exc:
+            raise ClientError("invalid_authorization_details", str(exc)) from None
 
     def _hint_subject(self, params: dict[str, str], client: RegisteredClient) -> str | None:
         return subject_from_id_token_hint(
@@ -227,13 +244,27 @@ class AuthorizationEndpoint:
             )
         assert user is not None
         scopes = (request.scope or "").split()
-        if not consented and self._needs_consent(db, user, client, scopes, prompts):
+        try:
+            wanted = self._details(params, client)
+        except ClientError as exc:
+            return self._error_back(params, exc.error, exc.description)
+        if not consented and (wanted or self._needs_consent(db, user, client, scopes, prompts)):
             if "none" in prompts:
                 return self._error_back(params, "consent_required", "the user must approve this client")
             return NeedConsent(
-                self._save(db, client, params, interaction, login_after=login_after), client, scopes, _lang(params)
+                self._save(db, client, params, interaction, login_after=login_after),
+                client,
+                scopes,
+                _lang(params),
+                wanted,
             )
-        request.interaction = PendingGrant(self._new_grant(user, client, request.scope or "", params))
+        new_grant = self._new_grant(user, client, request.scope or "", params)
+        if wanted:
+            try:
+                new_grant.authorization_details = self.details.grant(wanted, client, user.account)
+            except details.DetailsError as exc:
+                return self._error_back(params, "access_denied", str(exc))
+        request.interaction = PendingGrant(new_grant)
         response = self.server.create_authorization_response(request, grant_user=user.account, grant=grant)
         location = response.location or ""
         return redirect_back(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from idp.models import OAuthClient
-from idp.oauth.config import STANDARD_SCOPES
+from idp.oauth.config import OFFERED_SCOPES
 from idp.runtime import Randomness, token_urlsafe
 from idp.validation import FieldProblem, clean_text
 
@@ -183,9 +183,9 @@ def create_client(
         sector_identifier = hosts.pop()
     if request_object_signing_alg not in (None, "none", *JWT_ALGS):
         raise FieldProblem("request_object_signing_alg", "対応していないアルゴリズムです", "unsupported algorithm")
-    requested = (scope or " ".join(STANDARD_SCOPES)).split()
+    requested = (scope or " ".join(OFFERED_SCOPES)).split()
     for s in requested:
-        if s not in STANDARD_SCOPES:
+        if s not in OFFERED_SCOPES:
             raise FieldProblem("scope", "提供していないスコープです", f"scope {s!r} is not offered")
     for uri in [*(post_logout_redirect_uris or []), *([backchannel_logout_uri] if backchannel_logout_uri else [])]:
         check_redirect_uri_registration(uri, field="logout_uri")

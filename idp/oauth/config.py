@@ -11,6 +11,9 @@ from datetime import timedelta
 from sqlmodel import Session
 
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+#: CCUS data, released only through the consent engine (technician and employer approval).
+CCUS_SCOPES = ("ccus.qualifications", "ccus.affiliation", "ccus.work_history")
+OFFERED_SCOPES = STANDARD_SCOPES + CCUS_SCOPES
 
 
 @dataclass(frozen=True)

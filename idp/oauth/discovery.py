@@ -6,7 +6,7 @@ from typing import Any
 
 from idp.oauth.claims import SUPPORTED_CLAIMS
 from idp.oauth.clients import AUTH_METHODS, JWT_ALGS
-from idp.oauth.config import STANDARD_SCOPES, OAuthConfig
+from idp.oauth.config import OFFERED_SCOPES, OAuthConfig
 from idp.oauth.dpop import ALGS as DPOP_ALGS
 from idp.oauth.keys import SUPPORTED_ALGS
 from idp.oauth.responses import RESPONSE_MODES
@@ -25,7 +25,8 @@ def metadata(config: OAuthConfig, *, registration: bool) -> dict[str, Any]:
         "revocation_endpoint": url("/revoke"),
         "introspection_endpoint": url("/introspect"),
         "end_session_endpoint": url("/session/end"),
-        "scopes_supported": list(STANDARD_SCOPES),
+        "scopes_supported": list(OFFERED_SCOPES),
+        "authorization_details_types_supported": ["genba_technician_data"],
         "response_types_supported": ["code"],
         "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

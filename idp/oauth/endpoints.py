@@ -113,7 +113,20 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             claims = token.access.claims
             body: dict[str, Any] = {
                 k: claims[k]
-                for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time", "acr", "cnf")
+                for k in (
+                    "scope",
+                    "client_id",
+                    "sub",
+                    "exp",
+                    "iat",
+                    "iss",
+                    "aud",
+                    "jti",
+                    "auth_time",
+                    "acr",
+                    "cnf",
+                    "authorization_details",
+                )
                 if k in claims
             }
             body["token_type"] = "DPoP" if token.access.jkt else "Bearer"

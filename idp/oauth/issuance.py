@@ -62,6 +62,8 @@ class Issuer:
         token.update(
             access_token=access_token, expires_in=lifetime, token_type="DPoP" if jkt else "Bearer", scope=scope
         )
+        if grant is not None and grant.authorization_details:
+            token["authorization_details"] = list(grant.authorization_details)  # RFC 9396 §7
         if token.get("refresh_token") == PENDING:
             if grant is None:
                 del token["refresh_token"]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from idp.models import Account
+from idp.models import Account, OAuthGrant
 from idp.oauth import par
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
 from idp.oauth.clients import AUTH_METHODS, RegisteredClient, find_client
@@ -19,6 +19,7 @@ from idp.oauth.discovery import metadata
 from idp.oauth.dpop import DPoPError
 from idp.oauth.errors import OAuth2Error, safe_description
 from idp.oauth.http import ProtocolError, form_params
+from idp.oauth.resource import presented_token, unauthorized, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import AuthlibResponse, GenbaRequest, json_error
 
@@ -160,87 +161,29 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
     return await run_in_threadpool(_run_endpoint, oauth, request, form, work)
 
 
-def _bearer(request: Request, form: dict[str, str] | None) -> tuple[str | None, str | None, Response | None]:
-    """RFC 6750 §2: exactly one method of presenting the token."""
-    header = request.headers.get("authorization")
-    body_token = (form or {}).get("access_token")
-    if header and body_token:
-        return None, None, json_error("invalid_request", "use only one way to send the access token")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() not in ("bearer", "dpop") or not value.strip():
-            return None, None, _unauthorized("invalid_request", "malformed Authorization header")
-        return value.strip(), scheme.lower(), None
-    if body_token:
-        return body_token, "bearer", None
-    return (
-        None,
-        None,
-        Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="genba", DPoP algs="ES256"'}),
-    )
-
-
-def _unauthorized(error: str, description: str, scheme: str = "Bearer") -> Response:
-    return json_error(
-        error,
-        description,
-        401 if error != "insufficient_scope" else 403,
-        {"WWW-Authenticate": f'{scheme} error="{error}", error_description="{description}"'},
-    )
-
-
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, oauth: OAuthDep) -> Response:
     """OIDC Core §5.3 userinfo, with Bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens."""
-    form = None
-    if request.method == "POST" and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        try:
-            form = await form_params(request)
-        except ProtocolError as exc:
-            return _protocol_error(exc)
-    value, scheme, problem = _bearer(request, form)
-    if problem is not None or value is None:
-        return problem or Response(status_code=401)
-    dpop_headers = request.headers.getlist("dpop")
+    presented = await presented_token(request, allow_body=True)
+    if isinstance(presented, Response):
+        return presented
+    value, scheme = presented
     svc = oauth.services
+    extra = getattr(request.app.state, "userinfo_extra", None)
 
     def work() -> Response:
         with Session(svc.engine, expire_on_commit=False) as db:
-            claims = svc.tokens.decode_access_token(db, value)
-            if claims is None:
-                return _unauthorized(
-                    "invalid_token", "the access token is not valid", "DPoP" if scheme == "dpop" else "Bearer"
-                )
-            if claims.jkt or scheme == "dpop":
-                if scheme != "dpop" or not claims.jkt:
-                    return _unauthorized("invalid_token", "DPoP-bound tokens need the DPoP scheme and a proof", "DPoP")
-                try:
-                    proof = svc.dpop.verify(
-                        db,
-                        dpop_headers,
-                        method=request.method,
-                        url=svc.config.url("/userinfo"),
-                        now=svc.clock(),
-                        access_token=value,
-                    )
-                except DPoPError as exc:
-                    db.commit()
-                    return _dpop_error(exc, resource=True)
-                db.commit()
-                if proof.jkt != claims.jkt:
-                    return _unauthorized("invalid_token", "the proof key is not the token's key", "DPoP")
+            claims = verify_presented(svc, db, request, value, scheme)
+            if isinstance(claims, Response):
+                return claims
             if "openid" not in claims.scope.split():
-                return _unauthorized("insufficient_scope", "the token lacks the openid scope")
-            from idp.models import OAuthGrant
-
+                return unauthorized("insufficient_scope", "the token lacks the openid scope")
             grant = db.get(OAuthGrant, claims.grant_id) if claims.grant_id else None
             client = find_client(db, claims.client_id)
             account = db.get(Account, grant.account_id) if grant else None
             if grant is None or client is None or account is None or account.disabled:
-                return _unauthorized("invalid_token", "the access token is not valid")
-            body = {"sub": subject_for(account, client, salt=svc.subject_salt)}
+                return unauthorized("invalid_token", "the access token is not valid")
+            body: dict[str, Any] = {"sub": subject_for(account, client, salt=svc.subject_salt)}
             body.update(
                 release(
                     account_claims(db, account),
@@ -248,6 +191,8 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
                     extra=requested_claim_names(grant.claims, "userinfo"),
                 )
             )
+            if extra is not None:
+                body.update(extra(db, claims))
             return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     return await run_in_threadpool(work)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from idp.oauth.authorize import AuthorizationEndpoint
 from idp.oauth.config import OAuthConfig
+from idp.oauth.details import DetailsHandler
 from idp.oauth.dpop import DPoPVerifier
 from idp.oauth.endpoints import Introspection, Revocation
 from idp.oauth.grants import ClientCredentials, CodeGrant, PrivateKeyJwt, RefreshGrant, S256Challenge
@@ -44,13 +45,16 @@ def build_oauth(
     master_secret: bytes,
     replay: ReplayCache,
     poster: Poster | None = None,
+    details_handler: DetailsHandler | None = None,
 ) -> OAuthRuntime:
     keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
     services = OAuthServices(
         config=config,
         engine=engine,
         keys=keys,
-        tokens=TokenService(config, keys, clock, rng),
+        tokens=TokenService(
+            config, keys, clock, rng, details_valid=details_handler.still_valid if details_handler else None
+        ),
         dpop=DPoPVerifier(config, derive_key(master_secret, "dpop-nonce"), replay),
         replay=replay,
         clock=clock,
@@ -70,7 +74,7 @@ def build_oauth(
     return OAuthRuntime(
         services=services,
         server=server,
-        authorize=AuthorizationEndpoint(services, server),
+        authorize=AuthorizationEndpoint(services, server, details_handler),
         issuer=issuer,
         poster=poster or HttpPoster(),
         registration=Registration(server, services),

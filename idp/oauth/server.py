@@ -18,7 +18,7 @@ from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest, OAuth2Payl
 from starlette.responses import JSONResponse, Response
 
 from idp.oauth.clients import RegisteredClient, find_client
-from idp.oauth.config import STANDARD_SCOPES, current_db
+from idp.oauth.config import OFFERED_SCOPES, current_db
 from idp.oauth.dpop import DPoPProof
 
 
@@ -98,7 +98,7 @@ class AuthlibResponse:
 
 class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, save_token: Any) -> None:
-        super().__init__(scopes_supported=list(STANDARD_SCOPES))
+        super().__init__(scopes_supported=list(OFFERED_SCOPES))
         self._save_token = save_token
         self.register_token_generator("default", pending_token)
 

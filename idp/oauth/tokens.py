@@ -8,6 +8,7 @@ consults those records, so a revoked token stops working at once everywhere.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,11 +58,20 @@ class AccessTokenClaims:
 
 
 class TokenService:
-    def __init__(self, config: OAuthConfig, keys: KeyStore, clock: Clock, rng: Randomness) -> None:
+    def __init__(
+        self,
+        config: OAuthConfig,
+        keys: KeyStore,
+        clock: Clock,
+        rng: Randomness,
+        details_valid: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> None:
         self.config = config
         self.keys = keys
         self.clock = clock
         self.rng = rng
+        #: RFC 9396: a token relying on authorization details stops working once they are withdrawn
+        self.details_valid = details_valid
 
     def mint_access_token(
         self,
@@ -88,6 +98,8 @@ class TokenService:
         }
         if grant is not None:
             claims.update(gid=grant.grant_id, auth_time=int(grant.auth_time.timestamp()))
+            if grant.authorization_details:
+                claims["authorization_details"] = list(grant.authorization_details)  # RFC 9396 §9.1
             if grant.acr:
                 claims["acr"] = grant.acr
             if grant.sid:
@@ -122,6 +134,9 @@ class TokenService:
             grant = session.get(OAuthGrant, str(gid))
             if grant is None or grant.revoked_at is not None:
                 return None
+        entries = claims.get("authorization_details")
+        if entries and self.details_valid is not None and not self.details_valid(list(entries)):
+            return None
         return AccessTokenClaims(claims)
 
     def revoke_access_token(self, session: Session, claims: AccessTokenClaims) -> None:

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from idp.ccus import api as ccus_api
 from idp.oauth import routes as oauth_routes
 from idp.oauth import routes_registration
 from idp.web import account_pages, logout_pages, oauth_pages, signin_pages
@@ -15,4 +16,5 @@ def build_router() -> APIRouter:
     router.include_router(logout_pages.router)
     router.include_router(oauth_routes.router)
     router.include_router(routes_registration.router)
+    router.include_router(ccus_api.router)
     return router

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from consent.groups import LABELS as GROUP_LABELS
 from idp.models import OidcConsent
 from idp.oauth.authorize import Browser, ErrorPage, NeedConsent, NeedLogin, Outcome
 from idp.oauth.config import bound_session
@@ -53,7 +54,13 @@ def _respond(request: Request, runtime: IdpRuntime, outcome: Outcome, *, lang_hi
             request,
             runtime,
             "consent.html",
-            {"client": outcome.client.row, "scopes": outcome.scopes, "interaction": outcome.interaction},
+            {
+                "client": outcome.client.row,
+                "scopes": outcome.scopes,
+                "interaction": outcome.interaction,
+                "details": outcome.details,
+                "group_labels": GROUP_LABELS,
+            },
         )
     assert isinstance(outcome, RedirectBack)
     if outcome.mode == "form_post":

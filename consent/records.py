@@ -1,0 +1,100 @@
+"""The append-only, hash-chained record of consent events and disclosures (APPI art. 29/30 records of
+third-party provision; exportable to the technician under art. 33(5)).
+
+Each entry's hash covers the previous hash and the entry's canonical JSON, so changing, removing
+or reordering any entry breaks every later hash: :func:`verify` finds the first broken one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from consent.models import ChainHead, ConsentRecord
+
+GENESIS = "0" * 64
+
+
+def _entry(row: ConsentRecord) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "at": row.at.isoformat(),
+        "kind": row.kind,
+        "recipient": row.recipient,
+        "technician_id": row.technician_id,
+        "items": list(row.items),
+        "consent_ids": list(row.consent_ids),
+        "actor": row.actor,
+        "detail": dict(row.detail),
+    }
+
+
+def _hash(prev: str, entry: dict[str, Any]) -> str:
+    canonical = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(prev.encode() + canonical.encode()).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    kind: str,
+    at: datetime,
+    recipient: str | None = None,
+    technician_id: str | None = None,
+    items: list[str] | tuple[str, ...] = (),
+    consent_ids: list[str] | tuple[str, ...] = (),
+    actor: str | None = None,
+    detail: dict[str, str] | None = None,
+) -> ConsentRecord:
+    """Append one entry in the caller's transaction; the chain head row is locked until commit."""
+    head = session.exec(select(ChainHead).where(col(ChainHead.id) == 1).with_for_update()).first()
+    if head is None:
+        head = ChainHead(id=1, last_seq=0, last_hash=GENESIS)
+    row = ConsentRecord(
+        seq=head.last_seq + 1,
+        at=at,
+        kind=kind,
+        recipient=recipient,
+        technician_id=technician_id,
+        items=list(items),
+        consent_ids=list(consent_ids),
+        actor=actor,
+        detail=dict(detail or {}),
+        prev_hash=head.last_hash,
+        hash="",
+    )
+    row.hash = _hash(head.last_hash, _entry(row))
+    head.last_seq, head.last_hash = row.seq or 0, row.hash
+    session.add(row)
+    session.add(head)
+    return row
+
+
+def verify(session: Session, *, batch: int = 5000) -> tuple[bool, int, int | None]:
+    """Recompute the chain: ``(ok, entries checked, first bad seq)``."""
+    prev, expected_seq, count, last = GENESIS, 1, 0, 0
+    while True:
+        rows = session.exec(
+            select(ConsentRecord).where(col(ConsentRecord.seq) > last).order_by(col(ConsentRecord.seq)).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq or row.prev_hash != prev or _hash(prev, _entry(row)) != row.hash:
+                return False, count, row.seq
+            prev, expected_seq, count, last = row.hash, expected_seq + 1, count + 1, row.seq or 0
+    head = session.get(ChainHead, 1)
+    if head is not None and (head.last_seq != count or head.last_hash != prev):
+        return False, count, count + 1  # entries were removed from the end
+    return True, count, None
+
+
+def for_technician(session: Session, technician_id: str) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(ConsentRecord).where(col(ConsentRecord.technician_id) == technician_id).order_by(col(ConsentRecord.seq))
+    ).all()
+    return [{**_entry(r), "hash": r.hash} for r in rows]

@@ -1,0 +1,317 @@
+"""The data API for companies and their systems (``/api/v1``, documented in ``/api/openapi.json``).
+
+Every response carries only the fields the consent engine allows; every disclosure is recorded;
+a token whose consent was revoked stops working at once (the token check consults the engine).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from consent.groups import ALL_GROUPS, ROSTER_GROUPS
+from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
+from idp import accounts
+from idp.ccus.disclosure import disclose
+from idp.ccus.principal import Caller, caller_from_token
+from idp.ccus.register import assignment_active, find_site, site_active
+from idp.models import Employer, SiteAssignment, Technician
+from idp.oauth.resource import presented_token, verify_presented
+from idp.oauth.runtime import OAuthDep, OAuthRuntime
+from idp.oauth.server import json_error
+
+router = APIRouter(prefix="/api/v1", tags=["data"])
+
+
+def get_consent(request: Request) -> ConsentPort:
+    port: ConsentPort = request.app.state.consent
+    return port
+
+
+ConsentDep = Annotated[ConsentPort, Depends(get_consent)]
+
+
+class ConsentRequestIn(BaseModel):
+    technician_ids: list[str] = Field(min_length=1, max_length=10_000)
+    groups: list[str] = Field(min_length=1)
+    purpose: str = Field(min_length=1, max_length=500)
+    period_start: date | None = None
+    period_end: date
+
+
+def _problem(exc: ConsentError) -> Response:
+    return JSONResponse({"error": exc.code, "message": f"{exc.ja} / {exc.en}"}, status_code=exc.status)
+
+
+def _denied(decision: Decision) -> Response:
+    return JSONResponse(
+        {
+            "error": "access_denied",
+            "message": "開示できる項目がありません / nothing may be disclosed",
+            "missing": {g: {"code": r.code, "ja": r.ja, "en": r.en} for g, r in decision.missing.items()},
+        },
+        status_code=403,
+    )
+
+
+def _view(view: ConsentView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "technician_id": view.technician_id,
+        "groups": list(view.groups),
+        "purpose": view.purpose,
+        "period_start": view.period_start.isoformat(),
+        "period_end": view.period_end.isoformat(),
+        "state": view.state,
+        "technician_decision": view.technician_decision,
+        "employer_decision": view.employer_decision,
+    }
+
+
+async def _caller(request: Request, oauth: OAuthRuntime) -> tuple[Caller, Session] | Response:
+    presented = await presented_token(request, allow_body=False)
+    if isinstance(presented, Response):
+        return presented
+    value, scheme = presented
+    svc = oauth.services
+
+    def work() -> tuple[Caller, Session] | Response:
+        db = Session(svc.engine, expire_on_commit=False)
+        claims = verify_presented(svc, db, request, value, scheme)
+        if isinstance(claims, Response):
+            db.close()
+            return claims
+        caller = caller_from_token(db, claims)
+        if caller is None:
+            db.close()
+            return json_error("invalid_token", "the access token is not valid", 401)
+        return caller, db
+
+    return await run_in_threadpool(work)
+
+
+def _technician_data(
+    consent: ConsentPort,
+    oauth: OAuthRuntime,
+    caller: Caller,
+    db: Session,
+    technician_id: str,
+    groups: tuple[str, ...],
+    channel: str,
+) -> Response:
+    now = oauth.services.clock()
+    technician = accounts.find_technician(session=db, technician_id=technician_id)
+    if technician is None:
+        return json_error("not_found", "no such technician", 404)
+    try:
+        decision = consent.decide(caller.party, technician_id, groups, now=now, consent_ids=caller.consent_ids)
+    except ConsentError as exc:
+        return _problem(exc)
+    if not decision.allowed:
+        return _denied(decision)
+    data = disclose(db, technician, decision, today=now.date())
+    consent.record_disclosure(caller.party, technician_id, sorted(data), decision, now=now, channel=channel)
+    withheld = {g: {"code": r.code, "ja": r.ja, "en": r.en} for g, r in decision.missing.items()}
+    return JSONResponse(
+        {
+            "technician": data,
+            "allowed_groups": sorted(decision.allowed),
+            "withheld": withheld,
+            "rules": list(decision.rules),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _groups(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ALL_GROUPS
+    return tuple(dict.fromkeys(g.strip() for g in value.split(",") if g.strip()))
+
+
+@router.get("/technicians/me", summary="The signed-in technician's data, as far as consent allows")
+async def technician_me(
+    request: Request,
+    oauth: OAuthDep,
+    consent: ConsentDep,
+    groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
+) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    caller, db = resolved
+    with db:
+        if caller.user_technician_id is None:
+            return json_error("invalid_request", "this token does not belong to a technician", 400)
+        return await run_in_threadpool(
+            _technician_data,
+            consent,
+            oauth,
+            caller,
+            db,
+            caller.user_technician_id,
+            _groups(groups),
+            "api:technicians/me",
+        )
+
+
+@router.get("/technicians/{technician_id}", summary="A technician's data, as far as consent and relationships allow")
+async def technician(
+    technician_id: str,
+    request: Request,
+    oauth: OAuthDep,
+    consent: ConsentDep,
+    groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
+) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    caller, db = resolved
+    with db:
+        return await run_in_threadpool(
+            _technician_data, consent, oauth, caller, db, technician_id, _groups(groups), "api:technicians"
+        )
+
+
+@router.get("/sites/{site_id}/roster", summary="作業員名簿: roster of today's assigned technicians (JSON or CSV)")
+async def roster(
+    site_id: str,
+    request: Request,
+    oauth: OAuthDep,
+    consent: ConsentDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    caller, db = resolved
+
+    def work() -> Response:
+        now = oauth.services.clock()
+        site = find_site(session=db, site_id=site_id)
+        if site is None or site.id is None:
+            return json_error("not_found", "no such site", 404)
+        rows: list[dict[str, Any]] = []
+        if site_active(site, now):
+            stmt = (
+                select(SiteAssignment, Technician)
+                .where(col(SiteAssignment.technician_pk) == Technician.id)
+                .where(col(SiteAssignment.site_pk) == site.id)
+            )
+            for assignment, tech in db.exec(stmt).all():
+                if not assignment_active(assignment, now.date()):
+                    continue
+                decision = consent.decide(caller.party, tech.technician_id, tuple(ROSTER_GROUPS), now=now)
+                if not decision.allowed:
+                    continue
+                data = disclose(db, tech, decision, today=now.date())
+                consent.record_disclosure(
+                    caller.party, tech.technician_id, sorted(data), decision, now=now, channel=f"api:roster:{site_id}"
+                )
+                rows.append(data)
+        if format == "csv":
+            out = io.StringIO()
+            fields = [
+                "technician_id",
+                "name",
+                "name_kana",
+                "birth_date",
+                "current_employer",
+                "level",
+                "occupations",
+                "health_insurance",
+                "pension_insurance",
+                "employment_insurance",
+            ]
+            writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _flat(row.get(k)) for k in fields})
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"site_id": site.site_id, "site_name": site.name, "roster": rows}, headers={"Cache-Control": "no-store"}
+        )
+
+    with db:
+        return await run_in_threadpool(work)
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("trade_name") or value.get("level") or "")
+    if isinstance(value, list):
+        return "・".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+@router.get("/companies", summary="Company search: public company data only, never anything about technicians")
+async def companies(
+    request: Request, oauth: OAuthDep, q: Annotated[str, Query(min_length=1, max_length=100)]
+) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    _, db = resolved
+
+    def work() -> Response:
+        term = q.strip()
+        stmt = select(Employer).where((col(Employer.employer_id) == term) | (col(Employer.trade_name).contains(term)))
+        found = db.exec(stmt.limit(50)).all()
+        return JSONResponse(
+            {
+                "companies": [
+                    {"employer_id": e.employer_id, "trade_name": e.trade_name, "sole_proprietor": e.sole_proprietor}
+                    for e in found
+                ]
+            }
+        )
+
+    with db:
+        return await run_in_threadpool(work)
+
+
+@router.post("/consent-requests", status_code=201, summary="Ask technicians and their employers for field groups")
+async def create_consent_requests(
+    body: ConsentRequestIn, request: Request, oauth: OAuthDep, consent: ConsentDep
+) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    caller, db = resolved
+    db.close()
+    now = oauth.services.clock()
+    try:
+        views = await run_in_threadpool(
+            consent.request,
+            caller.party,
+            body.technician_ids,
+            body.groups,
+            body.purpose,
+            body.period_start or now.date(),
+            body.period_end,
+            now=now,
+        )
+    except ConsentError as exc:
+        return _problem(exc)
+    return JSONResponse({"requests": [_view(v) for v in views]}, status_code=201)
+
+
+@router.get("/consent-requests/{consent_id}", summary="The state of one of the caller's consent requests")
+async def get_consent_request(consent_id: str, request: Request, oauth: OAuthDep, consent: ConsentDep) -> Response:
+    resolved = await _caller(request, oauth)
+    if isinstance(resolved, Response):
+        return resolved
+    caller, db = resolved
+    db.close()
+    view = consent.get(consent_id, now=oauth.services.clock())
+    if view is None or view.requester != Party(caller.party.kind, caller.party.id).label():
+        return json_error("not_found", "no such consent request", 404)
+    return JSONResponse(_view(view))

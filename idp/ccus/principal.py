@@ -1,0 +1,50 @@
+"""Who is calling the data API: the OAuth client (acting for the company that owns it), from a
+verified access token; with the consents the token relies on (RFC 9396 authorization details)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from consent.ports import Party
+from idp import accounts
+from idp.models import Account, Employer, OAuthClient, OAuthGrant, Technician
+from idp.oauth.tokens import AccessTokenClaims
+
+DETAIL_TYPE = "genba_technician_data"
+
+
+@dataclass(frozen=True)
+class Caller:
+    party: Party
+    client: OAuthClient
+    user_technician_id: str | None
+    consent_ids: tuple[str, ...] | None
+
+
+def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | None:
+    client = session.get(OAuthClient, claims.client_id)
+    if client is None or client.disabled:
+        return None
+    owner = session.get(Employer, client.owner_employer_pk) if client.owner_employer_pk else None
+    acting_for = Party("company", owner.employer_id) if owner else None
+    party = Party("client", client.client_id, acting_for=acting_for)
+    technician_id = None
+    consent_ids: tuple[str, ...] | None = None
+    if claims.grant_id:
+        grant = session.get(OAuthGrant, claims.grant_id)
+        if grant is None:
+            return None
+        account = session.get(Account, grant.account_id)
+        technician = (
+            accounts.technician_for_account(session=session, account_id=account.id) if account and account.id else None
+        )
+        technician_id = technician.technician_id if isinstance(technician, Technician) else None
+        ids = tuple(
+            str(d["consent_id"])
+            for d in grant.authorization_details
+            if d.get("type") == DETAIL_TYPE and d.get("consent_id")
+        )
+        consent_ids = ids or None
+    return Caller(party=party, client=client, user_technician_id=technician_id, consent_ids=consent_ids)
