@@ -365,7 +365,8 @@ def link_affiliation(
 
 
 def main() -> None:
-    import app.cli_oauth  # noqa: F401  (registers the client and key commands)
+    import app.cli_oauth
+    import app.cli_register  # noqa: F401  (register and audit commands)
 
     try:
         cli()

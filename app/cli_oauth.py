@@ -13,11 +13,13 @@ from sqlmodel import Session, col, select
 
 from app import database
 from app.cli import JsonOpt, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from idp.accounts import find_employer
 from idp.models import SigningKey
 from idp.oauth import keys as signing_keys
 from idp.oauth.clients import create_client
 from idp.runtime import SystemRandomness, system_clock
 from idp.secretbox import SecretBox
+from idp.validation import normalise_14_digit_id
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
@@ -60,6 +62,10 @@ def create_client_cmd(
     post_logout_redirect_uri: Annotated[list[str] | None, typer.Option()] = None,
     backchannel_logout_uri: Annotated[str | None, typer.Option()] = None,
     request_object_alg: Annotated[str | None, typer.Option(help="Required request object alg (or none)")] = None,
+    owner_employer_id: Annotated[str | None, typer.Option(help="事業者ID of the company the system acts for")] = None,
+    id_token_alg: Annotated[
+        str | None, typer.Option(help="ID token alg: ES256|RS256|PS256|EdDSA (default: provider's)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a relying party; the client secret is printed once."""
@@ -82,10 +88,19 @@ def create_client_cmd(
             backchannel_logout_uri=backchannel_logout_uri,
             backchannel_logout_session_required=bool(backchannel_logout_uri),
             request_object_signing_alg=request_object_alg,
+            id_token_signed_response_alg=id_token_alg,
             rng=SystemRandomness(),
             now=system_clock(),
         )
         row = new.client
+        if owner_employer_id:
+            owner = find_employer(
+                session=session, employer_id=normalise_14_digit_id(owner_employer_id, field="owner_employer_id")
+            )
+            if owner is None:
+                fail("owner_employer_id: not a registered employer")
+            row.owner_employer_pk = owner.id
+            session.add(row)
         data: dict[str, Any] = {
             "client_id": row.client_id,
             "client_type": row.client_type,

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.database import make_engine
+from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
 from consent.policy import PolicyEngine
@@ -143,6 +144,7 @@ def create_app(
     rng: Randomness | None = None,
     engine: Engine | None = None,
 ) -> FastAPI:
+    protect_library_loggers()
     engine = engine or make_engine(settings.database_url)
     rng = rng or SystemRandomness()
     config = idp_config(settings)

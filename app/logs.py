@@ -53,6 +53,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class FreezeArgs(logging.Filter):
+    """authlib logs the token dict it later fills with real tokens; render the message at once,
+    redacted, so no handler that formats later can see them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def protect_library_loggers() -> None:
+    logger = logging.getLogger("authlib")
+    if not any(isinstance(f, FreezeArgs) for f in logger.filters):
+        logger.addFilter(FreezeArgs())
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -33,6 +33,8 @@ class OAuthClient(SQLModel, table=True):
     backchannel_logout_uri: str | None = Field(default=None, max_length=2000)
     backchannel_logout_session_required: bool = False
     request_object_signing_alg: str | None = Field(default=None, max_length=16)
+    #: OIDC Registration §2; never "none" (unsigned ID tokens are refused at registration)
+    id_token_signed_response_alg: str | None = Field(default=None, max_length=16)  # None: provider default
     registration_token_hash: str | None = Field(default=None, max_length=64)
     #: The company this system belongs to and acts for (consent requests, roster access).
     owner_employer_pk: int | None = Field(default=None, foreign_key="employer.id")

@@ -160,7 +160,13 @@ class AuthorizationEndpoint:
             raise ClientError("invalid_request", "this client must use pushed authorization requests (RFC 9126)")
         if "request" in params:
             try:
-                inner = decode_request_object(params["request"], client, issuer=self.svc.config.issuer)
+                inner = decode_request_object(
+                    params["request"],
+                    client,
+                    issuer=self.svc.config.issuer,
+                    now=self.svc.clock().timestamp(),
+                    skew=self.svc.config.clock_skew.total_seconds(),
+                )
             except OAuth2Error as exc:
                 raise ClientError(exc.error, exc.description or "invalid request object") from None
             for name in ("client_id", "response_type"):

@@ -23,7 +23,6 @@ from idp.validation import FieldProblem, clean_text
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 JWT_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 
 
@@ -36,6 +35,9 @@ class RegisteredClient:
     """authlib ``ClientMixin`` implementation (authlib/oauth2/rfc6749/models.py)."""
 
     row: OAuthClient
+
+    def __repr__(self) -> str:  # authlib logs clients; never print the secret hash or metadata
+        return f"<client {self.row.client_id}>"
 
     @property
     def client_id(self) -> str:
@@ -77,22 +79,32 @@ class RegisteredClient:
         return self.row.jwks
 
 
+def _loopback_parts(uri: str) -> tuple[str, str, str] | None:
+    """(host, path, query) of a plain ``http`` loopback IP URI, or ``None`` for anything else:
+    userinfo, backslashes, fragments and non-loopback hosts never qualify (RFC 3986 §3.2.1)."""
+    if "\\" in uri or "#" in uri or "@" in uri:
+        return None
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.username is not None or parts.password is not None:
+        return None
+    if parts.hostname not in ("127.0.0.1", "::1"):
+        return None
+    return parts.hostname, parts.path, parts.query
+
+
 def redirect_uri_matches(given: str, registered: list[str]) -> bool:
-    """Exact string match (RFC 9700 §2.1); loopback IP redirects may vary the port (RFC 8252 §7.3)."""
+    """Exact string match (RFC 9700 §2.1); a registered loopback IP redirect may be used with any
+    port (RFC 8252 §7.3), host, path and query otherwise identical."""
     if given in registered:
-        return True
-    parts = urlsplit(given)
-    if parts.scheme != "http" or parts.hostname is None:
+        return "#" not in given
+    asked = _loopback_parts(given)
+    if asked is None:
         return False
-    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
-    if host not in LOOPBACK_HOSTS:
-        return False
-    for uri in registered:
-        reg = urlsplit(uri)
-        reg_host = reg.netloc.rsplit(":", 1)[0] if not reg.netloc.endswith("]") else reg.netloc
-        if (reg.scheme, reg_host, reg.path, reg.query) == ("http", host, parts.path, parts.query):
-            return True
-    return False
+    return any(_loopback_parts(uri) == asked for uri in registered)
 
 
 def check_redirect_uri_registration(uri: str, *, field: str = "redirect_uris") -> str:
@@ -135,6 +147,7 @@ def create_client(
     backchannel_logout_session_required: bool = False,
     request_object_signing_alg: str | None = None,
     with_registration_token: bool = False,
+    id_token_signed_response_alg: str | None = None,
     update: OAuthClient | None = None,
     rng: Randomness,
     now: datetime,
@@ -181,6 +194,12 @@ def create_client(
                 "pairwise clients with several redirect hosts need a sector identifier (OIDC Core §8.1)",
             )
         sector_identifier = hosts.pop()
+    if id_token_signed_response_alg is not None and id_token_signed_response_alg not in JWT_ALGS:
+        raise FieldProblem(
+            "id_token_signed_response_alg",
+            "対応していないアルゴリズムです",
+            f"must be one of {', '.join(JWT_ALGS)} (unsigned ID tokens are not issued)",
+        )
     if request_object_signing_alg not in (None, "none", *JWT_ALGS):
         raise FieldProblem("request_object_signing_alg", "対応していないアルゴリズムです", "unsupported algorithm")
     requested = (scope or " ".join(OFFERED_SCOPES)).split()
@@ -212,6 +231,7 @@ def create_client(
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         request_object_signing_alg=request_object_signing_alg,
+        id_token_signed_response_alg=id_token_signed_response_alg,
         registration_token_hash=(update.registration_token_hash if update else None)
         or (sha256_hex(registration_token) if registration_token else None),
         created_at=update.created_at if update else now,

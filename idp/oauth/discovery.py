@@ -32,7 +32,9 @@ def metadata(config: OAuthConfig, *, registration: bool) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "acr_values_supported": [ACR_AAL2, ACR_AAL3],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": [config.signing_alg],
+        # the provider default first; clients may register any of the others (RS256 included, §3)
+        "id_token_signing_alg_values_supported": [config.signing_alg]
+        + [a for a in SUPPORTED_ALGS if a != config.signing_alg],
         "request_object_signing_alg_values_supported": list(JWT_ALGS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(JWT_ALGS),

@@ -25,6 +25,10 @@ from idp.oauth.config import OAuthConfig
 from idp.oauth.replay import ReplayCache
 
 ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
+#: RSA public keys in the ``jwk`` header exceed joserfc's default 512-byte header limit.
+REGISTRY = jws.JWSRegistry(algorithms=list(ALGS))
+REGISTRY.max_header_length = 4096
+CHALLENGE_ALGS = " ".join(ALGS)
 NONCE_WINDOW = 300
 
 
@@ -92,7 +96,7 @@ class DPoPVerifier:
         if len(proof) > 8192:
             raise DPoPError("DPoP proof too large")
         try:
-            compact = jws.extract_compact(proof.encode("ascii"))
+            compact = jws.extract_compact(proof.encode("ascii"), registry=REGISTRY)
         except (JoseError, ValueError, UnicodeEncodeError):
             raise DPoPError("DPoP proof is not a JWS") from None
         header = compact.protected
@@ -106,7 +110,7 @@ class DPoPVerifier:
             raise DPoPError("jwk header must hold a public key")
         try:
             key = _import_public(jwk)
-            verified = jws.deserialize_compact(proof, key, algorithms=[alg])
+            verified = jws.deserialize_compact(proof, key, algorithms=[alg], registry=REGISTRY)
             claims = _json(verified.payload)
         except (JoseError, ValueError, KeyError, TypeError):
             raise DPoPError("DPoP proof signature does not verify") from None

@@ -144,7 +144,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         """Already consumed in ``query_authorization_code``."""
 
     def authenticate_user(self, authorization_code: IssuedCode) -> Account | None:
-        return current_db().get(Account, authorization_code.grant.account_id)
+        account = current_db().get(Account, authorization_code.grant.account_id)
+        return account if account is not None and not account.disabled else None
 
 
 @dataclass
@@ -184,7 +185,8 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return PresentedRefreshToken(row=row, grant=grant)
 
     def authenticate_user(self, refresh_token: PresentedRefreshToken) -> Account | None:
-        return current_db().get(Account, refresh_token.grant.account_id)
+        account = current_db().get(Account, refresh_token.grant.account_id)
+        return account if account is not None and not account.disabled else None
 
     def revoke_old_credential(self, refresh_token: PresentedRefreshToken) -> None:
         if refresh_token.row.rotated_at is None:

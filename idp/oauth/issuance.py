@@ -77,7 +77,7 @@ class Issuer:
         grant: OAuthGrant = request.genba_grant
         client: RegisteredClient = request.client
         now = self.svc.clock()
-        key = self.svc.keys.signing_key(self.svc.config.signing_alg)
+        key = self.svc.keys.signing_key(client.row.id_token_signed_response_alg or self.svc.config.signing_alg)
         claims: dict[str, Any] = {
             "iss": self.svc.config.issuer,
             "sub": request.genba_subject,

@@ -69,6 +69,8 @@ def client_metadata(row: OAuthClient) -> dict[str, Any]:
         "client_id_issued_at": int(row.created_at.timestamp()),
         "client_secret_expires_at": 0,
     }
+    if row.id_token_signed_response_alg:
+        data["id_token_signed_response_alg"] = row.id_token_signed_response_alg
     for name in ("jwks", "backchannel_logout_uri", "request_object_signing_alg", "sector_identifier"):
         if getattr(row, name):
             data[name] = getattr(row, name)
@@ -138,6 +140,8 @@ def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuth
             backchannel_logout_uri=body.get("backchannel_logout_uri") or None,
             backchannel_logout_session_required=bool(body.get("backchannel_logout_session_required", False)),
             request_object_signing_alg=body.get("request_object_signing_alg") or None,
+            # OIDC Registration §2: RS256 when the client does not say
+            id_token_signed_response_alg=str(body.get("id_token_signed_response_alg") or "RS256"),
             with_registration_token=True,
             update=update,
             rng=svc.rng,

@@ -29,8 +29,13 @@ def _b64json(segment: str) -> dict[str, Any]:
     return value
 
 
-def decode_request_object(value: str, client: RegisteredClient, *, issuer: str) -> dict[str, str]:
-    """Return the authorization parameters inside a request object (values as strings)."""
+def decode_request_object(
+    value: str, client: RegisteredClient, *, issuer: str, now: float | None = None, skew: float = 30.0
+) -> dict[str, str]:
+    """Return the authorization parameters inside a request object (values as strings).
+
+    ``exp`` and ``nbf``, when present, are checked against ``now`` with ``skew`` (RFC 7519 §4.1.4-5,
+    RFC 9101 §10.8), so a captured request object cannot be replayed indefinitely."""
     if len(value) > 16384 or value.count(".") != 2:
         raise InvalidRequestObjectError("request object is not a compact JWT")
     try:
@@ -59,6 +64,12 @@ def decode_request_object(value: str, client: RegisteredClient, *, issuer: str) 
             raise InvalidRequestObjectError("request object audience is not this provider")
         if "iss" in claims and claims["iss"] != client.client_id:
             raise InvalidRequestObjectError("request object issuer is not the client")
+    if now is not None:
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if exp is not None and (not isinstance(exp, int | float) or exp + skew < now):
+            raise InvalidRequestObjectError("request object has expired")
+        if nbf is not None and (not isinstance(nbf, int | float) or nbf - skew > now):
+            raise InvalidRequestObjectError("request object is not valid yet")
     if "request" in claims or "request_uri" in claims:
         raise InvalidRequestObjectError("request objects must not nest")
     return {

@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from idp.oauth.dpop import DPoPError
+from idp.oauth.dpop import CHALLENGE_ALGS, DPoPError
 from idp.oauth.errors import safe_description
 from idp.oauth.http import ProtocolError, form_params
 from idp.oauth.server import json_error
@@ -25,7 +25,7 @@ def unauthorized(error: str, description: str, scheme: str = "Bearer") -> Respon
 
 
 def dpop_problem(exc: DPoPError) -> Response:
-    headers = {"WWW-Authenticate": f'DPoP error="{exc.error}", algs="ES256 RS256 PS256 EdDSA"'}
+    headers = {"WWW-Authenticate": f'DPoP error="{exc.error}", algs="{CHALLENGE_ALGS}"'}
     if exc.nonce:
         headers["DPoP-Nonce"] = exc.nonce
     return json_error(exc.error, safe_description(exc.description), 401, headers)
@@ -54,7 +54,9 @@ async def presented_token(request: Request, *, allow_body: bool) -> tuple[str, s
         return value.strip(), scheme.lower()
     if body_token:
         return body_token, "bearer"
-    return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="genba", DPoP algs="ES256"'})
+    return Response(
+        status_code=401, headers={"WWW-Authenticate": f'Bearer realm="genba", DPoP algs="{CHALLENGE_ALGS}"'}
+    )
 
 
 def verify_presented(

@@ -31,11 +31,9 @@ def _protocol_error(exc: ProtocolError) -> Response:
     return json_error(exc.error, safe_description(exc.description), exc.status)
 
 
-def _dpop_error(exc: DPoPError, *, resource: bool = False) -> Response:
+def _dpop_error(exc: DPoPError) -> Response:
+    """RFC 9449 §5: errors at the token endpoint are 400 (with a fresh nonce for use_dpop_nonce)."""
     headers = {"DPoP-Nonce": exc.nonce} if exc.nonce else {}
-    if resource:
-        headers["WWW-Authenticate"] = f'DPoP error="{exc.error}", algs="ES256 RS256 PS256 EdDSA"'
-        return json_error(exc.error, safe_description(exc.description), 401, headers)
     return json_error(exc.error, safe_description(exc.description), 400, headers)
 
 
@@ -134,7 +132,13 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
             from idp.oauth.request_objects import decode_request_object
 
             try:
-                inner = decode_request_object(params.pop("request"), client, issuer=oauth.services.config.issuer)
+                inner = decode_request_object(
+                    params.pop("request"),
+                    client,
+                    issuer=oauth.services.config.issuer,
+                    now=oauth.services.clock().timestamp(),
+                    skew=oauth.services.config.clock_skew.total_seconds(),
+                )
             except OAuth2Error as exc:
                 return json_error(exc.error or "invalid_request_object", exc.description or "")
             params.update(inner)

@@ -126,6 +126,16 @@ class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 PENDING = "pending"
 
 
+class TokenResponse(dict[str, Any]):
+    """The token response dict authlib passes around. authlib logs it with ``%r`` before the real
+    tokens are put in; this repr never shows values, however late a handler formats the record."""
+
+    def __repr__(self) -> str:
+        return f"<token response: {', '.join(sorted(self))}>"
+
+    __str__ = __repr__
+
+
 def pending_token(
     grant_type: str,
     client: RegisteredClient,
@@ -136,7 +146,7 @@ def pending_token(
 ) -> dict[str, Any]:
     """authlib's token generator hook. The real tokens are minted in ``save_token``, where the grant,
     the DPoP key and the subject are known; this only says what the response will contain."""
-    token: dict[str, Any] = {"token_type": "Bearer", "access_token": PENDING, "scope": scope or ""}
+    token: dict[str, Any] = TokenResponse(token_type="Bearer", access_token=PENDING, scope=scope or "")  # noqa: S106
     if include_refresh_token:
         token["refresh_token"] = PENDING
     return token

@@ -5,13 +5,14 @@ from fastapi import APIRouter
 from idp.ccus import api as ccus_api
 from idp.oauth import routes as oauth_routes
 from idp.oauth import routes_registration
-from idp.web import account_pages, logout_pages, oauth_pages, signin_pages
+from idp.web import account_pages, consent_pages, logout_pages, oauth_pages, signin_pages
 
 
 def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(signin_pages.router)
     router.include_router(account_pages.router)
+    router.include_router(consent_pages.router)
     router.include_router(oauth_pages.router)
     router.include_router(logout_pages.router)
     router.include_router(oauth_routes.router)

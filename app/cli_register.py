@@ -1,0 +1,154 @@
+"""``genba admin`` commands for the CCUS register (sites, tiers, assignments, record details,
+orderers) and ``genba audit verify`` for the consent record chain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from app import database
+from app.cli import JsonOpt, _date, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from consent import records
+from idp.ccus import register
+from idp.runtime import system_clock
+
+audit_cli = typer.Typer(help="Consent and disclosure records", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@admin_cli.command("create-orderer")
+def create_orderer(
+    code: Annotated[str, typer.Option(help="Orderer code")],
+    name: Annotated[str, typer.Option(help="発注者名")],
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        orderer = register.create_orderer(session=session, orderer_code=code, name=name, now=system_clock())
+        data = {"orderer_code": orderer.orderer_code, "name": orderer.name}
+    emit(as_json, data, lambda: out.print(f"created orderer {data['orderer_code']}"))
+
+
+@admin_cli.command("create-site")
+def create_site(
+    site_id: Annotated[str, typer.Option(help="現場ID")],
+    name: Annotated[str, typer.Option(help="現場名")],
+    prime_employer_id: Annotated[str, typer.Option(help="元請の事業者ID")],
+    starts_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    ends_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    orderer_code: Annotated[str | None, typer.Option()] = None,
+    address: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    start, end = _date(starts_on, "starts_on"), _date(ends_on, "ends_on") if ends_on else None
+    with transaction(settings) as session:
+        site = register.create_site(
+            session=session,
+            site_id=site_id,
+            name=name,
+            prime_employer_id=prime_employer_id,
+            starts_on=start,
+            ends_on=end,
+            orderer_code=orderer_code,
+            address=address,
+            now=system_clock(),
+        )
+        data = {"site_id": site.site_id, "name": site.name}
+    emit(as_json, data, lambda: out.print(f"created site {data['site_id']}"))
+
+
+@admin_cli.command("add-site-company")
+def add_site_company(
+    site_id: Annotated[str, typer.Option()],
+    employer_id: Annotated[str, typer.Option()],
+    parent_employer_id: Annotated[str, typer.Option(help="The company one tier up")],
+    registered_by: Annotated[
+        str | None, typer.Option(help="事業者ID that registered it on the other's behalf (代行)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        row = register.add_site_company(
+            session=session,
+            site_id=site_id,
+            employer_id=employer_id,
+            parent_employer_id=parent_employer_id,
+            registered_by_employer_id=registered_by,
+        )
+        data = {"site_id": site_id, "employer_id": employer_id, "tier": row.tier}
+    emit(as_json, data, lambda: out.print(f"{employer_id} is tier {data['tier']} on {site_id}"))
+
+
+@admin_cli.command("assign")
+def assign(
+    site_id: Annotated[str, typer.Option()],
+    technician_id: Annotated[str, typer.Option()],
+    employer_id: Annotated[str, typer.Option(help="The company the technician works through on this site")],
+    start: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    role: Annotated[str, typer.Option(help="職長, 班長, ...")] = "",
+    registered_by: Annotated[str | None, typer.Option(help="事業者ID that registered it (代行)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    first, last = _date(start, "start"), _date(end, "end") if end else None
+    with transaction(settings) as session:
+        register.assign(
+            session=session,
+            site_id=site_id,
+            technician_id=technician_id,
+            employer_id=employer_id,
+            start_date=first,
+            end_date=last,
+            role=role,
+            registered_by_employer_id=registered_by,
+        )
+        data = {"site_id": site_id, "technician_id": technician_id, "start": first.isoformat()}
+    emit(as_json, data, lambda: out.print(f"assigned {technician_id} to {site_id}"))
+
+
+@admin_cli.command("set-record")
+def set_record(
+    technician_id: Annotated[str, typer.Option()],
+    values: Annotated[str, typer.Option(help='JSON object, e.g. {"level": 2, "occupations": ["とび"]}')],
+    as_json: JsonOpt = False,
+) -> None:
+    """Set technician record details: level, occupations, insurance, kentaikyo, qualifications, ..."""
+    settings = settings_or_fail()
+    try:
+        parsed: Any = json.loads(values)
+    except ValueError:
+        fail("values: not JSON")
+    if not isinstance(parsed, dict):
+        fail("values: must be a JSON object")
+    with transaction(settings) as session:
+        register.set_record(session=session, technician_id=technician_id, now=system_clock(), **parsed)
+    emit(
+        as_json,
+        {"technician_id": technician_id, "updated": sorted(parsed)},
+        lambda: out.print(f"updated {technician_id}: {', '.join(sorted(parsed))}"),
+    )
+
+
+@audit_cli.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the hash chain of consent and disclosure records; exit 1 if it was tampered with."""
+    settings = settings_or_fail()
+    engine = database.make_engine(settings.database_url)
+    with Session(engine) as session:
+        ok, count, bad = records.verify(session)
+    engine.dispose()
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": ok, "records": count, "first_bad_seq": bad}) + "\n")
+    elif ok:
+        out.print(f"ok: {count} records, chain intact")
+    else:
+        out.print(f"TAMPERED: the chain breaks at record {bad} (checked {count} before it)")
+    if not ok:
+        raise typer.Exit(1)
