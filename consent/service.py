@@ -109,17 +109,15 @@ class ConsentService:
         return list(db.exec(stmt).all())
 
     def active(self, consent_ids: tuple[str, ...], *, now: datetime) -> bool:
-        """Whether every consent a token relies on is still in force (revocation wins at once)."""
+        """False once any consent a token relies on is revoked, refused or expired (revocation wins at
+        once). A consent still awaiting the employer keeps the token usable; the data stays withheld."""
         if not consent_ids:
             return True
         with Session(self._engine) as db:
             rows = db.exec(select(ConsentRequest).where(col(ConsentRequest.id).in_(consent_ids))).all()
             if len(rows) != len(set(consent_ids)):
                 return False
-            return all(
-                lc.in_force(r, now.date(), self._directory.current_employer(r.technician_id, on=now.date()))
-                for r in rows
-            )
+            return all(lc.state_at(r, now.date()) not in lc.TERMINAL for r in rows)
 
     # -- lifecycle ----------------------------------------------------------------------
 
