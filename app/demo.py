@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import cast
 
 from sqlmodel import Session
 
@@ -95,6 +96,18 @@ def load_demo(
                 detail={"via": "demo"},
             )
         session.commit()
+    from sqlalchemy import Engine
+
+    from app.demo_register import load_register_demo
+
+    load_register_demo(
+        session=session,
+        engine=cast(Engine, session.get_bind()),
+        technician_id=TECHNICIAN_ID,
+        employer_id=EMPLOYER_ID,
+        clock=clock,
+        rng=rng,
+    )
     result = []
     for role, username in (
         ("technician 技能者", TECHNICIAN_ID),
