@@ -166,7 +166,8 @@ def demo(
         out.print(
             "\nNo authenticator app at hand? `.venv/bin/genba demo --otp` prints the current codes.\n"
             "Try: sign in as the technician → 確認コード → マイアカウント (my data, sessions) → add a passkey →\n"
-            "  情報提供の同意 (a system asks for qualifications: approve it) → sign out; sign in as the employer admin →\n"
+            "  情報提供の同意 (a system asks for qualifications: approve it) → sign out;\n"
+            "  sign in as the employer admin →\n"
             "  /consent/employer (approve the technician's request) → the system may now read those fields.\n"
             "OpenID Connect: /.well-known/openid-configuration; register a client with\n"
             "  .venv/bin/genba admin create-client --name 'My app' --redirect-uri https://app.example/cb --json\n"
