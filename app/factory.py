@@ -18,10 +18,12 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from app import certificate_pages
 from app.database import make_engine
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
+from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
 from idp.ccus.details import ConsentDetails
@@ -171,6 +173,9 @@ def create_app(
         details_handler=ConsentDetails(app.state.consent, engine, clock),
     )
     app.include_router(build_router())
+    app.include_router(certificate_pages.router)
+    secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
+    app.state.mynaportal = MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 
     def page_error(request: Request, status: int, ja: str, en: str) -> Response:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     refresh_grace_seconds: int = Field(default=10, ge=0, le=120)
     code_lifetime_seconds: int = Field(default=60, ge=5, le=60)
     dpop_nonce_required: bool = False
+    mynaportal_url: str = "http://127.0.0.1:8100"
+    mynaportal_client_id: str = "genba-id"
+    mynaportal_client_secret: SecretStr | None = None
     policies_dir: Path = Path(__file__).resolve().parent.parent / "policies"
     logout_retry_seconds: int = Field(default=30, ge=0, le=3600)
     #: SHA-256 (hex) of the initial access token for RFC 7591 dynamic registration; unset = disabled.

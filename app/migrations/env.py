@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import pool
 from sqlmodel import SQLModel
 
-import consent.models  # noqa: F401  (registers tables)
+import connectors.models  # noqa: F401  (registers tables)
+import consent.models  # noqa: F401
 import idp.models  # noqa: F401
 from app.database import make_engine
 

@@ -1,0 +1,32 @@
+"""What the connectors need from the rest of Genba ID (wired by ``app``) and what a source provides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from connectors.verify import ExpectedHolder
+
+
+class HolderDirectory(Protocol):
+    def holder(self, technician_id: str) -> ExpectedHolder | None:
+        """The registered identity of a technician, to match record holders against."""
+        ...
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[str]
+    next_cursor: str | None
+
+
+class SourceError(RuntimeError):
+    """The source did not answer usefully (timeout, 5xx, malformed page)."""
+
+
+class PagedSource(Protocol):
+    """A source that can list every record for bulk import, page by page, from a cursor."""
+
+    name: str
+
+    def fetch(self, cursor: str | None) -> Page: ...

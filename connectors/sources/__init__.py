@@ -1,0 +1,1 @@
+"""Certificate sources: one sub-package per source, each a client plus a pure mapper."""

@@ -1,0 +1,133 @@
+"""The trust list: issuing bodies and their keys with validity periods; every change audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from joserfc.jwk import ECKey
+from sqlmodel import Session, col, select
+
+from connectors.models import TrustedIssuer, TrustedKey, TrustEvent
+
+
+class TrustError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrustedSigner:
+    issuer_id: str
+    issuer_name: str
+    kid: str
+    key: ECKey
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+    def valid_at(self, when: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= when) and (
+            self.valid_until is None or when < self.valid_until
+        )
+
+
+def add(
+    *,
+    session: Session,
+    issuer_id: str,
+    name: str,
+    jwk: dict[str, Any],
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    actor: str,
+    now: datetime,
+) -> TrustedKey:
+    """Add (or re-add) an issuer and one of its ES256 public keys; ``kid`` is the RFC 7638 thumbprint."""
+    if any(part in jwk for part in ("d", "p", "q")):
+        raise TrustError("the trust list holds public keys only")
+    try:
+        key = ECKey.import_key(jwk)
+    except (ValueError, TypeError) as exc:
+        raise TrustError(f"not an EC public JWK: {exc}") from None
+    if key.as_dict().get("crv") != "P-256":
+        raise TrustError("only P-256 (ES256) keys are accepted")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise TrustError("valid_until must be after valid_from")
+    kid = key.thumbprint()
+    issuer = session.get(TrustedIssuer, issuer_id)
+    if issuer is None:
+        issuer = TrustedIssuer(issuer_id=issuer_id, name=name, added_at=now)
+    issuer.name, issuer.removed_at = name, None
+    session.add(issuer)
+    row = session.get(TrustedKey, kid)
+    if row is not None and row.issuer_id != issuer_id:
+        raise TrustError("this key already belongs to another issuer")
+    row = row or TrustedKey(kid=kid, issuer_id=issuer_id, public_jwk=key.as_dict(private=False), added_at=now)
+    row.valid_from, row.valid_until, row.removed_at = valid_from, valid_until, None
+    session.add(row)
+    session.add(
+        TrustEvent(
+            at=now,
+            action="add",
+            issuer_id=issuer_id,
+            kid=kid,
+            actor=actor,
+            detail={"valid_from": str(valid_from), "valid_until": str(valid_until), "name": name},
+        )
+    )
+    return row
+
+
+def remove(*, session: Session, issuer_id: str, kid: str | None, actor: str, now: datetime) -> int:
+    """Remove one key, or the whole issuer; rows are kept (marked removed) so history stays readable."""
+    keys = session.exec(
+        select(TrustedKey).where(col(TrustedKey.issuer_id) == issuer_id).where(col(TrustedKey.removed_at).is_(None))
+    ).all()
+    chosen = [k for k in keys if kid is None or k.kid == kid]
+    if not chosen and session.get(TrustedIssuer, issuer_id) is None:
+        raise TrustError(f"{issuer_id} is not in the trust list")
+    for key in chosen:
+        key.removed_at = now
+        session.add(key)
+    if kid is None:
+        issuer = session.get(TrustedIssuer, issuer_id)
+        if issuer is not None:
+            issuer.removed_at = now
+            session.add(issuer)
+    session.add(
+        TrustEvent(
+            at=now, action="remove", issuer_id=issuer_id, kid=kid, actor=actor, detail={"keys": str(len(chosen))}
+        )
+    )
+    return len(chosen)
+
+
+def signers(session: Session) -> dict[str, TrustedSigner]:
+    """Every trusted key by kid, for verification."""
+    stmt = (
+        select(TrustedKey, TrustedIssuer)
+        .where(col(TrustedKey.issuer_id) == TrustedIssuer.issuer_id)
+        .where(col(TrustedKey.removed_at).is_(None))
+        .where(col(TrustedIssuer.removed_at).is_(None))
+    )
+    return {
+        key.kid: TrustedSigner(
+            issuer.issuer_id, issuer.name, key.kid, ECKey.import_key(key.public_jwk), key.valid_from, key.valid_until
+        )
+        for key, issuer in session.exec(stmt).all()
+    }
+
+
+def listing(session: Session) -> list[dict[str, Any]]:
+    stmt = select(TrustedKey, TrustedIssuer).where(col(TrustedKey.issuer_id) == TrustedIssuer.issuer_id)
+    return [
+        {
+            "issuer_id": i.issuer_id,
+            "name": i.name,
+            "kid": k.kid,
+            "valid_from": k.valid_from.isoformat() if k.valid_from else None,
+            "valid_until": k.valid_until.isoformat() if k.valid_until else None,
+            "removed": k.removed_at is not None or i.removed_at is not None,
+        }
+        for k, i in session.exec(stmt.order_by(col(TrustedKey.issuer_id))).all()
+    ]
