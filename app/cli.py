@@ -370,6 +370,7 @@ def link_affiliation(
 
 
 def main() -> None:
+    import app.cli_connectors
     import app.cli_oauth
     import app.cli_register  # noqa: F401  (register and audit commands)
 

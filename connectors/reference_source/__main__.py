@@ -1,0 +1,3 @@
+from connectors.reference_source.cli import main
+
+main()
