@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from consent.models import ChainHead, ConsentRecord
@@ -51,6 +52,10 @@ def append(
     detail: dict[str, str] | None = None,
 ) -> ConsentRecord:
     """Append one entry in the caller's transaction; the chain head row is locked until commit."""
+    at = at.astimezone(UTC)  # hashed as stored (UTC), so verify() recomputes the same text
+    # Write to the head first: on SQLite this takes the database write lock at once (SELECT ... FOR
+    # UPDATE is a no-op there), on PostgreSQL it locks the row; either way appends never interleave.
+    session.execute(update(ChainHead).where(col(ChainHead.id) == 1).values(last_seq=ChainHead.last_seq))
     head = session.exec(select(ChainHead).where(col(ChainHead.id) == 1).with_for_update()).first()
     if head is None:
         head = ChainHead(id=1, last_seq=0, last_hash=GENESIS)
@@ -88,7 +93,7 @@ def verify(session: Session, *, batch: int = 5000) -> tuple[bool, int, int | Non
                 return False, count, row.seq
             prev, expected_seq, count, last = row.hash, expected_seq + 1, count + 1, row.seq or 0
     head = session.get(ChainHead, 1)
-    if head is not None and (head.last_seq != count or head.last_hash != prev):
+    if (head is None and count) or (head is not None and (head.last_seq != count or head.last_hash != prev)):
         return False, count, count + 1  # entries were removed from the end
     return True, count, None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
@@ -17,10 +17,10 @@ from consent import records
 from consent.groups import ALL_GROUPS, FieldGroup
 from consent.models import ConsentRequest
 from consent.policy import PolicyEngine, history_scope
-from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason
+from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason, add_years, local_date
 from consent.receipt import kantara_receipt
 
-MAX_PERIOD = timedelta(days=366 * 2)
+MAX_YEARS = 2
 MAX_TECHNICIANS = 10_000
 
 
@@ -61,7 +61,7 @@ class ConsentService:
         if unknown:
             raise ConsentError("unknown_group", "不明な項目グループです", f"unknown field groups: {', '.join(unknown)}")
         relationship = self._directory.relationship(principal, technician_id, now=now)
-        today = now.date()
+        today = local_date(now)
         current = relationship.employer_id
         in_force: list[ConsentRequest] = []
         pending: list[ConsentRequest] = []
@@ -117,7 +117,7 @@ class ConsentService:
             rows = db.exec(select(ConsentRequest).where(col(ConsentRequest.id).in_(consent_ids))).all()
             if len(rows) != len(set(consent_ids)):
                 return False
-            return all(lc.state_at(r, now.date()) not in lc.TERMINAL for r in rows)
+            return all(lc.state_at(r, local_date(now)) not in lc.TERMINAL for r in rows)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -137,13 +137,13 @@ class ConsentService:
         wanted = list(dict.fromkeys(groups))
         if not wanted or any(g not in ALL_GROUPS for g in wanted):
             raise ConsentError("unknown_group", "不明な項目グループがあります", "unknown or no field groups")
-        if period_start < now.date() or period_end < period_start:
+        if period_start < local_date(now) or period_end < period_start:
             raise ConsentError(
                 "bad_period",
                 "期間が過去か、終了日が開始日より前です",
                 "the period must not be in the past and must end after it starts",
             )
-        if period_end - period_start > MAX_PERIOD:
+        if period_end > add_years(period_start, MAX_YEARS):
             raise ConsentError("period_too_long", "期間が長すぎます（最長2年）", "the period is longer than 2 years")
         ids = list(dict.fromkeys(technician_ids))
         if not ids or len(ids) > MAX_TECHNICIANS:
@@ -166,7 +166,7 @@ class ConsentService:
         batch, created = self._new_id(), []
         with Session(self._engine, expire_on_commit=False) as db:
             for tid in ids:
-                employer = self._directory.current_employer(tid, on=now.date())
+                employer = self._directory.current_employer(tid, on=local_date(now))
                 if initiator is not None and (
                     initiator.kind != "company" or employer != initiator.id or initiator.role != "admin"
                 ):
@@ -216,7 +216,7 @@ class ConsentService:
             row = db.get(ConsentRequest, consent_id)
             if row is None:
                 raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
-            today = now.date()
+            today = local_date(now)
             state = lc.state_at(row, today)
             side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=today))
             if state == lc.EXPIRED:
@@ -259,7 +259,7 @@ class ConsentService:
             row = db.get(ConsentRequest, consent_id)
             if row is None:
                 raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
-            side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=now.date()))
+            side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if row.state == lc.REVOKED:
                 raise ConsentError("already_revoked", "既に取り消されています", "already revoked", 409)
             row.state, row.revoked_by, row.updated_at = lc.REVOKED, side, now
@@ -288,15 +288,21 @@ class ConsentService:
                 raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
             is_requester = (actor.kind, actor.id) == (row.requester_kind, row.requester_id)
             if not is_requester:
-                lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=now.date()))
+                lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if not groups or not set(groups) <= set(row.groups) or period_end > row.period_end:
                 raise ConsentError(
                     "widening",
                     "項目や期間を広げるには新しい同意が必要です",
                     "widening fields or period needs a new request and new approval",
                 )
-            if period_end < now.date():
-                raise ConsentError("bad_period", "終了日が過去です", "the new end date is in the past")
+            if period_end < local_date(now) or period_end < row.period_start:
+                raise ConsentError(
+                    "bad_period",
+                    "終了日が過去か開始日より前です",
+                    "the new end date is in the past or before the start",
+                )
+            if lc.state_at(row, local_date(now)) in lc.TERMINAL:
+                raise ConsentError("closed", "この依頼は終了しています", "the request is closed")
             row.groups, row.period_end, row.updated_at = list(dict.fromkeys(groups)), period_end, now
             db.add(row)
             records.append(
@@ -387,7 +393,7 @@ class ConsentService:
             purpose=row.purpose,
             period_start=row.period_start,
             period_end=row.period_end,
-            state=lc.state_at(row, now.date()),
+            state=lc.state_at(row, local_date(now)),
             technician_decision=row.technician_decision,
             employer_decision=row.employer_decision,
             created_at=row.created_at,

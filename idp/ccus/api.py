@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
+from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party, local_date
 from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_token
@@ -117,7 +117,7 @@ def _technician_data(
         return _problem(exc)
     if not decision.allowed:
         return _denied(decision)
-    data = disclose(db, technician, decision, today=now.date())
+    data = disclose(db, technician, decision, today=local_date(now))
     consent.record_disclosure(caller.party, technician_id, sorted(data), decision, now=now, channel=channel)
     withheld = {g: {"code": r.code, "ja": r.ja, "en": r.en} for g, r in decision.missing.items()}
     return JSONResponse(
@@ -207,12 +207,12 @@ async def roster(
                 .where(col(SiteAssignment.site_pk) == site.id)
             )
             for assignment, tech in db.exec(stmt).all():
-                if not assignment_active(assignment, now.date()):
+                if not assignment_active(assignment, local_date(now)):
                     continue
                 decision = consent.decide(caller.party, tech.technician_id, tuple(ROSTER_GROUPS), now=now)
                 if not decision.allowed:
                     continue
-                data = disclose(db, tech, decision, today=now.date())
+                data = disclose(db, tech, decision, today=local_date(now))
                 consent.record_disclosure(
                     caller.party, tech.technician_id, sorted(data), decision, now=now, channel=f"api:roster:{site_id}"
                 )
@@ -295,7 +295,7 @@ async def create_consent_requests(
             body.technician_ids,
             body.groups,
             body.purpose,
-            body.period_start or now.date(),
+            body.period_start or local_date(now),
             body.period_end,
             now=now,
         )

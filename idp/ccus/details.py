@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentError, ConsentPort, Party
+from consent.ports import ConsentError, ConsentPort, Party, add_years, local_date
 from idp import accounts
 from idp.models import Account, Employer
 from idp.oauth.clients import RegisteredClient
@@ -51,7 +51,7 @@ class ConsentDetails:
         self, entries: list[dict[str, Any]], client: RegisteredClient, scopes: list[str]
     ) -> list[dict[str, Any]]:
         out = self.from_scopes(scopes, client)
-        today = self._clock().date()
+        today = local_date(self._clock())
         for entry in entries:
             if entry.get("type") != TYPE:
                 raise DetailsError(f"unsupported authorization_details type {str(entry.get('type'))[:40]}")
@@ -65,7 +65,7 @@ class ConsentDetails:
                 end = date.fromisoformat(entry["period_end"]) if "period_end" in entry else today + DEFAULT_PERIOD
             except (TypeError, ValueError):
                 raise DetailsError("period_end must be a date YYYY-MM-DD") from None
-            if end < today or end - today > timedelta(days=366 * 2):
+            if end < today or end > add_years(today, 2):
                 raise DetailsError("period_end must be within two years from today")
             out.append(
                 {
@@ -81,7 +81,7 @@ class ConsentDetails:
         groups = [g for s in scopes for g in CCUS_SCOPES.get(s, [])]
         if not groups:
             return []
-        end = self._clock().date() + DEFAULT_PERIOD
+        end = local_date(self._clock()) + DEFAULT_PERIOD
         return [
             {
                 "type": TYPE,
@@ -107,7 +107,7 @@ class ConsentDetails:
                     [technician.technician_id],
                     entry["groups"],
                     entry["purpose"],
-                    now.date(),
+                    local_date(now),
                     date.fromisoformat(entry["period_end"]),
                     now=now,
                 )[0]

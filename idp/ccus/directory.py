@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from consent.ports import Party, Relationship
+from consent.ports import Party, Relationship, local_date
 from idp.ccus.register import assignment_active, site_active
 from idp.models import (
     Affiliation,
@@ -98,7 +98,7 @@ class RegisterDirectory:
     def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship:
         """Rules 2-5 of MISSION.md as facts: self, current employer, upper tier on an active site where
         the technician is assigned, orderer of such a project, proxy registration (which grants nothing)."""
-        today = now.date()
+        today = local_date(now)
         org = principal.organisation
         with Session(self._engine) as session:
             technician = self._technician(session, technician_id)
@@ -138,8 +138,11 @@ class RegisterDirectory:
                     c.employer_pk: c
                     for c in session.exec(select(SiteCompany).where(col(SiteCompany.site_pk) == site.id)).all()
                 }
+                # Upper tiers only: the companies above the one the technician works through. That
+                # company itself sees the technician only as the current employer (rule 1).
                 ancestors: set[int] = set()
-                pk: int | None = assignment.employer_pk
+                own = chain.get(assignment.employer_pk)
+                pk: int | None = own.parent_employer_pk if own else None
                 while pk is not None and pk in chain and pk not in ancestors:
                     ancestors.add(pk)
                     pk = chain[pk].parent_employer_pk

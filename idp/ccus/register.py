@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from consent.ports import local_date
 from idp.accounts import find_employer, find_technician
 from idp.models import Employer, Orderer, Site, SiteAssignment, SiteCompany, Technician, TechnicianRecord, WorkRecord
 from idp.validation import FieldProblem, clean_text
@@ -183,7 +184,7 @@ def close_site(*, session: Session, site_id: str, now: datetime) -> Site:
 
 
 def site_active(site: Site, now: datetime) -> bool:
-    today = now.date()
+    today = local_date(now)
     return site.closed_at is None and site.starts_on <= today and (site.ends_on is None or site.ends_on >= today)
 
 

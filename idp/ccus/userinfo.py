@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentPort
+from consent.ports import ConsentPort, local_date
 from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import caller_from_token
@@ -29,7 +29,7 @@ def ccus_userinfo(consent: ConsentPort, clock: Clock) -> Callable[[Session, Acce
         technician = accounts.find_technician(session=db, technician_id=caller.user_technician_id)
         if technician is None or not decision.allowed:
             return {"ccus": {}, "ccus_withheld": {g: r.code for g, r in decision.missing.items()}}
-        data = disclose(db, technician, decision, today=now.date())
+        data = disclose(db, technician, decision, today=local_date(now))
         consent.record_disclosure(
             caller.party, caller.user_technician_id, sorted(data), decision, now=now, channel="userinfo"
         )

@@ -140,9 +140,11 @@ class LiveServer:
         jwks: str | None = None,
         require_par: bool = False,
         require_dpop: bool = False,
+        owner_employer_id: str | None = None,
     ) -> dict[str, Any]:
         """``genba admin create-client ... --json``; the JSON has client_id and, for a client that
-        authenticates with a secret, client_secret. ``jwks`` is JSON text or ``@path``."""
+        authenticates with a secret, client_secret. ``jwks`` is JSON text or ``@path``;
+        ``owner_employer_id`` is the 事業者ID of the company the system belongs to and acts for."""
         args = ["admin", "create-client", "--name", name, "--json"]
         for uri in redirect_uris:
             args += ["--redirect-uri", uri]
@@ -160,8 +162,81 @@ class LiveServer:
             args.append("--require-par")
         if require_dpop:
             args.append("--require-dpop")
+        if owner_employer_id is not None:
+            args += ["--owner-employer-id", owner_employer_id]
         data: dict[str, Any] = json.loads(self.genba(*args).stdout)
         return data
+
+    def create_employer(
+        self,
+        *,
+        employer_id: str,
+        trade_name: str,
+        address: str = "東京都江東区東陽1-2-3",
+        phone: str = "03-1234-5678",
+        sole_proprietor: bool = False,
+    ) -> dict[str, Any]:
+        """``genba admin create-employer ... --json``; the JSON has employer_id and trade_name."""
+        args = ["admin", "create-employer", "--employer-id", employer_id, "--trade-name", trade_name]
+        args += ["--address", address, "--phone", phone, "--json"]
+        if sole_proprietor:
+            args.append("--sole-proprietor")
+        data: dict[str, Any] = json.loads(self.genba(*args).stdout)
+        return data
+
+    def create_staff(
+        self,
+        *,
+        employer_id: str,
+        login: str,
+        display_name: str,
+        role: str = "staff",
+        email: str | None = None,
+        password: str | None = None,
+        with_totp: bool = True,
+    ) -> dict[str, Any]:
+        """``genba admin create-staff ... --json``; the JSON has username (``<事業者ID>-<login>``),
+        role, password (if generated) and totp_secret (with ``with_totp``)."""
+        args = ["admin", "create-staff", "--employer-id", employer_id, "--login", login]
+        args += ["--display-name", display_name, "--role", role, "--json"]
+        if email is not None:
+            args += ["--email", email]
+        if password is not None:
+            args += ["--password", password]
+        if with_totp:
+            args.append("--with-totp")
+        data: dict[str, Any] = json.loads(self.genba(*args).stdout)
+        if password is not None:
+            data.setdefault("password", password)
+        return data
+
+    def link_affiliation(self, *, technician_id: str, employer_id: str, start: str) -> dict[str, Any]:
+        """``genba admin link-affiliation ... --json``: the technician works for the employer from ``start``."""
+        args = ["admin", "link-affiliation", "--technician-id", technician_id, "--employer-id", employer_id]
+        data: dict[str, Any] = json.loads(self.genba(*args, "--start", start, "--json").stdout)
+        return data
+
+    def set_record(self, *, technician_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """``genba admin set-record --values '<JSON>' --json``: level, qualifications, insurance, ..."""
+        text = json.dumps(values, ensure_ascii=False)
+        args = ["admin", "set-record", "--technician-id", technician_id, "--values", text, "--json"]
+        data: dict[str, Any] = json.loads(self.genba(*args).stdout)
+        return data
+
+
+@contextmanager
+def unused_loopback_port() -> Iterator[int]:
+    """A 127.0.0.1 port that is bound but never listened on, for as long as the block runs.
+
+    Nothing else can take the port meanwhile, and a connection to it is refused at once: a
+    redirect URI on it is never served, so a test must catch the browser's request to it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
 
 
 def run_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -194,16 +269,17 @@ def _listening_socket() -> socket.socket:
     return sock
 
 
-def start_server(tmp: Path) -> LiveServer:
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
     """Migrate a fresh SQLite database in ``tmp`` and start a server on it; return once it answers.
 
     ``tmp`` is also the working directory of every process, so a developer's ``.env`` is not read.
+    ``extra_env`` adds settings (e.g. ``GENBA_MYNAPORTAL_URL``) for the server and its CLI calls.
     """
     tmp.mkdir(parents=True, exist_ok=True)
     sock = _listening_socket()
     try:
         port = sock.getsockname()[1]
-        env = server_env(tmp, port)
+        env = server_env(tmp, port) | (extra_env or {})
         run_genba(env, tmp, "db", "upgrade")
         log_path = tmp / "server.log"
         with log_path.open("wb") as log:
@@ -269,10 +345,147 @@ def stop_server(server: LiveServer) -> None:
 
 
 @contextmanager
-def running_server(tmp: Path) -> Iterator[LiveServer]:
+def running_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """``with running_server(tmp) as server:`` — started, ready, and stopped afterwards."""
-    server = start_server(tmp)
+    server = start_server(tmp, extra_env)
     try:
         yield server
     finally:
         stop_server(server)
+
+
+# -- the reference certificate source (connectors/reference_source) as its own process ------------
+
+
+@dataclass
+class SourceServer:
+    """A running ``python -m connectors.reference_source --fd N`` process (a MyNaPortal-style source).
+
+    Its keys and client secret live in ``data_dir``: a second process on the same directory signs
+    with the same keys and serves the same records (a restarted or healthy twin of a failing source).
+    """
+
+    base_url: str  # http://127.0.0.1:<port>, also the source's issuer
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    @property
+    def client_secret(self) -> str:
+        """The secret of the pre-registered client ``genba-id`` (the data dir's ``client_secret`` file)."""
+        return (self.data_dir / "client_secret").read_text(encoding="utf-8").strip()
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def start_source(
+    data_dir: Path,
+    *,
+    bulk: int = 0,
+    fail_after: int | None = None,
+    seed: int = 7,
+    log_dir: Path | None = None,
+) -> SourceServer:
+    """Start the reference source on a socket bound here (127.0.0.1, port 0); return once it answers.
+
+    ``bulk`` generated records follow the fixed people's; ``fail_after=N`` makes ``/api/v1/records``
+    answer 500 once it has answered N pages. The issuer is ``http://127.0.0.1:<port>``: another site
+    than Genba ID's ``http://localhost:<port>``, as the real source would be.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = log_dir or data_dir.parent
+    sock = _listening_socket()
+    try:
+        port = sock.getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "connectors.reference_source", "--data-dir", str(data_dir)]
+        command += ["--fd", str(sock.fileno()), "--issuer", base_url, "--bulk", str(bulk), "--seed", str(seed)]
+        if fail_after is not None:
+            command += ["--fail-after", str(fail_after)]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("GENBA_")}
+        log_path = logs / f"source-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                env=env | {"PYTHONUNBUFFERED": "1"},
+                cwd=data_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
+    finally:
+        sock.close()
+    source = SourceServer(base_url, port, data_dir, process, log_path)
+    try:
+        response = httpx.get(source.url("/.well-known/oauth-authorization-server"), timeout=READY_TIMEOUT_SECONDS)
+        if response.status_code != 200:
+            raise RuntimeError(f"the source answered {response.status_code}\nsource log:\n{source.log_tail()}")
+    except httpx.HTTPError as exc:
+        stop_source(source)
+        raise RuntimeError(
+            f"the source at {base_url} did not answer ({exc!r}); exit code {process.poll()}\n{source.log_tail()}"
+        ) from exc
+    except BaseException:
+        stop_source(source)
+        raise
+    return source
+
+
+def stop_source(source: SourceServer) -> None:
+    if source.process.poll() is None:
+        source.process.terminate()
+        try:
+            source.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            source.process.kill()
+            source.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def running_source(data_dir: Path, **options: Any) -> Iterator[SourceServer]:
+    """``with running_source(dir, bulk=500) as source:`` — started, ready, and stopped afterwards."""
+    source = start_source(data_dir, **options)
+    try:
+        yield source
+    finally:
+        stop_source(source)
+
+
+def cli_env(database_url: str, tmp: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``genba`` CLI process on ``database_url`` (no ``GENBA_*`` leaks in);
+    ``settings`` are more ``GENBA_*`` values by setting name, e.g. ``mynaportal_url=...``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GENBA_")}
+    env.update(
+        {
+            "GENBA_ENVIRONMENT": "test",
+            "GENBA_DATABASE_URL": database_url,
+            "GENBA_SECRET_KEY": SECRET_KEY,
+            "GENBA_SECRET_FILE": str(tmp / "secret.key"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update({f"GENBA_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def spawn_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """The real ``genba`` CLI as a child whose stdout is read line by line (stderr joins it)."""
+    return subprocess.Popen(
+        [_genba_executable(), *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
