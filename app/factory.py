@@ -23,6 +23,7 @@ from app.database import make_engine
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
+from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
@@ -31,7 +32,7 @@ from idp.ccus.directory import RegisterDirectory
 from idp.ccus.userinfo import ccus_userinfo
 from idp.oauth.config import OAuthConfig
 from idp.oauth.replay import DatabaseReplayCache
-from idp.oauth.runtime import build_oauth
+from idp.oauth.runtime import OAuthRuntime, build_oauth
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
 from idp.secretbox import SecretBox
@@ -43,6 +44,11 @@ from idp.web import build_router
 from idp.web.deps import IdpRuntime
 from idp.web.forms import BadForm
 from idp.web.render import make_templates, render
+from wallet import oid4vci
+from wallet.keys import KeyRing
+from wallet.offers import PRE_AUTH_GRANT, pre_authorized_grant
+from wallet.runtime import WalletConfig, WalletRuntime
+from wallet.status import StatusPublisher
 
 log = logging.getLogger("genba.app")
 IDP_STATIC = Path(__file__).resolve().parent.parent / "idp" / "web" / "static"
@@ -76,6 +82,33 @@ def oauth_config(settings: Settings) -> OAuthConfig:
         signing_alg=settings.signing_alg,
         registration_token_hash=settings.registration_token_sha256,
     )
+
+
+def build_wallet(
+    settings: Settings,
+    *,
+    engine: Engine,
+    clock: Clock,
+    rng: Randomness,
+    holders: RegisterHolderData,
+    oauth: OAuthRuntime,
+    master_secret: bytes,
+) -> WalletRuntime:
+    issuer = settings.issuer.rstrip("/")
+    keys = KeyRing(engine, SecretBox(master_secret, "wallet-keys", rng), issuer=issuer)
+    runtime = WalletRuntime(
+        config=WalletConfig(issuer=issuer),
+        engine=engine,
+        clock=clock,
+        keys=keys,
+        publisher=StatusPublisher(engine, keys, issuer=issuer, clock=clock),
+        holders=holders,
+        tokens=ProviderTokens(oauth),
+    )
+    oauth.server.register_grant(pre_authorized_grant(runtime))
+    oauth.extra_metadata.update({"pre-authorized_grant_anonymous_access_supported": True})
+    oauth.extra_grant_types.append(PRE_AUTH_GRANT)
+    return runtime
 
 
 def build_idp_runtime(config: IdpConfig, engine: Engine, clock: Clock, rng: Randomness) -> IdpRuntime:
@@ -161,6 +194,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.idp = build_idp_runtime(config, engine, clock, rng)
+    holders = RegisterHolderData(engine)
     app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
     app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
     app.state.oauth = build_oauth(
@@ -170,9 +204,21 @@ def create_app(
         rng=rng,
         master_secret=config.master_secret,
         replay=DatabaseReplayCache(),
-        details_handler=ConsentDetails(app.state.consent, engine, clock),
+        details_handler=CompositeDetails(
+            ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
+        ),
+    )
+    app.state.wallet = build_wallet(
+        settings,
+        engine=engine,
+        clock=clock,
+        rng=rng,
+        holders=holders,
+        oauth=app.state.oauth,
+        master_secret=config.master_secret,
     )
     app.include_router(build_router())
+    app.include_router(oid4vci.router)
     app.include_router(certificate_pages.router)
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
     app.state.mynaportal = MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)

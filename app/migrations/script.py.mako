@@ -13,6 +13,7 @@ ${imports if imports else ""}
 import connectors.models
 import consent.models
 import idp.models.types
+import wallet.models
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

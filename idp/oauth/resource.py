@@ -63,6 +63,20 @@ def verify_presented(
     svc: OAuthServices, db: Session, request: Request, value: str, scheme: str
 ) -> AccessTokenClaims | Response:
     """Check the token and, for DPoP-bound tokens, the proof (htm, htu, ath, key match)."""
+    return verify_token(
+        svc,
+        db,
+        method=request.method,
+        path=request.url.path,
+        dpop=request.headers.getlist("dpop"),
+        value=value,
+        scheme=scheme,
+    )
+
+
+def verify_token(
+    svc: OAuthServices, db: Session, *, method: str, path: str, dpop: list[str], value: str, scheme: str
+) -> AccessTokenClaims | Response:
     claims = svc.tokens.decode_access_token(db, value)
     if claims is None:
         return unauthorized("invalid_token", "the access token is not valid", "DPoP" if scheme == "dpop" else "Bearer")
@@ -71,12 +85,7 @@ def verify_presented(
             return unauthorized("invalid_token", "DPoP-bound tokens need the DPoP scheme and a proof", "DPoP")
         try:
             proof = svc.dpop.verify(
-                db,
-                request.headers.getlist("dpop"),
-                method=request.method,
-                url=svc.config.url(request.url.path),
-                now=svc.clock(),
-                access_token=value,
+                db, dpop, method=method, url=svc.config.url(path), now=svc.clock(), access_token=value
             )
         except DPoPError as exc:
             db.commit()

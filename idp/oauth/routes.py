@@ -208,10 +208,17 @@ def jwks(oauth: OAuthDep) -> Response:
     return JSONResponse(oauth.services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def _metadata(oauth: OAuthRuntime) -> dict[str, Any]:
+    data = metadata(oauth.services.config, registration=bool(oauth.services.config.registration_token_hash))
+    data.update(oauth.extra_metadata)
+    data["grant_types_supported"] = data["grant_types_supported"] + oauth.extra_grant_types
+    return data
+
+
 @router.get("/.well-known/openid-configuration")
 def openid_configuration(request: Request, oauth: OAuthDep) -> Response:
     return JSONResponse(
-        metadata(oauth.services.config, registration=bool(oauth.services.config.registration_token_hash)),
+        _metadata(oauth),
         headers={"Cache-Control": "public, max-age=3600"},
     )
 

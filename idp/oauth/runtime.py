@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -34,6 +34,9 @@ class OAuthRuntime:
     issuer: Issuer
     poster: Poster
     registration: Registration
+    #: provider metadata and grant types contributed by other parts (the credential issuer's pre-auth grant)
+    extra_metadata: dict[str, Any] = field(default_factory=dict)
+    extra_grant_types: list[str] = field(default_factory=list)
 
 
 def build_oauth(

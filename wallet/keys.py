@@ -1,0 +1,176 @@
+"""Credential issuer keys: a root certificate verifiers pin, and an ES256 issuer key certified by it.
+
+SD-JWT VCs carry the issuer certificate in ``x5c`` (RFC 7515 §4.1.6) so a gate that works offline
+can check the signature against the pinned root without fetching anything; the same key is also
+published at ``/.well-known/jwt-vc-issuer`` (SD-JWT VC §5). Private keys are encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from joserfc.jwk import ECKey
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from wallet.models import IssuerKey
+from wallet.ports import Sealer
+
+ROOT_YEARS = 10
+ISSUER_DAYS = 365
+
+
+@dataclass(frozen=True)
+class IssuerKeys:
+    kid: str
+    key: ECKey
+    certificate_der: bytes
+    root_pem: str
+
+    @property
+    def x5c(self) -> list[str]:
+        """The leaf only: the trust anchor is pinned by verifiers, never sent (HAIP)."""
+        return [base64.b64encode(self.certificate_der).decode()]
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Genba ID"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+        ]
+    )
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _store(
+    session: Session, sealer: Sealer, kind: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, now: datetime
+) -> IssuerKey:
+    jwk = ECKey.import_key(_private_pem(key))
+    row = IssuerKey(
+        kid=jwk.thumbprint(),
+        kind=kind,
+        private_enc=sealer.seal(_private_pem(key)),
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        public_jwk={**jwk.as_dict(private=False), "kid": jwk.thumbprint(), "alg": "ES256", "use": "sig"},
+        created_at=now,
+        not_after=cert.not_valid_after_utc,
+    )
+    session.add(row)
+    return row
+
+
+def create(session: Session, sealer: Sealer, *, issuer: str, now: datetime) -> None:
+    """A new root (if none) and a new issuer key certified by it."""
+    root_row = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).first()
+    if root_row is None:
+        root_key = ec.generate_private_key(ec.SECP256R1())
+        root_cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name("Genba ID Credential Root"))
+            .issuer_name(_name("Genba ID Credential Root"))
+            .public_key(root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(root_key, hashes.SHA256())
+        )
+        root_row = _store(session, sealer, "root", root_key, root_cert, now)
+    root_key_loaded = serialization.load_pem_private_key(sealer.open(root_row.private_enc), None)
+    assert isinstance(root_key_loaded, ec.EllipticCurvePrivateKey)
+    root_cert = x509.load_pem_x509_certificate(root_row.certificate_pem.encode())
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Genba ID Credential Issuer"))
+        .issuer_name(root_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=ISSUER_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(issuer)]), critical=False)
+        .sign(root_key_loaded, hashes.SHA256())
+    )
+    _store(session, sealer, "issuer", key, cert, now)
+
+
+class KeyRing:
+    """The current issuer key (created on first use), cached per process."""
+
+    def __init__(self, engine: Engine, sealer: Sealer, *, issuer: str) -> None:
+        self._engine, self._sealer, self._issuer = engine, sealer, issuer
+        self._current: IssuerKeys | None = None
+
+    def current(self, now: datetime) -> IssuerKeys:
+        if self._current is not None:
+            return self._current
+        with Session(self._engine, expire_on_commit=False) as session:
+            row = self._newest(session, now)
+            if row is None:
+                create(session, self._sealer, issuer=self._issuer, now=now)
+                session.commit()
+                row = self._newest(session, now)
+            assert row is not None
+            root = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).one()
+        key = ECKey.import_key(self._sealer.open(row.private_enc))
+        cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
+        self._current = IssuerKeys(row.kid, key, cert.public_bytes(serialization.Encoding.DER), root.certificate_pem)
+        return self._current
+
+    def _newest(self, session: Session, now: datetime) -> IssuerKey | None:
+        stmt = (
+            select(IssuerKey)
+            .where(col(IssuerKey.kind) == "issuer")
+            .where(col(IssuerKey.not_after) > now)
+            .order_by(col(IssuerKey.created_at).desc())
+        )
+        return session.exec(stmt).first()
+
+    def published(self) -> list[dict[str, object]]:
+        """Public JWKs of every issuer key that can still have valid credentials out there."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "issuer")).all()
+            return [json.loads(json.dumps(r.public_jwk)) for r in rows]
+
+
+def verify_chain(x5c: list[str], root_pem: str, *, now: datetime) -> ECKey:
+    """Offline check used by verifiers: the leaf in ``x5c`` is signed by the pinned root and valid now."""
+    leaf = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    public = root.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(leaf.signature, leaf.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
+    if leaf.issuer != root.subject or not (leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc):
+        raise ValueError("the issuer certificate is not valid now or not issued by the pinned root")
+    return ECKey.import_key(
+        leaf.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )

@@ -1,0 +1,163 @@
+"""Credential offers (OpenID4VCI 1.0 §4.1) by reference, with a pre-authorized code and a ``tx_code``
+delivered through another channel; and the pre-authorized code grant at the token endpoint (§6.1)
+with limited ``tx_code`` attempts (wrong code: ``invalid_grant``, HTTP 400)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
+from sqlmodel import Session
+
+from wallet.credentials import CERTIFICATE
+from wallet.models import CredentialOffer
+from wallet.runtime import WalletRuntime, sha256_hex
+
+PRE_AUTH_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+OFFER_SCHEME = "openid-credential-offer://"
+
+
+@dataclass(frozen=True)
+class NewOffer:
+    offer_id: str
+    offer_uri: str
+    link: str
+    tx_code: str | None
+    qr_svg: str
+
+
+def create_offer(
+    session: Session,
+    runtime: WalletRuntime,
+    *,
+    technician_id: str,
+    configuration_ids: list[str],
+    with_tx_code: bool = True,
+) -> NewOffer:
+    """The offer itself is fetched by reference (``credential_offer_uri``), so the QR stays small."""
+    now = runtime.clock()
+    offer_id = secrets.token_urlsafe(24)
+    # The pre-authorized code is minted when the wallet fetches the offer document (below); until then
+    # the stored hash matches nothing anyone holds.
+    code = secrets.token_urlsafe(32)
+    tx_code = (
+        "".join(secrets.choice("0123456789") for _ in range(runtime.config.tx_code_length)) if with_tx_code else None
+    )
+    session.add(
+        CredentialOffer(
+            id=offer_id,
+            technician_id=technician_id,
+            configuration_ids=configuration_ids,
+            pre_authorized_code_hash=sha256_hex(code),
+            tx_code_hash=sha256_hex(tx_code) if tx_code else None,
+            created_at=now,
+            expires_at=now + runtime.config.offer_lifetime,
+        )
+    )
+    session.flush()
+    uri = f"{runtime.config.issuer}/wallet/offers/{offer_id}"
+    link = f"{OFFER_SCHEME}?credential_offer_uri={quote(uri, safe='')}"
+    return NewOffer(offer_id, uri, link, tx_code, str(segno.make(link, error="m").svg_inline(scale=4)))
+
+
+def offer_document(session: Session, runtime: WalletRuntime, offer_id: str) -> dict[str, Any] | None:
+    """§4.1.1: credential_issuer, credential_configuration_ids, grants (pre-authorized code + tx_code)."""
+    row = session.get(CredentialOffer, offer_id)
+    now = runtime.clock()
+    if row is None or row.expires_at <= now or row.redeemed_at is not None:
+        return None
+    code = secrets.token_urlsafe(32)  # a fresh code per fetch: only the latest fetch's code works
+    row.pre_authorized_code_hash = sha256_hex(code)
+    row.fetched_at = now
+    session.add(row)
+    grant: dict[str, Any] = {"pre-authorized_code": code}
+    if row.tx_code_hash:
+        grant["tx_code"] = {
+            "length": runtime.config.tx_code_length,
+            "input_mode": "numeric",
+            "description": "現場IDの画面に表示された確認番号 / the code shown in Genba ID",
+        }
+    return {
+        "credential_issuer": runtime.config.issuer,
+        "credential_configuration_ids": row.configuration_ids,
+        "grants": {PRE_AUTH_GRANT: grant},
+    }
+
+
+def redeem(session: Session, runtime: WalletRuntime, code: str, tx_code: str | None) -> CredentialOffer:
+    """Single use; a wrong ``tx_code`` counts an attempt and the offer dies after the limit (§6.3)."""
+    from sqlmodel import col, select
+
+    row = session.exec(
+        select(CredentialOffer).where(col(CredentialOffer.pre_authorized_code_hash) == sha256_hex(code or ""))
+    ).first()
+    now = runtime.clock()
+    if row is None or row.redeemed_at is not None or row.expires_at <= now:
+        raise InvalidGrantError("the pre-authorized code is unknown, used or expired")
+    if row.tx_code_hash:
+        if row.tx_code_attempts >= runtime.config.tx_code_attempts:
+            raise InvalidGrantError("too many wrong tx_code attempts")
+        if not tx_code:
+            raise InvalidRequestError("tx_code is required")
+        if not hmac.compare_digest(sha256_hex(tx_code), row.tx_code_hash):
+            row.tx_code_attempts += 1
+            session.add(row)
+            session.commit()  # the attempt counts even though the request fails
+            raise InvalidGrantError("the tx_code is wrong")
+    row.redeemed_at = now
+    session.add(row)
+    return row
+
+
+def token_details(row: CredentialOffer, certificate_refs: list[str]) -> list[dict[str, Any]]:
+    """§6.2: ``authorization_details`` with ``credential_identifiers`` (one per imported certificate)."""
+    details = []
+    for configuration in row.configuration_ids:
+        entry: dict[str, Any] = {"type": "openid_credential", "credential_configuration_id": configuration}
+        entry["credential_identifiers"] = certificate_refs if configuration == CERTIFICATE else [configuration]
+        details.append(entry)
+    return details
+
+
+def pre_authorized_grant(runtime: WalletRuntime) -> type[BaseGrant]:
+    """The authlib grant ``app`` registers on the provider's token endpoint."""
+
+    class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
+        GRANT_TYPE = PRE_AUTH_GRANT
+
+        def validate_token_request(self) -> None:
+            form = self.request.form
+            if not form.get("pre-authorized_code"):
+                raise InvalidRequestError("pre-authorized_code is required")
+            with Session(runtime.engine, expire_on_commit=False) as session:
+                row = redeem(session, runtime, form["pre-authorized_code"], form.get("tx_code"))
+                session.commit()
+            self.request.wallet_offer = row
+
+        def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+            row: CredentialOffer = self.request.wallet_offer
+            refs = [c.ref for c in runtime.holders.certificates(row.technician_id) if c.status == "valid"]
+            details = token_details(row, refs)
+            dpop = getattr(self.request, "dpop", None)
+            jkt = dpop.jkt if dpop is not None else None
+            token, expires_in = runtime.tokens.mint(
+                reference=row.id,
+                authorization_details=details,
+                jkt=jkt,
+                client_id=self.request.form.get("client_id") or "wallet",
+            )
+            body = {
+                "access_token": token,
+                "token_type": "DPoP" if jkt else "Bearer",
+                "expires_in": expires_in,
+                "authorization_details": details,
+            }
+            return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+
+    return PreAuthorizedCodeGrant
