@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from bench import consent, signin, write_result
+from bench import connectors, consent, signin, write_result
 
 
 class Benchmark(Protocol):
@@ -27,6 +27,7 @@ class Benchmark(Protocol):
 BENCHMARKS: dict[str, Benchmark] = {
     "signin": signin,
     "consent": consent,
+    "connectors": connectors,
 }
 
 console = Console(stderr=True, highlight=False)

@@ -84,6 +84,8 @@ class Certificate(SQLModel, table=True):
     issued_at: datetime = _at()
     status: str = Field(default="valid", max_length=16)  # valid | revoked | superseded
     superseded_by: int | None = Field(default=None)
+    #: the certificate number (same issuer) this one replaces, if it is a reissue (再交付)
+    supersedes: str | None = Field(default=None, max_length=100)
     original: str = Field(sa_column=Column(Text, nullable=False))
     imported_at: datetime = _at()
     updated_at: datetime = _at()

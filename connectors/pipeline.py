@@ -4,11 +4,13 @@ nothing and duplicates nothing, and the next run resumes where the last committe
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -46,12 +48,18 @@ def process(
     expected_for: Callable[[CertificateRecord], ExpectedHolder | None],
     run_id: str | None,
     now: datetime,
+    technician_hint: str | None = None,
 ) -> Outcome:
     """Verify one signed record and store it, or quarantine it with its reason."""
     verified = verify_signed_record(value, signers, source=source, now=now, mapper=to_record)
     expected, course = None, None
     if isinstance(verified, Rejection):
-        rejection = verified
+        # Say which record it was, from its unverified payload: the reason already says it is not trusted.
+        claimed = peek(value)
+        rejection = replace(
+            verified, record_id=claimed.get("record_id"), certificate_number=claimed.get("certificate_number")
+        )
+        course = claimed.get("course_name")
     else:
         expected, course = expected_for(verified), verified.course_name
         problem = check(verified, signers.get(verified.signer_kid), expected, now=now)
@@ -67,7 +75,7 @@ def process(
         rejection,
         source=source,
         original=value,
-        technician_id=expected.technician_id if expected else None,
+        technician_id=expected.technician_id if expected else technician_hint,
         run_id=run_id,
         now=now,
     )
@@ -82,13 +90,34 @@ def process(
     )
 
 
+def peek(value: str) -> dict[str, str]:
+    """Display-only fields of a record that did not verify (never stored as facts)."""
+    try:
+        payload = value.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(claims, dict):
+        return {}
+    return {k: str(claims[k])[:100] for k in ("record_id", "certificate_number", "course_name") if k in claims}
+
+
 def import_for_technician(
     session: Session, values: Iterable[str], *, holder: ExpectedHolder, source: str, now: datetime
 ) -> list[Outcome]:
     """Technician-started import (マイナポータルから資格を取り込む): every record must be the holder's own."""
     signers = trust.signers(session)
     outcomes = [
-        process(session, v, signers=signers, source=source, expected_for=lambda _r: holder, run_id=None, now=now)
+        process(
+            session,
+            v,
+            signers=signers,
+            source=source,
+            expected_for=lambda _r: holder,
+            run_id=None,
+            now=now,
+            technician_hint=holder.technician_id,
+        )
         for v in values
     ]
     session.commit()
@@ -126,8 +155,8 @@ def import_signed_file(
         except (KeyError, ValueError, TypeError) as exc:
             bad = Rejection(
                 "malformed",
-                f"行 {index + 1}: 項目が不足または不正です ({exc})",
-                f"row {index + 1}: missing or invalid field ({exc})",
+                f"行 {index + 1}: 項目が不足または不正です ({str(exc)[:80]})",
+                f"row {index + 1}: missing or invalid field ({str(exc)[:80]})",
             )
             store.quarantine(
                 session, bad, source=mapper.SOURCE, original=str(row), technician_id=None, run_id=None, now=now
@@ -277,7 +306,7 @@ def _start(engine: Engine, source: str, *, restart: bool, now: datetime) -> RunR
         stmt = (
             select(ImportRun)
             .where(col(ImportRun.source) == source)
-            .where(col(ImportRun.status) != "finished")
+            .where(col(ImportRun.status).in_(("running", "failed")))  # never an abandoned run
             .order_by(col(ImportRun.started_at).desc())
         )
         previous = session.exec(stmt).first()

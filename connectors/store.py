@@ -25,6 +25,7 @@ def find(session: Session, issuer_id: str, number: str) -> Certificate | None:
 
 
 def save(session: Session, record: CertificateRecord, *, technician_id: str, now: datetime) -> str:
+    """Idempotent per (issuer, number). A reissue supersedes the old certificate whichever arrives first."""
     existing = find(session, record.issuer_id, record.certificate_number)
     if existing is not None:
         return DUPLICATE
@@ -44,6 +45,7 @@ def save(session: Session, record: CertificateRecord, *, technician_id: str, now
         signer_kid=record.signer_kid,
         issued_at=record.issued_at,
         status="valid",
+        supersedes=record.supersedes,
         original=record.original,
         imported_at=now,
         updated_at=now,
@@ -55,6 +57,15 @@ def save(session: Session, record: CertificateRecord, *, technician_id: str, now
         if old is not None and old.technician_id == technician_id and old.status == "valid":
             old.status, old.superseded_by, old.updated_at = "superseded", row.id, now
             session.add(old)
+    newer = session.exec(
+        select(Certificate)
+        .where(col(Certificate.issuer_id) == record.issuer_id)
+        .where(col(Certificate.supersedes) == record.certificate_number)
+        .where(col(Certificate.technician_id) == technician_id)
+    ).first()
+    if newer is not None:  # the reissue was imported before this, the certificate it replaces
+        row.status, row.superseded_by = "superseded", newer.id
+        session.add(row)
     return IMPORTED
 
 
@@ -66,6 +77,10 @@ def mark_revoked(session: Session, record: CertificateRecord, *, now: datetime) 
     existing.status, existing.updated_at = "revoked", now
     session.add(existing)
     return True
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    return value[:length] if value else None
 
 
 def quarantine(
@@ -83,12 +98,12 @@ def quarantine(
             at=now,
             source=source,
             run_id=run_id,
-            record_id=rejection.record_id,
-            issuer_id=rejection.issuer_id,
-            certificate_number=rejection.certificate_number,
+            record_id=_cut(rejection.record_id, 200),
+            issuer_id=_cut(rejection.issuer_id, 100),
+            certificate_number=_cut(rejection.certificate_number, 100),
             technician_id=technician_id,
             reason_code=rejection.code,
-            reason=f"{rejection.ja} / {rejection.en}",
+            reason=f"{rejection.ja} / {rejection.en}"[:300],
             original=original[:16000],
         )
     )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from consent.models import ChainHead, ConsentRecord
@@ -57,8 +58,13 @@ def append(
     # UPDATE is a no-op there), on PostgreSQL it locks the row; either way appends never interleave.
     session.execute(update(ChainHead).where(col(ChainHead.id) == 1).values(last_seq=ChainHead.last_seq))
     head = session.exec(select(ChainHead).where(col(ChainHead.id) == 1).with_for_update()).first()
-    if head is None:
-        head = ChainHead(id=1, last_seq=0, last_hash=GENESIS)
+    if head is None:  # the migration seeds the head; recreate it once if it is missing, race-safe
+        try:
+            with session.begin_nested():
+                session.add(ChainHead(id=1, last_seq=0, last_hash=GENESIS))
+        except IntegrityError:
+            pass
+        head = session.exec(select(ChainHead).where(col(ChainHead.id) == 1).with_for_update()).one()
     row = ConsentRecord(
         seq=head.last_seq + 1,
         at=at,

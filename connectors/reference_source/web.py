@@ -17,7 +17,9 @@ PAGE_HEADERS = {
     **NO_STORE,
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin (not no-referrer): browsers then send a real Origin with the form posts, which the
+    # source checks; no-referrer makes Chromium send "Origin: null".
+    "Referrer-Policy": "same-origin",
 }
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"])

@@ -107,9 +107,18 @@ class BulkSource:
     _token: str | None = None
 
     def fetch(self, cursor: str | None) -> Page:
-        if self._token is None:
-            self._token = self.client._token({"grant_type": "client_credentials", "scope": "bulk"})
+        """One page; an expired bulk token (HTTP 401) is renewed once and the page asked again."""
         params = {"limit": str(self.limit), **({"cursor": cursor} if cursor else {})}
-        body = self.client._get("/api/v1/records", self._token, params)
+        for attempt in (1, 2):
+            if self._token is None:
+                self._token = self.client._token({"grant_type": "client_credentials", "scope": "bulk"})
+            try:
+                body = self.client._get("/api/v1/records", self._token, params)
+                break
+            except SourceError as exc:
+                if attempt == 1 and "HTTP 401" in str(exc):
+                    self._token = None
+                    continue
+                raise
         nxt = body.get("next_cursor")
         return Page([str(r) for r in body["records"]], None if nxt is None else str(nxt))

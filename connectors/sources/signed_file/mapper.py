@@ -12,11 +12,26 @@ from connectors.records import COURSE_KINDS, CertificateRecord, Holder
 SOURCE = "signed-file"
 
 
+LIMITS = {
+    "certificate_number": 100,
+    "record_id": 200,
+    "course_name": 200,
+    "holder_name": 100,
+    "technician_id": 40,  # spaces between digit groups are removed afterwards
+    "course_kind": 20,
+    "completed_on": 10,
+    "holder_birth_date": 10,
+}
+
+
 def _text(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
     if value is None or str(value).strip() == "":
         raise KeyError(key)
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if len(text) > LIMITS.get(key, 200):
+        raise ValueError(f"{key} is too long")
+    return text
 
 
 def to_record(
@@ -42,7 +57,7 @@ def to_record(
     )
     return CertificateRecord(
         source=SOURCE,
-        record_id=str(row.get("record_id") or f"{file_sha256[:16]}:{index}"),
+        record_id=_text(row, "record_id") if row.get("record_id") else f"{file_sha256[:16]}:{index}",
         issuer_id=issuer_id,
         signer_kid=signer_kid,
         issued_at=issued_at,

@@ -226,7 +226,9 @@ def _apply(world: World, model: Model, step: tuple[Any, ...]) -> None:
             else "widening"
             if not groups or end > consent.end
             else "bad_period"
-            if end < today
+            if end < today or end < consent.start
+            else "closed"
+            if consent.state(today) in ("revoked", "rejected", "expired")
             else None
         )
         _expect(world, code, lambda: world.service.narrow(consent.id, party, groups, end, now=world.now))
