@@ -372,7 +372,8 @@ def link_affiliation(
 def main() -> None:
     import app.cli_connectors
     import app.cli_oauth
-    import app.cli_register  # noqa: F401  (register and audit commands)
+    import app.cli_register
+    import app.cli_wallet  # noqa: F401  (credentials commands)
 
     try:
         cli()

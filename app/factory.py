@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from app import certificate_pages
+from app import certificate_pages, wallet_pages
 from app.database import make_engine
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
@@ -219,6 +219,7 @@ def create_app(
     )
     app.include_router(build_router())
     app.include_router(oid4vci.router)
+    app.include_router(wallet_pages.router)
     app.include_router(certificate_pages.router)
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
     app.state.mynaportal = MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)

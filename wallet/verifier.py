@@ -1,0 +1,131 @@
+"""Verifying a presented SD-JWT VC (RFC 9901 §7, SD-JWT VC §3), for gates and tests:
+issuer signature through the ``x5c`` chain to a pinned root (offline) or a given key, every
+disclosure digest, key binding (nonce, audience, ``sd_hash``, ``iat`` within a skew), expiry,
+and status from a status list token that is itself verified and fresh enough."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+
+from wallet import sdjwt, status
+from wallet.keys import verify_chain
+
+
+class VerificationError(ValueError):
+    """``code`` is stable; ``ja``/``en`` are the plain-language reason for the gate's red screen."""
+
+    def __init__(self, code: str, ja: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.ja, self.en = code, ja, en
+
+
+@dataclass(frozen=True)
+class Verified:
+    claims: dict[str, Any]
+    vct: str
+    status_uri: str | None
+    status_index: int | None
+
+
+def _fail(code: str, ja: str, en: str) -> VerificationError:
+    return VerificationError(code, ja, en)
+
+
+def issuer_key(header: dict[str, Any], *, root_pem: str | None, key: ECKey | None, now: datetime) -> ECKey:
+    if root_pem is not None:
+        x5c = header.get("x5c")
+        if not isinstance(x5c, list) or not x5c:
+            raise _fail("no_chain", "発行者の証明書がありません", "the credential has no issuer certificate")
+        try:
+            return verify_chain(x5c, root_pem, now=now)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _fail("untrusted_issuer", "信頼できない発行者です", f"untrusted issuer ({exc})") from None
+        except Exception:  # cryptography's InvalidSignature
+            raise _fail(
+                "untrusted_issuer", "信頼できない発行者です", "the issuer certificate is not from the root"
+            ) from None
+    if key is None:
+        raise _fail("untrusted_issuer", "信頼できない発行者です", "no trusted issuer key")
+    return key
+
+
+def verify(
+    presentation: str,
+    *,
+    now: datetime,
+    aud: str,
+    nonce: str,
+    skew: timedelta,
+    root_pem: str | None = None,
+    key: ECKey | None = None,
+    require_kb: bool = True,
+) -> Verified:
+    try:
+        parsed = sdjwt.parse(presentation)
+        header = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[0] + "=="))
+        signer = issuer_key(header, root_pem=root_pem, key=key, now=now)
+        _, payload = sdjwt.verify_issuer_jwt(parsed.issuer_jwt, signer)
+        claims = sdjwt.resolve(payload, parsed.disclosures)
+    except sdjwt.SdJwtError as exc:
+        raise _fail(exc.code, "資格情報が改ざんされているか形式が正しくありません", str(exc)) from None
+    except (ValueError, UnicodeDecodeError):
+        raise _fail("malformed", "読み取れない資格情報です", "the credential cannot be read") from None
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or exp + skew.total_seconds() < now.timestamp():
+        raise _fail("expired", "資格情報の有効期限が切れています", "the credential has expired")
+    if require_kb:
+        cnf = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
+        if not isinstance(cnf, dict):
+            raise _fail("no_holder_key", "本人確認用の鍵がありません", "the credential is not bound to a holder key")
+        try:
+            sdjwt.verify_key_binding(
+                parsed, cnf, aud=aud, nonce=nonce, now=int(now.timestamp()), skew=int(skew.total_seconds())
+            )
+        except sdjwt.SdJwtError as exc:
+            raise _fail(exc.code, "提示した本人の確認に失敗しました", str(exc)) from None
+    reference = claims.get("status", {}).get("status_list") if isinstance(claims.get("status"), dict) else None
+    return Verified(
+        claims,
+        str(claims.get("vct")),
+        reference.get("uri") if reference else None,
+        reference.get("idx") if reference else None,
+    )
+
+
+def check_status(verified: Verified, list_token: str, *, signer: ECKey, now: datetime, grace: timedelta) -> int:
+    """Verify the status list token and read the credential's entry; a list older than ``ttl`` plus
+    ``grace`` (or past ``exp``) fails closed (JanssenProject #14409 accepted stale lists forever)."""
+    try:
+        token = jwt.decode(list_token, signer, algorithms=["ES256"], registry=sdjwt.REGISTRY)
+    except (JoseError, ValueError):
+        raise _fail(
+            "status_list_invalid", "失効情報の署名が正しくありません", "the status list does not verify"
+        ) from None
+    claims = token.claims
+    if token.header.get("typ") != "statuslist+jwt" or claims.get("sub") != verified.status_uri:
+        raise _fail("status_list_invalid", "失効情報が正しくありません", "the status list is not this credential's")
+    iat, ttl, exp = claims.get("iat", 0), claims.get("ttl", 0), claims.get("exp")
+    if (isinstance(exp, int) and exp < now.timestamp()) or now.timestamp() > iat + ttl + grace.total_seconds():
+        raise _fail(
+            "status_list_stale",
+            "失効情報が古いため確認できません（同期してください）",
+            "the status list is too old to trust; sync the gate",
+        )
+    lst = claims.get("status_list", {})
+    try:
+        value = status.decode(sdjwt.b64url_decode(lst["lst"]), int(verified.status_index or 0), int(lst["bits"]))
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise _fail("status_list_invalid", "失効情報が読み取れません", "the status list cannot be read") from None
+    if value == status.INVALID:
+        raise _fail("revoked", "資格情報は失効しています", "the credential has been revoked")
+    if value == status.SUSPENDED:
+        raise _fail("suspended", "資格情報は一時停止中です", "the credential is suspended")
+    return value
