@@ -228,7 +228,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "nav.certificates": ("保有資格", "Certificates"),
     "wallet.add_title": ("ウォレットに追加", "Add to your wallet"),
-    "wallet.add_lead": ("建設キャリアアップカードと取り込んだ資格を、デジタル証明書としてスマートフォンのウォレットに入れます。", "Put your CCUS card and imported certificates in your phone's wallet as digital credentials."),
+    "wallet.add_lead": (
+        "建設キャリアアップカードと取り込んだ資格を、デジタル証明書としてスマートフォンのウォレットに入れます。",
+        "Put your CCUS card and imported certificates in your phone's wallet as digital credentials.",
+    ),
     "wallet.create": ("追加用のQRコードを作る", "Make the QR code"),
     "wallet.open_here": ("この端末のウォレットで開く", "Open in this device's wallet"),
     "wallet.link": ("ウォレットで読み取るリンク", "Link for your wallet"),
