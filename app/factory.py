@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from app import certificate_pages, wallet_pages
 from app.database import make_engine
+from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.settings import Settings
@@ -45,6 +46,9 @@ from idp.web.deps import IdpRuntime
 from idp.web.forms import BadForm
 from idp.web.render import make_templates, render
 from wallet import oid4vci
+from wallet.gate import offline as gate_offline
+from wallet.gate import vp as gate_vp
+from wallet.gate.service import GateRuntime
 from wallet.keys import KeyRing
 from wallet.offers import PRE_AUTH_GRANT, pre_authorized_grant
 from wallet.runtime import WalletConfig, WalletRuntime
@@ -218,7 +222,19 @@ def create_app(
         master_secret=config.master_secret,
     )
     app.include_router(build_router())
+    app.state.gate = GateRuntime(
+        app.state.wallet,
+        RegisterGate(
+            engine,
+            app.state.consent,
+            app.state.idp.sessions,
+            app.state.idp.config.cookie_prefix + app.state.idp.config.cookie_name,
+            clock,
+        ),
+    )
     app.include_router(oid4vci.router)
+    app.include_router(gate_vp.router)
+    app.include_router(gate_offline.router)
     app.include_router(wallet_pages.router)
     app.include_router(certificate_pages.router)
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""

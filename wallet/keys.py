@@ -73,8 +73,9 @@ def _store(
     return row
 
 
-def create(session: Session, sealer: Sealer, *, issuer: str, now: datetime) -> None:
-    """A new root (if none) and a new issuer key certified by it."""
+def create(session: Session, sealer: Sealer, *, issuer: str, now: datetime, kind: str = "issuer") -> None:
+    """A new root (if none) and a new key certified by it: the credential ``issuer`` key, or the gate's
+    ``verifier`` key whose certificate names the host in a DNS SAN (OpenID4VP ``x509_san_dns`` client ids)."""
     root_row = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).first()
     if root_row is None:
         root_key = ec.generate_private_key(ec.SECP256R1())
@@ -108,19 +109,23 @@ def create(session: Session, sealer: Sealer, *, issuer: str, now: datetime) -> N
     assert isinstance(root_key_loaded, ec.EllipticCurvePrivateKey)
     root_cert = x509.load_pem_x509_certificate(root_row.certificate_pem.encode())
     key = ec.generate_private_key(ec.SECP256R1())
+    host = issuer.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(issuer)]
+    if kind == "verifier":
+        names = [x509.DNSName(host)]
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("Genba ID Credential Issuer"))
+        .subject_name(_name("Genba ID Credential Issuer" if kind == "issuer" else "Genba ID Gate Verifier"))
         .issuer_name(root_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=ISSUER_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(issuer)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .sign(root_key_loaded, hashes.SHA256())
     )
-    _store(session, sealer, "issuer", key, cert, now)
+    _store(session, sealer, kind, key, cert, now)
 
 
 class KeyRing:
@@ -129,27 +134,36 @@ class KeyRing:
     def __init__(self, engine: Engine, sealer: Sealer, *, issuer: str) -> None:
         self._engine, self._sealer, self._issuer = engine, sealer, issuer
         self._current: IssuerKeys | None = None
+        self._verifier: IssuerKeys | None = None
 
     def current(self, now: datetime) -> IssuerKeys:
-        if self._current is not None:
-            return self._current
+        if self._current is None:
+            self._current = self._load("issuer", now)
+        return self._current
+
+    def verifier(self, now: datetime) -> IssuerKeys:
+        """The gate's request-object signing key (OpenID4VP ``x509_san_dns``)."""
+        if self._verifier is None:
+            self._verifier = self._load("verifier", now)
+        return self._verifier
+
+    def _load(self, kind: str, now: datetime) -> IssuerKeys:
         with Session(self._engine, expire_on_commit=False) as session:
-            row = self._newest(session, now)
+            row = self._newest(session, now, kind)
             if row is None:
-                create(session, self._sealer, issuer=self._issuer, now=now)
+                create(session, self._sealer, issuer=self._issuer, now=now, kind=kind)
                 session.commit()
-                row = self._newest(session, now)
+                row = self._newest(session, now, kind)
             assert row is not None
             root = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).one()
         key = ECKey.import_key(self._sealer.open(row.private_enc))
         cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
-        self._current = IssuerKeys(row.kid, key, cert.public_bytes(serialization.Encoding.DER), root.certificate_pem)
-        return self._current
+        return IssuerKeys(row.kid, key, cert.public_bytes(serialization.Encoding.DER), root.certificate_pem)
 
-    def _newest(self, session: Session, now: datetime) -> IssuerKey | None:
+    def _newest(self, session: Session, now: datetime, kind: str = "issuer") -> IssuerKey | None:
         stmt = (
             select(IssuerKey)
-            .where(col(IssuerKey.kind) == "issuer")
+            .where(col(IssuerKey.kind) == kind)
             .where(col(IssuerKey.not_after) > now)
             .order_by(col(IssuerKey.created_at).desc())
         )

@@ -13,6 +13,7 @@ ${imports if imports else ""}
 import connectors.models
 import consent.models
 import idp.models.types
+import wallet.gate.models
 import wallet.models
 
 revision: str = ${repr(up_revision)}

@@ -1,0 +1,118 @@
+"""Wiring the gate (wallet.gate.ports.GateDirectory) to the register and the consent engine: the
+roster a gate syncs is a disclosure to the prime contractor, decided and recorded like any other;
+entries and exits become 就業履歴 work records (one per technician, site and day)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+
+from consent.groups import ROSTER_GROUPS
+from consent.ports import ConsentPort, Party, local_date
+from idp import accounts
+from idp.ccus.disclosure import disclose
+from idp.ccus.register import assignment_active, find_site, record_work, site_active
+from idp.models import Account, Employer, Site, SiteAssignment, SiteCompany, Technician, WorkRecord
+from idp.runtime import Clock
+from idp.sessions import SessionStore
+from wallet.gate.ports import Entry, Operator, RosterEntry
+
+GATE_GROUPS = (*ROSTER_GROUPS,)
+
+
+class RegisterGate:
+    def __init__(
+        self, engine: Engine, consent: ConsentPort, sessions: SessionStore, cookie: str, clock: Clock
+    ) -> None:
+        self._engine, self._consent, self._sessions, self._cookie = engine, consent, sessions, cookie
+        self._clock = clock
+
+    def site_exists(self, site_id: str) -> bool:
+        with Session(self._engine) as session:
+            return find_site(session=session, site_id=site_id) is not None
+
+    def roster(self, site_id: str, *, now: datetime, recipient_employer_id: str) -> list[RosterEntry]:
+        """Technicians assigned today, with only the fields the prime contractor may see (rule 2)."""
+        recipient = Party("company", recipient_employer_id)
+        out: list[RosterEntry] = []
+        with Session(self._engine) as session:
+            site = find_site(session=session, site_id=site_id)
+            if site is None or not site_active(site, now):
+                return []
+            tiers = {
+                c.employer_pk: c
+                for c in session.exec(select(SiteCompany).where(col(SiteCompany.site_pk) == site.id)).all()
+            }
+            rows = session.exec(
+                select(SiteAssignment, Technician)
+                .where(col(SiteAssignment.technician_pk) == Technician.id)
+                .where(col(SiteAssignment.site_pk) == site.id)
+            ).all()
+            for assignment, technician in rows:
+                if not assignment_active(assignment, local_date(now)):
+                    continue
+                decision = self._consent.decide(recipient, technician.technician_id, GATE_GROUPS, now=now)
+                if "identity" not in decision.allowed:
+                    continue
+                data = disclose(session, technician, decision, today=local_date(now))
+                self._consent.record_disclosure(
+                    recipient, technician.technician_id, sorted(data), decision, now=now, channel=f"gate-sync:{site_id}"
+                )
+                employer = session.get(Employer, assignment.employer_pk)
+                tier = tiers.get(assignment.employer_pk)
+                out.append(
+                    RosterEntry(
+                        technician_id=technician.technician_id,
+                        name=technician.name,
+                        name_kana=technician.name_kana,
+                        employer_name=employer.trade_name if employer else None,
+                        tier=tier.tier if tier else None,
+                        role=assignment.role,
+                        level=(data.get("level") or {}).get("level"),
+                        photo=data.get("face_photo"),
+                    )
+                )
+        return out
+
+    def record(self, entry: Entry) -> None:
+        """One work record per technician, site and (Japanese) day: first entry, last exit."""
+        day = local_date(entry.at)
+        key = f"gate|{entry.site_id}|{entry.technician_id}|{day.isoformat()}"
+        with Session(self._engine) as session:
+            row = session.exec(select(WorkRecord).where(col(WorkRecord.event_key) == key)).first()
+            if row is None:
+                row = record_work(
+                    session=session,
+                    event_key=key,
+                    technician_id=entry.technician_id,
+                    site_id=entry.site_id,
+                    work_date=day,
+                    entry_at=entry.at if entry.direction == "in" else None,
+                    exit_at=entry.at if entry.direction == "out" else None,
+                    source="gate",
+                    now=entry.at,
+                )
+            elif entry.direction == "in" and (row.entry_at is None or entry.at < row.entry_at):
+                row.entry_at = entry.at
+            elif entry.direction == "out" and (row.exit_at is None or entry.at > row.exit_at):
+                row.exit_at = entry.at
+            session.add(row)
+            session.commit()
+
+    def operator(self, request: Request) -> Operator | None:
+        """A signed-in staff user of the prime contractor runs that company's sites' gates."""
+        now = self._clock()
+        with Session(self._engine) as session:
+            ws = self._sessions.load(session=session, raw=request.cookies.get(self._cookie), now=now)
+            account = session.get(Account, ws.account_id) if ws and ws.account_id else None
+            staff = (
+                accounts.staff_for_account(session=session, account_id=account.id) if account and account.id else None
+            )
+            if staff is None or account is None:
+                return None
+            sites = session.exec(select(Site.site_id).where(col(Site.prime_employer_pk) == staff[1].id)).all()
+            session.commit()
+            return Operator(employer_id=staff[1].employer_id, username=account.username, sites=tuple(sites))

@@ -1,0 +1,118 @@
+"""Site requirements as DCQL queries (OpenID4VP 1.0 §6) and matching presented credentials to them,
+with the plain-language reason when something is missing (「玉掛け技能講習の修了証がありません」).
+
+The CCUS card with social insurance enrolment confirmed is always required: entry checks are to use
+CCUS data (MLIT notice 1(2)). Crane work also needs 玉掛け and 小型移動式クレーン.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wallet.credentials import CARD, CERTIFICATE, TYPES
+
+INSURED = ["enrolled", "exempt"]
+CARD_CLAIMS = ["technician_id", "name", "level", "level_colour"]
+COURSES = {
+    "tamakake": ("玉掛け技能講習", "sling work (tamakake)"),
+    "kogata-crane": ("小型移動式クレーン運転技能講習", "small mobile crane"),
+    "forklift": ("フォークリフト運転技能講習", "forklift"),
+    "ashiba-shunin": ("足場の組立て等作業主任者技能講習", "scaffolding chief"),
+    "full-harness": ("フルハーネス型墜落制止用器具特別教育", "full-body harness"),
+}
+WORK_KINDS: dict[str, tuple[str, str, list[str]]] = {
+    "general": ("一般作業", "general work", []),
+    "crane": ("クレーン作業", "crane work", ["tamakake", "kogata-crane"]),
+    "height": ("高所作業", "work at height", ["full-harness"]),
+}
+
+
+def card_query(issuer: str) -> dict[str, Any]:
+    return {
+        "id": "ccus_card",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": [TYPES[CARD].vct(issuer)]},
+        "claims": [
+            *({"path": [c]} for c in CARD_CLAIMS),
+            *({"path": ["social_insurance", k], "values": INSURED} for k in ("health", "pension", "employment")),
+        ],
+    }
+
+
+def course_query(issuer: str, code: str) -> dict[str, Any]:
+    return {
+        "id": f"course_{code.replace('-', '_')}",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": [TYPES[CERTIFICATE].vct(issuer)]},
+        "claims": [
+            {"path": ["course_code"], "values": [code]},
+            {"path": ["course_name"]},
+            {"path": ["completed_on"]},
+            {"path": ["holder_name"]},
+        ],
+    }
+
+
+def default_dcql(issuer: str, work_kind: str) -> dict[str, Any]:
+    courses = WORK_KINDS.get(work_kind, WORK_KINDS["general"])[2]
+    return {"credentials": [card_query(issuer), *(course_query(issuer, c) for c in courses)]}
+
+
+@dataclass(frozen=True)
+class Missing:
+    query_id: str
+    ja: str
+    en: str
+
+
+def describe(query: dict[str, Any]) -> tuple[str, str]:
+    """Plain words for a credential query: the course name for certificates, the card otherwise."""
+    for claim in query.get("claims", []):
+        if claim.get("path") == ["course_code"] and claim.get("values"):
+            ja, en = COURSES.get(claim["values"][0], (claim["values"][0], claim["values"][0]))
+            return f"{ja}の修了証", f"the {en} certificate"
+    return "建設キャリアアップカード", "the CCUS card"
+
+
+def _get(claims: dict[str, Any], path: list[Any]) -> tuple[bool, Any]:
+    """DCQL claims path (§7): strings select object members, integers array elements."""
+    node: Any = claims
+    for step in path:
+        if isinstance(node, dict) and isinstance(step, str):
+            if step not in node:
+                return False, None
+            node = node[step]
+            continue
+        if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+            continue
+        return False, None
+    return True, node
+
+
+def satisfies(query: dict[str, Any], vct: str, claims: dict[str, Any]) -> str | None:
+    """``None`` if the credential answers the query, else which claim is missing or wrong."""
+    if vct not in query.get("meta", {}).get("vct_values", [vct]):
+        return "vct"
+    for claim in query.get("claims", []):
+        present, value = _get(claims, claim["path"])
+        if not present:
+            return ".".join(str(p) for p in claim["path"])
+        if "values" in claim and value not in claim["values"]:
+            return ".".join(str(p) for p in claim["path"])
+    return None
+
+
+def missing_reason(query: dict[str, Any], problem: str | None) -> Missing:
+    ja, en = describe(query)
+    if problem and problem.startswith("social_insurance"):
+        return Missing(query["id"], "社会保険の加入が確認できません", "social insurance enrolment is not confirmed")
+    if problem in (None, "vct"):
+        return Missing(query["id"], f"{ja}がありません", f"{en} is missing")
+    return Missing(query["id"], f"{ja}の必要な項目（{problem}）が提示されていません", f"{en} lacks {problem}")
+
+
+def revealed_claims(query: dict[str, Any]) -> list[str]:
+    """Top-level claim names a wallet must disclose for this query (everything else stays hidden)."""
+    return sorted({str(c["path"][0]) for c in query.get("claims", [])})
