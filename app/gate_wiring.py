@@ -24,9 +24,7 @@ GATE_GROUPS = (*ROSTER_GROUPS,)
 
 
 class RegisterGate:
-    def __init__(
-        self, engine: Engine, consent: ConsentPort, sessions: SessionStore, cookie: str, clock: Clock
-    ) -> None:
+    def __init__(self, engine: Engine, consent: ConsentPort, sessions: SessionStore, cookie: str, clock: Clock) -> None:
         self._engine, self._consent, self._sessions, self._cookie = engine, consent, sessions, cookie
         self._clock = clock
 

@@ -20,8 +20,8 @@ from tests.support.clock import FrozenClock
 from tests.support.web import PASSWORD, Person, make_technician, runtime, sign_in
 from wallet.gate.models import GateEvent, GateRefusal
 from wallet.holder import HeldCredential, receive
-from wallet.sdjwt import REGISTRY
 from wallet.offers import create_offer
+from wallet.sdjwt import REGISTRY
 
 PRIME = "31000000000034"
 SUB = "31000000000018"
