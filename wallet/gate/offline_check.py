@@ -1,0 +1,63 @@
+"""Checking an offline presentation against a synced bundle (no network): used by ``genba gate verify``
+and mirrored by the gate page's script. The gate's own clock is checked against the bundle and the
+challenge, so a clock far off gives a red screen instead of a wrong answer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import ECKey
+
+from wallet.gate.check import GateResult, Trust, check
+from wallet.gate.codec import Challenge, CodecError, decode_presentation
+
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+MAX_BUNDLE_AGE = timedelta(days=2)
+
+
+def verify_offline(
+    frames: list[str], challenge: Challenge, bundle: dict[str, Any], *, now: datetime, direction: str
+) -> GateResult:
+    result = GateResult(ok=True)
+    generated = datetime.fromtimestamp(int(bundle.get("generated_at", 0)), tz=now.tzinfo)
+    if now < generated - timedelta(minutes=5) or now - generated > MAX_BUNDLE_AGE:
+        return result.refuse(
+            "gate_clock",
+            "ゲートの時計か同期データの日時が正しくありません",
+            "the gate's clock or its synced data is off; sync the gate",
+        )
+    issued = datetime.fromtimestamp(challenge.time, tz=now.tzinfo)
+    if not timedelta(minutes=-1) <= now - issued <= CHALLENGE_LIFETIME:
+        return result.refuse(
+            "challenge_expired",
+            "読み取り用QRコードの有効期限が切れました",
+            "the gate's challenge has expired; show the new one",
+        )
+    if challenge.site_id != bundle.get("site_id"):
+        return result.refuse("wrong_site", "この現場のQRコードではありません", "this challenge is for another site")
+    try:
+        nonce, vp_token = decode_presentation(frames)
+    except CodecError as exc:
+        return result.refuse("unreadable", "QRコードを読み取れませんでした", str(exc))
+    if nonce != challenge.nonce:
+        return result.refuse(
+            "invalid_kb_nonce",
+            "このゲートへの提示ではありません（再提示）",
+            "the presentation answers another challenge",
+        )
+    keys = {str(k["kid"]): ECKey.import_key(k) for k in bundle.get("issuer_keys", [])}
+    lists: dict[str, str] = dict(bundle.get("status_lists", {}))
+    trust = Trust(root_pem=str(bundle["root_pem"]), status_lists=lists.get, issuer_keys=keys)
+    dcql = bundle.get("requirements", {}).get(challenge.work_kind) or bundle["requirements"]["general"]
+    return check(
+        vp_token,
+        dcql=dcql,
+        nonce=nonce,
+        aud=challenge.audience,
+        now=now,
+        trust=trust,
+        site_id=challenge.site_id,
+        gate_id=challenge.gate_id,
+        direction=direction,
+    )
