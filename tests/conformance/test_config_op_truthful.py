@@ -137,7 +137,13 @@ def test_advertised_token_endpoint_auth_methods_work(app: FastAPI, client: TestC
 def test_advertised_grant_types_work(app: FastAPI, client: TestClient, rp: Client, technician: Person) -> None:
     """authorization_code, refresh_token and client_credentials all work; client_credentials gives an access token
     about the client itself, without refresh or ID token. RFC 6749 §4.4, §6; RFC 9068 §2.2."""
-    assert _metadata(client)["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    # The OpenID4VCI pre-authorized code grant is advertised too; the wallet tests exercise it.
+    assert _metadata(client)["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    ]
     service = register_client(app, grant_types=["client_credentials"], redirect_uris=[], scope="openid")
     response = token_request(client, service, grant_type="client_credentials")
     assert response.status_code == 200, response.text
