@@ -7,8 +7,10 @@ Every command prints one clear line on stderr and exits with 2 on bad input; eac
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -113,6 +115,9 @@ def serve(
     settings_or_fail()  # fail fast with one line, before workers start
     from app.logs import configure
 
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # one merged /metrics across workers (prometheus_client multiprocess mode)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="genba-metrics-")
     uvicorn.run(
         "app.asgi:create",
         factory=True,
@@ -122,6 +127,7 @@ def serve(
         proxy_headers=proxy_headers,
         server_header=False,
         log_config=configure(),
+        timeout_graceful_shutdown=20,  # SIGTERM: finish requests in flight, then stop
     )
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from app import certificate_pages, wallet_pages
+from app import certificate_pages, ops, wallet_pages
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
@@ -32,6 +33,7 @@ from idp.ccus.details import ConsentDetails
 from idp.ccus.directory import RegisterDirectory
 from idp.ccus.userinfo import ccus_userinfo
 from idp.oauth.config import OAuthConfig
+from idp.oauth.redis_store import RedisReplayCache
 from idp.oauth.replay import DatabaseReplayCache
 from idp.oauth.runtime import OAuthRuntime, build_oauth
 from idp.passwords import Passwords
@@ -39,7 +41,8 @@ from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_c
 from idp.secretbox import SecretBox
 from idp.sessions import SessionStore
 from idp.signin import SignIn
-from idp.throttle import Throttle
+from idp.throttle import Throttle, Throttler
+from idp.throttle_redis import RedisThrottle
 from idp.validation import FieldProblem
 from idp.web import build_router
 from idp.web.deps import IdpRuntime
@@ -115,12 +118,25 @@ def build_wallet(
     return runtime
 
 
-def build_idp_runtime(config: IdpConfig, engine: Engine, clock: Clock, rng: Randomness) -> IdpRuntime:
+def redis_client(settings: Settings) -> redis.Redis | None:
+    """Shared state for many workers on many hosts (replay caches, rate limits); None: the database."""
+    if not settings.redis_url:
+        return None
+    return redis.Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+
+def build_idp_runtime(
+    config: IdpConfig, engine: Engine, clock: Clock, rng: Randomness, shared: redis.Redis | None = None
+) -> IdpRuntime:
     passwords = Passwords(
         memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost, parallelism=config.argon2_parallelism
     )
     sessions = SessionStore(config, rng)
-    throttle = Throttle(config.throttle_rules, config.throttle_window)
+    throttle: Throttler = (
+        RedisThrottle(shared, config.throttle_rules, config.throttle_window)
+        if shared is not None
+        else Throttle(config.throttle_rules, config.throttle_window)
+    )
     totp_box = SecretBox(config.master_secret, "totp", rng)
     signin = SignIn(
         config=config,
@@ -197,7 +213,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.idp = build_idp_runtime(config, engine, clock, rng)
+    app.state.redis = redis_client(settings)
+    app.state.idp = build_idp_runtime(config, engine, clock, rng, app.state.redis)
     holders = RegisterHolderData(engine)
     app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
     app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
@@ -207,7 +224,7 @@ def create_app(
         clock=clock,
         rng=rng,
         master_secret=config.master_secret,
-        replay=DatabaseReplayCache(),
+        replay=RedisReplayCache(app.state.redis) if app.state.redis is not None else DatabaseReplayCache(),
         details_handler=CompositeDetails(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
@@ -221,6 +238,7 @@ def create_app(
         oauth=app.state.oauth,
         master_secret=config.master_secret,
     )
+    app.include_router(ops.router)
     app.include_router(build_router())
     app.state.gate = GateRuntime(
         app.state.wallet,
@@ -233,6 +251,7 @@ def create_app(
         ),
     )
     app.include_router(oid4vci.router)
+    app.include_router(__import__("wallet.web", fromlist=["router"]).router)  # the web wallet (/wallet/app)
     app.include_router(gate_vp.router)
     app.include_router(gate_offline.router)
     app.include_router(wallet_pages.router)
@@ -272,9 +291,13 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if ops.dependency_down(exc):
+            log.warning("backing service unavailable: %s (request id %s)", type(exc).__name__, request_id_var.get())
+            return ops.unavailable_response()
         log.exception("unhandled error (request id %s)", request_id_var.get())
         return page_error(request, 500, "処理中に問題が発生しました", "something went wrong; please try again later")
 
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

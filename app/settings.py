@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     login_transaction_minutes: int = Field(default=10, ge=1, le=60)
     cookie_name: str = "genba_session"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: requests in progress per worker beyond which new ones get 503 + Retry-After (load shedding)
+    max_inflight: int = Field(default=256, ge=1)
 
     throttle_free_failures: int = Field(default=5, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)

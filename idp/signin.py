@@ -21,7 +21,7 @@ from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness
 from idp.secretbox import SecretBox
 from idp.sessions import ACR_AAL2, Authentication, SessionStore
-from idp.throttle import Throttle, ThrottleSubject
+from idp.throttle import Throttler, ThrottleSubject
 from idp.validation import normalise_username
 
 PASSWORD_AND_OTP = Authentication(amr=("pwd", "otp", "mfa"), acr=ACR_AAL2)
@@ -51,7 +51,7 @@ class Result:
 class SignIn:
     config: IdpConfig
     passwords: Passwords
-    throttle: Throttle
+    throttle: Throttler
     sessions: SessionStore
     totp_box: SecretBox
     clock: Clock

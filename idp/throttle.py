@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,16 @@ class ThrottleSubject:
     def keys(self, rules: tuple[ThrottleRule, ...]) -> list[tuple[str, ThrottleRule]]:
         values = {"acct-ip": f"{self.username}|{self.ip}", "ip": self.ip, "acct": self.username}
         return [(f"{rule.prefix}:{values[rule.prefix]}", rule) for rule in rules]
+
+
+class Throttler(Protocol):
+    """Database (below) or Redis (:mod:`idp.throttle_redis`): the same rules, shared by all workers."""
+
+    def retry_after(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> int: ...
+
+    def record_failure(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> None: ...
+
+    def record_success(self, *, session: Session, subject: ThrottleSubject) -> None: ...
 
 
 class Throttle:

@@ -17,7 +17,7 @@ from idp.runtime import Clock, IdpConfig, Randomness
 from idp.secretbox import SecretBox
 from idp.sessions import SessionStore
 from idp.signin import SignIn
-from idp.throttle import Throttle
+from idp.throttle import Throttler
 
 
 @dataclass
@@ -30,7 +30,7 @@ class IdpRuntime:
     rng: Randomness
     passwords: Passwords
     sessions: SessionStore
-    throttle: Throttle
+    throttle: Throttler
     totp_box: SecretBox
     signin: SignIn
     templates: Jinja2Templates
