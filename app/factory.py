@@ -49,6 +49,7 @@ from idp.web.deps import IdpRuntime
 from idp.web.forms import BadForm
 from idp.web.render import make_templates, render
 from wallet import oid4vci
+from wallet import web as wallet_web
 from wallet.gate import offline as gate_offline
 from wallet.gate import vp as gate_vp
 from wallet.gate.service import GateRuntime
@@ -251,7 +252,7 @@ def create_app(
         ),
     )
     app.include_router(oid4vci.router)
-    app.include_router(__import__("wallet.web", fromlist=["router"]).router)  # the web wallet (/wallet/app)
+    app.include_router(wallet_web.router)  # the web wallet (/wallet/app)
     app.include_router(gate_vp.router)
     app.include_router(gate_offline.router)
     app.include_router(wallet_pages.router)

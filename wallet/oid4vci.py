@@ -294,9 +294,11 @@ async def notification(request: Request) -> Response:
                 return _error("invalid_notification_id", "unknown notification_id")
             for row in rows:
                 row.notified = event
-                if event == "credential_deleted":  # the holder threw it away: no copy should still work
-                    row.status, row.status_reason = status.INVALID, "deleted by the holder"
                 session.add(row)
+            if event == "credential_deleted":  # the holder threw it away: no copy should still work
+                status.set_status(
+                    session, [r.id for r in rows], status.INVALID, reason="deleted by the holder", now=runtime.clock()
+                )
             session.commit()
         return Response(status_code=204)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, create_engine
 
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghijklmnopqrstuv"  # 32+ characters
 READY_TIMEOUT_SECONDS = 60.0
@@ -80,6 +81,16 @@ class LiveServer:
         except OSError:
             return ""
 
+    @contextmanager
+    def database(self) -> Iterator[Engine]:
+        """An engine on the server's own database, for what no CLI shows or makes (the server
+        process keeps running on it; SQLite serialises the writers). Disposed afterwards."""
+        engine = create_engine(self.env["GENBA_DATABASE_URL"])
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
     def genba(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the real ``genba`` CLI against this server's database; fail with its stderr on error."""
         return run_genba(self.env, self.tmp, *args)
@@ -96,9 +107,10 @@ class LiveServer:
         phone: str = "090-1234-5678",
         password: str | None = None,
         with_totp: bool = True,
+        face_photo: Path | None = None,
     ) -> dict[str, Any]:
         """``genba admin create-technician ... --json``; the JSON has username, password (if
-        generated) and totp_secret (with ``with_totp``)."""
+        generated) and totp_secret (with ``with_totp``). ``face_photo`` is a JPEG or PNG file."""
         args = [
             "admin",
             "create-technician",
@@ -122,6 +134,8 @@ class LiveServer:
             args += ["--password", password]
         if with_totp:
             args.append("--with-totp")
+        if face_photo is not None:
+            args += ["--face-photo", str(face_photo)]
         result = self.genba(*args)
         data: dict[str, Any] = json.loads(result.stdout)
         if password is not None:

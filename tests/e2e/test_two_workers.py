@@ -1,0 +1,163 @@
+"""Stateless workers (issue 8, item 1 and acceptance): two server processes on the same PostgreSQL and
+Redis serve the same users. A code issued by one is redeemed at the other, a DPoP proof used at one is
+refused when replayed to the other, and sign-in throttling counts failures made at either."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import psycopg
+import pyotp
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from tests.support.backends import PG_ADMIN_URL
+from tests.support.server import LiveServer, start_server, stop_server, unused_loopback_port
+
+pytestmark = pytest.mark.e2e
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
+    name = f"genba_w_{secrets.token_hex(5)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    tmp = tmp_path_factory.mktemp("workers")
+    with unused_loopback_port() as public:  # the issuer both workers share, as behind a proxy
+        env = {
+            "GENBA_DATABASE_URL": f"{base}/{name}",
+            "GENBA_REDIS_URL": f"redis://127.0.0.1:6379/{3}",
+            "GENBA_ISSUER": f"http://localhost:{public}",
+        }
+        first = start_server(tmp / "a", env)
+        second = start_server(tmp / "b", env)
+        try:
+            yield first, second
+        finally:
+            stop_server(first)
+            stop_server(second)
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sign_in(browser: httpx.Client, server: LiveServer, username: str, password: str, secret: str) -> None:
+    page = browser.get(server.url("/login"))
+    response = browser.post(
+        server.url("/login"),
+        data={"username": username, "password": password, "csrf_token": CSRF.search(page.text).group(1)},
+    )  # type: ignore[union-attr]
+    assert response.status_code == 303, response.text
+    page = browser.get(server.url("/login/otp"))
+    response = browser.post(
+        server.url("/login/otp"), data={"otp": pyotp.TOTP(secret).now(), "csrf_token": CSRF.search(page.text).group(1)}
+    )  # type: ignore[union-attr]
+    assert response.status_code == 303, response.text
+
+
+def test_code_from_one_worker_is_redeemed_at_the_other(workers: tuple[LiveServer, LiveServer]) -> None:
+    a, b = workers
+    person = a.create_technician(technician_id="10000000000019", name="鈴木 一郎", kana="スズキ イチロウ")
+    client = a.create_client(name="勤怠管理システム", redirect_uris=["https://rp.example.jp/cb"])
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    with httpx.Client(timeout=30) as browser:
+        _sign_in(browser, a, person["username"], person["password"], person["totp_secret"])
+        query = {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "redirect_uri": "https://rp.example.jp/cb",
+            "scope": "openid",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        response = browser.get(a.url("/authorize?" + urlencode(query)), follow_redirects=False)
+        while response.status_code in (302, 303) and response.headers["location"].startswith("/"):
+            response = browser.get(a.url(response.headers["location"]), follow_redirects=False)
+        if "decision" in response.text:
+            response = browser.post(
+                a.url("/authorize/consent"),
+                data={
+                    "csrf_token": CSRF.search(response.text).group(1),
+                    "decision": "approve",  # type: ignore[union-attr]
+                    "interaction": response.text.split('name="interaction" value="')[1].split('"')[0],
+                },
+                follow_redirects=False,
+            )
+        code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    token = httpx.post(
+        b.url("/token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://rp.example.jp/cb",
+            "code_verifier": verifier,
+        },
+        auth=(client["client_id"], client["client_secret"]),
+        timeout=30,
+    )
+    assert token.status_code == 200, token.text
+    # and the code is single-use across workers too
+    again = httpx.post(
+        a.url("/token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://rp.example.jp/cb",
+            "code_verifier": verifier,
+        },
+        auth=(client["client_id"], client["client_secret"]),
+        timeout=30,
+    )
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_dpop_proof_replayed_to_the_other_worker_is_refused(workers: tuple[LiveServer, LiveServer]) -> None:
+    a, b = workers
+    client = a.create_client(
+        name="入退場システム", redirect_uris=["https://gate.example.jp/cb"], grant_types=["client_credentials"]
+    )
+    key = ECKey.generate_key("P-256")
+    issuer = a.env["GENBA_ISSUER"]
+    proof = jwt.encode(
+        {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)},
+        {"jti": secrets.token_urlsafe(16), "htm": "POST", "htu": f"{issuer}/token", "iat": int(time.time())},
+        key,
+        algorithms=["ES256"],
+    )
+    form = {"grant_type": "client_credentials"}
+    auth = (client["client_id"], client["client_secret"])
+    first = httpx.post(a.url("/token"), data=form, auth=auth, headers={"DPoP": proof}, timeout=30)
+    assert first.status_code == 200 and first.json()["token_type"] == "DPoP", first.text
+    replay = httpx.post(b.url("/token"), data=form, auth=auth, headers={"DPoP": proof}, timeout=30)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
+
+
+def test_rate_limits_are_shared(workers: tuple[LiveServer, LiveServer]) -> None:
+    a, b = workers
+    person = a.create_technician(technician_id="10000000000027", name="髙橋 勇", kana="タカハシ イサム")
+    statuses = []
+    with httpx.Client(timeout=30) as browser:
+        for i in range(8):
+            server = (a, b)[i % 2]
+            page = browser.get(server.url("/login"))
+            response = browser.post(
+                server.url("/login"),
+                data={
+                    "username": person["username"],
+                    "password": "wrong password!",
+                    "csrf_token": CSRF.search(page.text).group(1),
+                },
+            )  # type: ignore[union-attr]
+            statuses.append(response.status_code)
+    assert statuses[:5] == [401] * 5 and 429 in statuses[6:]
