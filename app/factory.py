@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from app import certificate_pages, ops, wallet_pages
+from app import certificate_pages, history_pages, ops, wallet_pages
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
@@ -256,6 +256,7 @@ def create_app(
     app.include_router(gate_vp.router)
     app.include_router(gate_offline.router)
     app.include_router(wallet_pages.router)
+    app.include_router(history_pages.router)
     app.include_router(certificate_pages.router)
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
     app.state.mynaportal = MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)

@@ -185,3 +185,31 @@ def test_missing_insurance_and_wrong_audience_are_red(app: FastAPI, client: Test
             )
             result = gate.get(f"/gate/requests/{request_id}/result").json()["result"]
             assert not result["ok"] and result["reasons"][0]["code"] == code, result
+
+
+def test_prime_sees_today_and_technician_sees_own_history(app: FastAPI, client: TestClient, clock: FrozenClock) -> None:
+    """Issue 7 item 6: the prime contractor sees today's roster live; the technician their own history."""
+    person, staff = _world(app, clock)
+    card = _card(app, client, person, clock)
+    with TestClient(app, base_url="http://localhost") as gate:
+        clock.advance(seconds=31)
+        sign_in(gate, app, staff)
+        request_id, claims = _request(gate)
+        vp = card.present(
+            reveal=["technician_id", "name", "level", "level_colour", "social_insurance"],
+            aud=str(claims["client_id"]),
+            nonce=str(claims["nonce"]),
+            iat=int(clock().timestamp()),
+        )
+        client.post(
+            str(claims["response_uri"]).removeprefix("http://localhost"),
+            data={"vp_token": json.dumps({"ccus_card": [vp]}), "state": claims["state"]},
+        )
+        today = gate.get(f"/sites/{SITE}/today")
+        assert today.status_code == 200 and "鈴木 一郎" in today.text and "10:00" in today.text  # 01:00:31 UTC
+        assert gate.get("/history").status_code == 403  # staff have no work history
+    clock.advance(seconds=31)
+    sign_in(client, app, person)
+    history = client.get("/history")
+    assert history.status_code == 200 and SITE in history.text and "職長" in history.text
+    assert client.get(f"/sites/{SITE}/today").status_code == 403  # technicians do not see the roster
