@@ -7,6 +7,7 @@ request are evaluated in one batch. Changing a policy file changes behaviour wit
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ PRINCIPAL_TYPES = {
     "client": "Client",
     "operator": "Operator",
 }
+CACHE_SIZE = 4096
 SCOPED_HISTORY_RULES = ("site-upper-tiers-see-roster", "orderer-sees-own-project-roster-and-attendance")
 
 
@@ -56,11 +58,39 @@ class PolicyEngine:
             {"uid": {"type": "Genba::FieldGroup", "id": g}, "attrs": {"name": g}, "parents": []} for g in ALL_GROUPS
         ]
         self._entities = cedarpy.Entities.from_json_str(json.dumps(groups))
+        self._cache: dict[tuple[object, ...], Evaluation] = {}
+        self._lock = threading.Lock()
 
     def evaluate(
         self, principal: Party, relationship: Relationship, groups: tuple[str, ...], consented: frozenset[str]
     ) -> Evaluation:
-        """One batch for all requested groups; each answer carries the @id of the deciding rules."""
+        """One batch for all requested groups; each answer carries the @id of the deciding rules.
+
+        Cedar answers depend only on the request (principal, groups, context), never on time or
+        stored data, so identical requests are answered from a bounded cache of this policy set."""
+        key = (
+            principal.kind,
+            principal.id,
+            groups,
+            relationship.is_self,
+            relationship.current_employer,
+            bool(relationship.upper_tier_sites),
+            bool(relationship.orderer_sites),
+            consented,
+        )
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        result = self._evaluate(principal, relationship, groups, consented)
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = result
+        return result
+
+    def _evaluate(
+        self, principal: Party, relationship: Relationship, groups: tuple[str, ...], consented: frozenset[str]
+    ) -> Evaluation:
         ptype = PRINCIPAL_TYPES[principal.kind]
         context = {
             "isSelf": relationship.is_self,
