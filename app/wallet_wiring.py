@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,6 +24,9 @@ from idp.oauth.runtime import OAuthRuntime
 from wallet import credentials
 from wallet.models import CredentialOffer
 from wallet.ports import AccessError, AccessInfo, CardData, CertificateData
+
+#: The longest a Bearer (not DPoP-bound) credential access token lives.
+UNBOUND_CREDENTIAL_TOKEN = timedelta(minutes=5)
 
 
 def _ref(row: Certificate) -> str:
@@ -161,6 +164,9 @@ class ProviderTokens:
             grant=None,
             jkt=jkt,
             extra={"authorization_details": authorization_details, "offer_ref": reference},
+            # A Bearer token that can fetch credentials lives at most 5 minutes; a DPoP-bound one
+            # may live as configured (OpenID4VCI 1.0 §13, sender-constrained tokens; RFC 9700 §2.2).
+            at_most=None if jkt else UNBOUND_CREDENTIAL_TOKEN,
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from wallet import sdjwt, status
-from wallet.keys import KeyRing
+from wallet.keys import CREDENTIAL_MAX_DAYS, KeyRing
 from wallet.models import IssuedCredential
 from wallet.ports import CardData, CertificateData
 
@@ -30,7 +30,8 @@ LEVEL_COLOURS = {
     3: ("銀", "silver", "#a7adb4", "#111111"),
     4: ("金", "gold", "#c9a227", "#111111"),
 }
-VALIDITY = timedelta(days=365)
+#: Never longer than the signing certificate outlives its use period (wallet.keys).
+VALIDITY = timedelta(days=CREDENTIAL_MAX_DAYS)
 
 
 @dataclass(frozen=True)

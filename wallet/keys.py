@@ -18,13 +18,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from joserfc.jwk import ECKey
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from wallet.models import IssuerKey
 from wallet.ports import Sealer
 
 ROOT_YEARS = 10
-ISSUER_DAYS = 365
+#: A key signs new credentials for USE_DAYS; its certificate covers that plus the longest credential
+#: lifetime, so everything it signed verifies until its own ``exp`` (RFC 5280 §4.1.2.5).
+USE_DAYS = 365
+CREDENTIAL_MAX_DAYS = 365
+ISSUER_DAYS = USE_DAYS + CREDENTIAL_MAX_DAYS
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,10 @@ class IssuerKeys:
     key: ECKey
     certificate_der: bytes
     root_pem: str
+    use_until: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.use_until is None or now < self.use_until
 
     @property
     def x5c(self) -> list[str]:
@@ -129,7 +138,10 @@ def create(session: Session, sealer: Sealer, *, issuer: str, now: datetime, kind
 
 
 class KeyRing:
-    """The current issuer key (created on first use), cached per process."""
+    """The current issuer key (created on first use), cached per process until its use period ends.
+
+    Workers may start at once: a unique index allows one root, so a worker that lost the race to
+    create it rolls back and loads the winner's (two issuer keys under that root are harmless)."""
 
     def __init__(self, engine: Engine, sealer: Sealer, *, issuer: str) -> None:
         self._engine, self._sealer, self._issuer = engine, sealer, issuer
@@ -137,33 +149,48 @@ class KeyRing:
         self._verifier: IssuerKeys | None = None
 
     def current(self, now: datetime) -> IssuerKeys:
-        if self._current is None:
+        """The key to sign with at ``now``: its certificate outlives every credential it signs now."""
+        if self._current is None or not self._current.usable(now):
             self._current = self._load("issuer", now)
         return self._current
 
     def verifier(self, now: datetime) -> IssuerKeys:
         """The gate's request-object signing key (OpenID4VP ``x509_san_dns``)."""
-        if self._verifier is None:
+        if self._verifier is None or not self._verifier.usable(now):
             self._verifier = self._load("verifier", now)
         return self._verifier
 
     def _load(self, kind: str, now: datetime) -> IssuerKeys:
-        with Session(self._engine, expire_on_commit=False) as session:
-            row = self._newest(session, now, kind)
-            if row is None:
-                create(session, self._sealer, issuer=self._issuer, now=now, kind=kind)
-                session.commit()
+        for _ in range(3):
+            with Session(self._engine, expire_on_commit=False) as session:
                 row = self._newest(session, now, kind)
-            assert row is not None
-            root = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).one()
-        key = ECKey.import_key(self._sealer.open(row.private_enc))
-        cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
-        return IssuerKeys(row.kid, key, cert.public_bytes(serialization.Encoding.DER), root.certificate_pem)
+                if row is None:
+                    try:
+                        create(session, self._sealer, issuer=self._issuer, now=now, kind=kind)
+                        session.commit()
+                    except IntegrityError:  # another worker created the root first: use theirs
+                        session.rollback()
+                        continue
+                    row = self._newest(session, now, kind)
+                assert row is not None
+                root = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "root")).one()
+            key = ECKey.import_key(self._sealer.open(row.private_enc))
+            cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
+            return IssuerKeys(
+                row.kid,
+                key,
+                cert.public_bytes(serialization.Encoding.DER),
+                root.certificate_pem,
+                use_until=row.created_at + timedelta(days=USE_DAYS),
+            )
+        raise RuntimeError("could not create or load the credential keys")
 
     def _newest(self, session: Session, now: datetime, kind: str = "issuer") -> IssuerKey | None:
+        """The newest key still in its use period (and so valid for CREDENTIAL_MAX_DAYS more)."""
         stmt = (
             select(IssuerKey)
             .where(col(IssuerKey.kind) == kind)
+            .where(col(IssuerKey.created_at) > now - timedelta(days=USE_DAYS))
             .where(col(IssuerKey.not_after) > now)
             .order_by(col(IssuerKey.created_at).desc())
         )
@@ -176,8 +203,11 @@ class KeyRing:
             return [json.loads(json.dumps(r.public_jwk)) for r in rows]
 
 
-def verify_chain(x5c: list[str], root_pem: str, *, now: datetime) -> ECKey:
-    """Offline check used by verifiers: the leaf in ``x5c`` is signed by the pinned root and valid now."""
+def verify_chain(x5c: list[str], root_pem: str, *, now: datetime, issuer: str | None = None) -> ECKey:
+    """Offline check used by verifiers: the leaf in ``x5c`` is signed by the pinned root and valid now.
+
+    With ``issuer``, the leaf must certify that issuer: a URI SAN equal to ``iss`` (SD-JWT VC §3.5,
+    x5c key resolution). The gate's request-object key has a DNS SAN only, so it never passes."""
     leaf = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
     root = x509.load_pem_x509_certificate(root_pem.encode())
     public = root.public_key()
@@ -185,6 +215,14 @@ def verify_chain(x5c: list[str], root_pem: str, *, now: datetime) -> ECKey:
     public.verify(leaf.signature, leaf.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
     if leaf.issuer != root.subject or not (leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc):
         raise ValueError("the issuer certificate is not valid now or not issued by the pinned root")
+    if issuer is not None:
+        try:
+            uris = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = uris.get_values_for_type(x509.UniformResourceIdentifier)
+        except x509.ExtensionNotFound:
+            names = []
+        if issuer not in names:
+            raise ValueError("the certificate does not name the credential issuer")
     return ECKey.import_key(
         leaf.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )

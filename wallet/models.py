@@ -4,7 +4,7 @@ list index, credential offers (pre-authorized codes with tx_code), c_nonces and 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -31,6 +31,17 @@ def _at(*, nullable: bool = False, index: bool = False) -> Any:
 
 class IssuerKey(SQLModel, table=True):
     """The pinned root (``kind`` root) and the credential-signing key with its certificate (``kind`` issuer)."""
+
+    #: one root only, enforced by the database so concurrent first uses cannot create two
+    __table_args__ = (
+        Index(
+            "ux_issuerkey_one_root",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind = 'root'"),
+            postgresql_where=text("kind = 'root'"),
+        ),
+    )
 
     kid: str = Field(primary_key=True, max_length=100)
     kind: str = Field(max_length=16)

@@ -91,7 +91,13 @@ def offer_document(session: Session, runtime: WalletRuntime, offer_id: str) -> d
 
 
 def redeem(session: Session, runtime: WalletRuntime, code: str, tx_code: str | None) -> CredentialOffer:
-    """Single use; a wrong ``tx_code`` counts an attempt and the offer dies after the limit (§6.3)."""
+    """Single use (§4.1.1); a wrong ``tx_code`` counts an attempt and the offer dies after the limit
+    (§6.3, §13.6.1); a ``tx_code`` the offer did not ask for is ``invalid_request`` (§6.3).
+
+    Both the claim and the attempt count are single conditional UPDATEs, so two workers redeeming
+    the same code at once (or guessing in parallel) cannot both win or lose a count."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
     from sqlmodel import col, select
 
     row = session.exec(
@@ -100,18 +106,36 @@ def redeem(session: Session, runtime: WalletRuntime, code: str, tx_code: str | N
     now = runtime.clock()
     if row is None or row.redeemed_at is not None or row.expires_at <= now:
         raise InvalidGrantError("the pre-authorized code is unknown, used or expired")
+    limit = runtime.config.tx_code_attempts
+    claim = (
+        update(CredentialOffer)
+        .where(col(CredentialOffer.id) == row.id)
+        .where(col(CredentialOffer.redeemed_at).is_(None))
+        .where(col(CredentialOffer.expires_at) > now)
+    )
     if row.tx_code_hash:
-        if row.tx_code_attempts >= runtime.config.tx_code_attempts:
+        if row.tx_code_attempts >= limit:
             raise InvalidGrantError("too many wrong tx_code attempts")
         if not tx_code:
             raise InvalidRequestError("tx_code is required")
         if not hmac.compare_digest(sha256_hex(tx_code), row.tx_code_hash):
-            row.tx_code_attempts += 1
-            session.add(row)
+            session.execute(
+                update(CredentialOffer)
+                .where(col(CredentialOffer.id) == row.id)
+                .where(col(CredentialOffer.tx_code_attempts) < limit)
+                .values(tx_code_attempts=CredentialOffer.tx_code_attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
             session.commit()  # the attempt counts even though the request fails
             raise InvalidGrantError("the tx_code is wrong")
-    row.redeemed_at = now
-    session.add(row)
+        claim = claim.where(col(CredentialOffer.tx_code_attempts) < limit)
+    elif tx_code:
+        raise InvalidRequestError("this offer has no tx_code; do not send one")
+    result = session.execute(claim.values(redeemed_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise InvalidGrantError("the pre-authorized code is unknown, used or expired")
+    set_committed_value(row, "redeemed_at", now)  # what the UPDATE stored, without a second write
     return row
 
 

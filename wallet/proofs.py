@@ -69,7 +69,7 @@ def check_proof(value: str, *, config: WalletConfig, client_id: str | None, now:
         raise ProofError("invalid_proof", "proof iss is not the client")
     nonce = claims.get("nonce")
     if not isinstance(nonce, str):
-        raise ProofError("invalid_nonce", "the proof has no c_nonce")
+        raise ProofError("invalid_proof", "the proof has no c_nonce (§8.3.1.2)")
     return Proof(key.as_dict(private=False), key.thumbprint(), nonce)
 
 

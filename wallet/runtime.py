@@ -21,7 +21,8 @@ class WalletConfig:
     tx_code_length: int = 6
     tx_code_attempts: int = 5
     offer_lifetime: timedelta = timedelta(minutes=10)
-    nonce_lifetime: timedelta = timedelta(minutes=5)
+    #: shorter than the 5-minute Bearer credential token, so a nonce can expire while the token lives
+    nonce_lifetime: timedelta = timedelta(minutes=3)
     proof_max_age: timedelta = timedelta(minutes=5)
 
 

@@ -129,14 +129,24 @@ def resolve(payload: dict[str, Any], disclosures: Iterable[str]) -> dict[str, An
             raise SdJwtError("duplicate_disclosure", "a disclosure appears twice")
         by_digest[key] = _decode_disclosure(disclosure)
     used: set[str] = set()
+    seen: set[str] = set()  # every digest met so far, disclosed or not (§7.1 step 4)
+
+    def once(d: Any) -> None:
+        if not isinstance(d, str):
+            raise SdJwtError("malformed_digest", "a digest is not a string")
+        if d in seen:
+            raise SdJwtError("digest_reused", "a digest is referenced twice")
+        seen.add(d)
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             out = {k: walk(v) for k, v in node.items() if k not in ("_sd", "_sd_alg")}
-            for d in node.get("_sd", []):
+            digests = node.get("_sd", [])
+            if not isinstance(digests, list):
+                raise SdJwtError("malformed_digest", "_sd is not an array")
+            for d in digests:
+                once(d)
                 if d in by_digest:
-                    if d in used:
-                        raise SdJwtError("digest_reused", "a digest is referenced twice")
                     used.add(d)
                     content = by_digest[d]
                     if len(content) != 3:
@@ -151,9 +161,8 @@ def resolve(payload: dict[str, Any], disclosures: Iterable[str]) -> dict[str, An
             for item in node:
                 if isinstance(item, dict) and set(item) == {"..."}:
                     d = item["..."]
+                    once(d)
                     if d in by_digest:
-                        if d in used:
-                            raise SdJwtError("digest_reused", "a digest is referenced twice")
                         used.add(d)
                         content = by_digest[d]
                         if len(content) != 2:

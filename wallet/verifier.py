@@ -39,13 +39,17 @@ def _fail(code: str, ja: str, en: str) -> VerificationError:
     return VerificationError(code, ja, en)
 
 
-def issuer_key(header: dict[str, Any], *, root_pem: str | None, key: ECKey | None, now: datetime) -> ECKey:
+def issuer_key(
+    header: dict[str, Any], *, root_pem: str | None, key: ECKey | None, now: datetime, issuer: str | None = None
+) -> ECKey:
+    """The key that must have signed: the ``x5c`` leaf under the pinned root, certifying ``issuer``
+    when given (SD-JWT VC §3.5), or the key the caller already trusts."""
     if root_pem is not None:
         x5c = header.get("x5c")
         if not isinstance(x5c, list) or not x5c:
             raise _fail("no_chain", "発行者の証明書がありません", "the credential has no issuer certificate")
         try:
-            return verify_chain(x5c, root_pem, now=now)
+            return verify_chain(x5c, root_pem, now=now, issuer=issuer)
         except (ValueError, TypeError, IndexError) as exc:
             raise _fail("untrusted_issuer", "信頼できない発行者です", f"untrusted issuer ({exc})") from None
         except Exception:  # cryptography's InvalidSignature
@@ -71,9 +75,15 @@ def verify(
     try:
         parsed = sdjwt.parse(presentation)
         header = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[0] + "=="))
-        signer = issuer_key(header, root_pem=root_pem, key=key, now=now)
+        unverified = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[1] + "=="))
+        iss = unverified.get("iss") if isinstance(unverified, dict) else None
+        if not isinstance(iss, str):
+            raise _fail("malformed", "読み取れない資格情報です", "the credential has no issuer")
+        signer = issuer_key(header, root_pem=root_pem, key=key, now=now, issuer=iss)
         _, payload = sdjwt.verify_issuer_jwt(parsed.issuer_jwt, signer)
         claims = sdjwt.resolve(payload, parsed.disclosures)
+    except VerificationError:
+        raise  # already a precise reason (untrusted issuer, no chain): not "cannot be read"
     except sdjwt.SdJwtError as exc:
         raise _fail(exc.code, "資格情報が改ざんされているか形式が正しくありません", str(exc)) from None
     except (ValueError, UnicodeDecodeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
@@ -82,10 +82,13 @@ class TokenService:
         grant: OAuthGrant | None,
         jkt: str | None,
         extra: dict[str, Any] | None = None,
+        at_most: timedelta | None = None,
     ) -> tuple[str, int]:
-        """RFC 9068 §2: iss, exp, aud, sub, client_id, iat, jti, plus auth_time/acr for user grants."""
+        """RFC 9068 §2: iss, exp, aud, sub, client_id, iat, jti, plus auth_time/acr for user grants;
+        ``at_most`` shortens the configured lifetime (never lengthens it)."""
         now = self.clock()
-        lifetime = int(self.config.access_token_lifetime.total_seconds())
+        configured = self.config.access_token_lifetime
+        lifetime = int((min(configured, at_most) if at_most else configured).total_seconds())
         claims: dict[str, Any] = {
             "iss": self.config.issuer,
             "sub": subject,
