@@ -377,6 +377,8 @@ def link_affiliation(
 
 def main() -> None:
     import app.cli_connectors
+    import app.cli_db
+    import app.cli_gate
     import app.cli_oauth
     import app.cli_register
     import app.cli_wallet  # noqa: F401  (credentials commands)

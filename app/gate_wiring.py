@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
-from consent.groups import ROSTER_GROUPS
+from consent.groups import FieldGroup
 from consent.ports import ConsentPort, Party, local_date
 from idp import accounts
 from idp.ccus.disclosure import disclose
@@ -18,9 +18,12 @@ from idp.ccus.register import assignment_active, find_site, record_work, site_ac
 from idp.models import Account, Employer, Site, SiteAssignment, SiteCompany, Technician, WorkRecord
 from idp.runtime import Clock
 from idp.sessions import SessionStore
+from idp.validation import FieldProblem
 from wallet.gate.ports import Entry, Operator, RosterEntry
 
-GATE_GROUPS = (*ROSTER_GROUPS,)
+#: What a gate bundle carries of the technician record: name and kana, face photo, level (the
+#: employer, tier and role come from the site's own 施工体制). Only these are asked for and recorded.
+GATE_GROUPS: tuple[str, ...] = (FieldGroup.identity, FieldGroup.face_photo, FieldGroup.level_occupation)
 
 
 class RegisterGate:
@@ -56,49 +59,60 @@ class RegisterGate:
                 if "identity" not in decision.allowed:
                     continue
                 data = disclose(session, technician, decision, today=local_date(now))
-                self._consent.record_disclosure(
-                    recipient, technician.technician_id, sorted(data), decision, now=now, channel=f"gate-sync:{site_id}"
-                )
                 employer = session.get(Employer, assignment.employer_pk)
                 tier = tiers.get(assignment.employer_pk)
-                out.append(
-                    RosterEntry(
-                        technician_id=technician.technician_id,
-                        name=technician.name,
-                        name_kana=technician.name_kana,
-                        employer_name=employer.trade_name if employer else None,
-                        tier=tier.tier if tier else None,
-                        role=assignment.role,
-                        level=(data.get("level") or {}).get("level"),
-                        photo=data.get("face_photo"),
-                    )
+                entry = RosterEntry(
+                    technician_id=technician.technician_id,
+                    name=technician.name,
+                    name_kana=technician.name_kana,
+                    employer_name=employer.trade_name if employer else None,
+                    tier=tier.tier if tier else None,
+                    role=assignment.role,
+                    level=(data.get("level") or {}).get("level"),
+                    photo=data.get("face_photo"),
                 )
+                # APPI art. 29: the record names what was provided, no more (not what could have been)
+                sent = ["technician_id", "name", "name_kana"]
+                sent += ["level"] if entry.level is not None else []
+                sent += ["face_photo"] if entry.photo else []
+                self._consent.record_disclosure(
+                    recipient, technician.technician_id, sorted(sent), decision, now=now, channel=f"gate-sync:{site_id}"
+                )
+                out.append(entry)
         return out
 
-    def record(self, entry: Entry) -> None:
-        """One work record per technician, site and (Japanese) day: first entry, last exit."""
+    def record(self, entry: Entry) -> bool:
+        """One work record per technician, site and (Japanese) day: first entry, last exit.
+
+        False (nothing written) when the register refuses it, e.g. a technician not assigned to the
+        site in its 施工体制: the gate event itself is kept, and other entries are unaffected."""
         day = local_date(entry.at)
         key = f"gate|{entry.site_id}|{entry.technician_id}|{day.isoformat()}"
         with Session(self._engine) as session:
             row = session.exec(select(WorkRecord).where(col(WorkRecord.event_key) == key)).first()
             if row is None:
-                row = record_work(
-                    session=session,
-                    event_key=key,
-                    technician_id=entry.technician_id,
-                    site_id=entry.site_id,
-                    work_date=day,
-                    entry_at=entry.at if entry.direction == "in" else None,
-                    exit_at=entry.at if entry.direction == "out" else None,
-                    source="gate",
-                    now=entry.at,
-                )
+                try:
+                    row = record_work(
+                        session=session,
+                        event_key=key,
+                        technician_id=entry.technician_id,
+                        site_id=entry.site_id,
+                        work_date=day,
+                        entry_at=entry.at if entry.direction == "in" else None,
+                        exit_at=entry.at if entry.direction == "out" else None,
+                        source="gate",
+                        now=entry.at,
+                    )
+                except FieldProblem:
+                    session.rollback()
+                    return False
             elif entry.direction == "in" and (row.entry_at is None or entry.at < row.entry_at):
                 row.entry_at = entry.at
             elif entry.direction == "out" and (row.exit_at is None or entry.at > row.exit_at):
                 row.exit_at = entry.at
             session.add(row)
             session.commit()
+        return True
 
     def operator(self, request: Request) -> Operator | None:
         """A signed-in staff user of the prime contractor runs that company's sites' gates."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,7 +96,7 @@ def configure(level: str = "INFO", *, json_lines: bool = True) -> dict[str, Any]
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
-                "stream": sys.stderr,
+                "stream": "ext://sys.stderr",  # a name, not the object: uvicorn pickles this for each worker
                 "formatter": "default",
                 "filters": ["redact"],
             }

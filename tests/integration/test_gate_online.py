@@ -194,7 +194,7 @@ def test_prime_sees_today_and_technician_sees_own_history(app: FastAPI, client: 
     with TestClient(app, base_url="http://localhost") as gate:
         clock.advance(seconds=31)
         sign_in(gate, app, staff)
-        request_id, claims = _request(gate)
+        _, claims = _request(gate)
         vp = card.present(
             reveal=["technician_id", "name", "level", "level_colour", "social_insurance"],
             aud=str(claims["client_id"]),

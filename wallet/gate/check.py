@@ -114,11 +114,17 @@ def check(
         result.technician_id, result.name = claims.get("technician_id"), claims.get("name")
         result.level, result.level_colour = claims.get("level"), claims.get("level_colour")
         for other in verified.values():
-            if (
-                other is not card
-                and "holder_name" in other.claims
-                and not _same_name(other.claims["holder_name"], claims.get("name"))
-            ):
+            # Notice §4.3: certificates count only in the card holder's own name, so a certificate
+            # whose holder name was not shown (a requirement that forgot to ask) cannot count either.
+            if other is card:
+                continue
+            if "holder_name" not in other.claims:
+                result.refuse(
+                    "holder_unknown",
+                    "資格証の氏名が提示されていないため本人の資格か確認できません",
+                    "a certificate was shown without its holder's name, so it cannot be matched to the card",
+                )
+            elif not _same_name(other.claims["holder_name"], claims.get("name")):
                 result.refuse(
                     "holder_mismatch", "資格証の氏名がカードと一致しません", "a certificate is in someone else's name"
                 )

@@ -17,6 +17,9 @@ from typing import Any
 CHALLENGE, PRESENTATION = "GC1:", "GP1"
 #: bytes of a version 40 QR code in byte mode at error correction L; keep a margin for the prefix
 QR_MAX = 2900
+#: a presentation of a card and a handful of certificates is 3-6 kB compressed, ~15 kB inflated
+MAX_FRAMES = 64  # room for small, easy-to-scan animated frames (~300 bytes each)
+MAX_INFLATED = 512 * 1024
 
 
 class CodecError(ValueError):
@@ -68,26 +71,42 @@ def encode_presentation(nonce: str, vp_token: dict[str, list[str]], *, max_frame
 
 
 def decode_presentation(frames: list[str]) -> tuple[str, dict[str, Any]]:
-    """Reassemble (any order, duplicates ignored) and unpack; ``CodecError`` for truncated or garbage input."""
+    """Reassemble (any order, duplicates ignored) and unpack; ``CodecError`` for truncated or garbage input.
+
+    Input comes from a camera, so nothing in it is trusted: at most MAX_FRAMES frames that all agree
+    on their count, and at most MAX_INFLATED bytes after decompression (no zip bombs)."""
     if not frames:
         raise CodecError("no presentation")
     if len(frames) == 1 and frames[0].startswith(PRESENTATION + ":"):
         text = frames[0][len(PRESENTATION) + 1 :]
     else:
         parts: dict[int, str] = {}
-        total = 0
+        totals: set[int] = set()
         for frame in frames:
             try:
                 head, chunk = frame.split(":", 1)
-                _, index, count = head.split("/")
-                parts[int(index)], total = chunk, int(count)
+                prefix, index, count = head.split("/")
+                i, n = int(index), int(count)
             except ValueError:
                 raise CodecError("not a presentation frame") from None
-        if total == 0 or sorted(parts) != list(range(1, total + 1)):
+            if prefix != PRESENTATION or not (1 <= i <= n <= MAX_FRAMES):
+                raise CodecError("not a presentation frame")
+            parts[i] = chunk
+            totals.add(n)
+        if len(totals) != 1:
+            raise CodecError("frames of different presentations")
+        total = totals.pop()
+        if sorted(parts) != list(range(1, total + 1)):
             raise CodecError("some frames are missing")
         text = "".join(parts[i] for i in range(1, total + 1))
+    if len(text) > MAX_FRAMES * QR_MAX:
+        raise CodecError("the presentation is too large")
     try:
-        body = json.loads(zlib.decompress(_unb64(text), -15, 2_000_000))
+        inflater = zlib.decompressobj(-15)
+        raw = inflater.decompress(_unb64(text), MAX_INFLATED)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise CodecError("the presentation is truncated or too large")
+        body = json.loads(raw)
         return str(body["n"]), dict(body["vp"])
     except (ValueError, KeyError, TypeError, zlib.error):
         raise CodecError("the presentation is truncated or damaged") from None

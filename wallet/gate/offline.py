@@ -76,29 +76,45 @@ async def upload(request: Request) -> Response:
     return await run_in_threadpool(_store, gate, events, operator.sites)
 
 
+def _parse(event: Any, now: datetime) -> tuple[str, str, datetime, bool, str, GateResult] | None:
+    """One uploaded event, or None when any part of it is not what the gate app sends."""
+    if not isinstance(event, dict):
+        return None
+    try:
+        site_id, gate_id = str(event["site_id"]), str(event.get("gate_id", "main"))[:40]
+        at = datetime.fromtimestamp(int(event["at"]), tz=now.tzinfo)
+        ok = bool(event.get("ok"))
+        direction = str(event.get("direction", "in"))
+        reasons = event.get("reasons", [])
+        if not isinstance(reasons, list):
+            return None
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):  # OverflowError/OSError: absurd times
+        return None
+    result = GateResult(
+        ok=ok,
+        reasons=[r for r in reasons if isinstance(r, dict)],
+        technician_id=str(event.get("technician_id") or "")[:14] or None,
+        event_key=str(event.get("event_key") or "")[:80] or None,
+    )
+    return site_id, gate_id, at, ok, direction, result
+
+
 def _store(gate: GateRuntime, events: list[Any], sites: tuple[str, ...]) -> Response:
+    """Every event stands alone: a bad one is counted as rejected, one whose work history the
+    register refuses (not assigned to the site) is kept as an entry and counted, never lost."""
     now = gate.wallet.clock()
-    counts = {"recorded": 0, "duplicate": 0, "refusals": 0, "rejected": 0}
+    counts = {"recorded": 0, "duplicate": 0, "refusals": 0, "rejected": 0, "history_refused": 0}
     entries: list[Entry] = []
     with Session(gate.wallet.engine) as session:
         for event in events:
-            try:
-                site_id, gate_id = str(event["site_id"]), str(event.get("gate_id", "main"))[:40]
-                at = datetime.fromtimestamp(int(event["at"]), tz=now.tzinfo)
-                ok = bool(event.get("ok"))
-                direction = str(event.get("direction", "in"))
-            except (KeyError, TypeError, ValueError):
+            parsed = _parse(event, now)
+            if parsed is None:
                 counts["rejected"] += 1
                 continue
+            site_id, gate_id, at, ok, direction, result = parsed
             if site_id not in sites or direction not in ("in", "out"):
                 counts["rejected"] += 1
                 continue
-            result = GateResult(
-                ok=ok,
-                reasons=[r for r in event.get("reasons", []) if isinstance(r, dict)],
-                technician_id=str(event.get("technician_id") or "")[:14] or None,
-                event_key=str(event.get("event_key") or "")[:80] or None,
-            )
             entry = record(
                 session,
                 gate,
@@ -115,5 +131,6 @@ def _store(gate: GateRuntime, events: list[Any], sites: tuple[str, ...]) -> Resp
             counts["refusals" if not ok else "recorded" if entry is not None else "duplicate"] += 1
         session.commit()
     for entry in entries:
-        gate.directory.record(entry)
+        if not gate.directory.record(entry):
+            counts["history_refused"] += 1
     return JSONResponse(counts, headers={"Cache-Control": "no-store"})

@@ -46,8 +46,9 @@ class GateDirectory(Protocol):
 
     def roster(self, site_id: str, *, now: datetime, recipient_employer_id: str) -> list[RosterEntry]: ...
 
-    def record(self, entry: Entry) -> None:
-        """Idempotent by ``event_key``: feeds 就業履歴 (work history)."""
+    def record(self, entry: Entry) -> bool:
+        """Idempotent by ``event_key``: feeds 就業履歴 (work history); False when the register refuses
+        the entry (a technician not assigned to the site), which must not affect other entries."""
         ...
 
     def operator(self, request: Request) -> Operator | None: ...

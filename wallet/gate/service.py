@@ -65,6 +65,9 @@ def set_requirement(
     for query in dcql["credentials"]:
         if not isinstance(query, dict) or not query.get("id") or query.get("format") != "dc+sd-jwt":
             raise ValueError("each credential query needs an id and format dc+sd-jwt")
+        paths = [c.get("path") for c in query.get("claims", []) if isinstance(c, dict)]
+        if ["course_code"] in paths and ["holder_name"] not in paths:
+            raise ValueError("a certificate query must ask for holder_name (matched against the card)")
     row = session.exec(
         select(SiteRequirement)
         .where(col(SiteRequirement.site_id) == site_id)
@@ -86,13 +89,14 @@ def set_requirement(
 def live_trust(runtime: GateRuntime, now: datetime) -> Trust:
     """Online: status lists straight from the publisher, issuer keys from the key ring."""
     wallet = runtime.wallet
+    root_pem = wallet.keys.current(now).root_pem  # first: it may rotate in the key that signs the lists
     keys = {str(k["kid"]): ECKey.import_key(k) for k in wallet.keys.published()}  # type: ignore[arg-type]
 
     def lookup(uri: str) -> str | None:
         prefix = f"{wallet.config.issuer}/wallet/status/"
         return wallet.publisher.token(uri[len(prefix) :]) if uri.startswith(prefix) else None
 
-    return Trust(root_pem=wallet.keys.current(now).root_pem, status_lists=lookup, issuer_keys=keys)
+    return Trust(root_pem=root_pem, status_lists=lookup, issuer_keys=keys)
 
 
 def record(
