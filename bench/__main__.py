@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from bench import connectors, consent, signin, write_result
+from bench import connectors, consent, gate, peer, scale, signin, wallet, write_result
 
 
 class Benchmark(Protocol):
@@ -28,6 +28,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "signin": signin,
     "consent": consent,
     "connectors": connectors,
+    "peer": peer,
+    "scale": scale,
+    "wallet": wallet,
+    "gate": gate,
 }
 
 console = Console(stderr=True, highlight=False)

@@ -1,0 +1,427 @@
+"""Gate checks: presentations verified per second per core and their p99 latency, status checks included;
+and the size of the offline presentation QR code.
+
+A temporary SQLite database is migrated and the real app is built on it (``app.factory.create_app``,
+a fixed clock). A technician with a CCUS card and two 技能講習 certificates (玉掛け, 小型移動式クレーン)
+receives them through the real OpenID4VCI flow (``wallet.holder.receive`` over the ASGI client), and the
+gate's sync bundle is made with ``wallet.gate.offline.bundle``. Then, one thread (one core):
+
+- ``wallet.gate.check.check`` in-process with a ``Trust`` whose status lookup returns the prepared
+  ``statuslist+jwt`` (the signed list is verified and read on every check, as at a gate);
+- ``wallet.gate.offline_check.verify_offline`` on the QR frames (codec: base64url, inflate, JSON), same checks;
+
+for the general requirement (card only) and crane work (card + 2 certificates). Presentations are made
+beforehand (a pool with distinct nonces, cycled). Each call is timed with ``perf_counter_ns``; the per-core
+rate is calls ÷ CPU seconds of this process (``time.process_time``). Every result must be green.
+
+Reference figures on the same machine: a raw ES256 verification (``cryptography``) and the inflate of one
+status list (1,048,576 entries × 2 bits); a card check does 4 ES256 verifications (issuer certificate by
+the root, issuer JWT, KB-JWT, status list token), so the physical limit is about 1 ÷ (4 × t_ES256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import secrets
+import statistics
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import segno
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from joserfc.jwk import ECKey
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from app import database
+from app.factory import create_app
+from app.settings import Settings
+from bench import machine_info, timestamp
+from bench.signin import percentile
+from connectors.models import Certificate
+from idp import accounts
+from idp.ccus import register
+from wallet import sdjwt
+from wallet.gate import offline
+from wallet.gate.check import Trust, check
+from wallet.gate.codec import Challenge, decode_challenge, encode_challenge, encode_presentation
+from wallet.gate.offline_check import verify_offline
+from wallet.gate.requirements import revealed_claims
+from wallet.holder import HeldCredential, receive
+from wallet.offers import create_offer
+
+DESCRIPTION = "gate checks: presentations verified /s/core and p99 (status checks included); offline QR size"
+GOAL_PER_CORE = 2000.0
+QR_V40_L_BYTES = 2953
+SITE, GATE, PRIME, SUB, TECHNICIAN, NAME = (
+    "GENBA-B-0001",
+    "north",
+    "31000000000034",
+    "31000000000018",
+    "10000000000019",
+    "鈴木 一郎",
+)
+console = Console(stderr=True, highlight=False, width=132)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per workload (default 3)")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed calls per workload first (default 50)")
+    parser.add_argument("--pool", type=int, default=200, help="distinct presentations per workload (default 200)")
+
+
+# -- the world -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: FastAPI
+    now: datetime
+    held: dict[str, HeldCredential]  # "card" or the course code
+    bundle: dict[str, Any]
+
+
+def _build(tmp: Path) -> World:
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = f"sqlite:///{tmp / 'gate-bench.sqlite3'}"
+    database.upgrade(url)
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        issuer="http://localhost",
+        secret_key=secrets.token_urlsafe(36),
+        secret_file=tmp / "secret.key",
+    )
+    app = create_app(settings, clock=lambda: now, engine=database.make_engine(url))
+    rt = app.state.idp
+    with Session(app.state.wallet.engine) as s:
+        for eid, name in ((PRIME, "株式会社 東京ゼネコン"), (SUB, "株式会社 山田工務店")):
+            accounts.create_employer(
+                session=s, employer_id=eid, trade_name=name, address="東京都", phone="03-1234-5678", now=now
+            )
+        accounts.create_technician(
+            session=s,
+            technician_id=TECHNICIAN,
+            name=NAME,
+            name_kana="スズキ イチロウ",
+            birth_date=date(1985, 4, 12),
+            gender="male",
+            address="東京都江東区東陽4-5-6",
+            phone="090-1234-5678",
+            password=secrets.token_urlsafe(18),
+            passwords=rt.passwords,
+            rng=rt.rng,
+            now=now,
+        )
+        accounts.link_affiliation(
+            session=s, technician_id=TECHNICIAN, employer_id=SUB, start_date=date(2020, 4, 1), now=now
+        )
+        register.set_record(
+            session=s,
+            technician_id=TECHNICIAN,
+            now=now,
+            level=3,
+            occupations=["鉄筋"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="exempt",
+        )
+        register.create_site(
+            session=s, site_id=SITE, name="ベンチ現場", prime_employer_id=PRIME, starts_on=now.date(), now=now
+        )
+        register.add_site_company(session=s, site_id=SITE, employer_id=SUB, parent_employer_id=PRIME)
+        register.assign(session=s, site_id=SITE, technician_id=TECHNICIAN, employer_id=SUB, start_date=now.date())
+        for i, (code, course) in enumerate(
+            (("tamakake", "玉掛け技能講習"), ("kogata-crane", "小型移動式クレーン運転技能講習"))
+        ):
+            s.add(
+                Certificate(
+                    technician_id=TECHNICIAN,
+                    issuer_id="training-body-01",
+                    certificate_number=f"B-{i:03d}",
+                    source="bench",
+                    record_id=f"rec-bench-{i}",
+                    course_kind="skill_training",
+                    course_code=code,
+                    course_name=course,
+                    training_body="東京技能講習センター",
+                    completed_on=date(2021, 5, 10 + i),
+                    holder_name=NAME,
+                    holder_birth_date=date(1985, 4, 12),
+                    signer_kid="kid-1",
+                    issued_at=now,
+                    status="valid",
+                    original="{}",
+                    imported_at=now,
+                    updated_at=now,
+                )
+            )
+        s.commit()
+        offer = create_offer(
+            s, app.state.wallet, technician_id=TECHNICIAN, configuration_ids=["ccus_card", "skill_training_certificate"]
+        )
+        s.commit()
+    with TestClient(app, base_url="http://localhost") as http:
+        credentials = receive(http, offer.link, tx_code=offer.tx_code, now=int(now.timestamp()))
+    held: dict[str, HeldCredential] = {}
+    for item in credentials:
+        course_code = _claims(item.sd_jwt).get("course_code")
+        held[str(course_code) if course_code else "card"] = item
+    return World(app, now, held, offline.bundle(app.state.gate, SITE, GATE, employer_id=PRIME))
+
+
+def _claims(sd_jwt: str) -> dict[str, Any]:
+
+    parsed = sdjwt.parse(sd_jwt)
+    payload = json.loads(sdjwt.b64url_decode(parsed.issuer_jwt.split(".")[1]))
+    claims: dict[str, Any] = sdjwt.resolve(payload, parsed.disclosures)
+    return claims
+
+
+def _pick(world: World, query: dict[str, Any]) -> HeldCredential:
+    for claim in query.get("claims", []):
+        if claim.get("path") == ["course_code"]:
+            return world.held[claim["values"][0]]
+    return world.held["card"]
+
+
+def _vp_token(world: World, dcql: dict[str, Any], *, aud: str, nonce: str) -> dict[str, list[str]]:
+
+    iat = int(world.now.timestamp())
+    return {
+        q["id"]: [_pick(world, q).present(reveal=revealed_claims(q), aud=aud, nonce=nonce, iat=iat)]
+        for q in dcql["credentials"]
+    }
+
+
+# -- measuring -------------------------------------------------------------------------------------------------
+
+
+def _measure(calls: Sequence[Callable[[], bool]], *, seconds: float, warmup: int) -> dict[str, Any]:
+    for i in range(warmup):
+        if not calls[i % len(calls)]():
+            raise AssertionError("a warm-up check was not green")
+    latencies: list[int] = []
+    failures = 0
+    gc.disable()
+    try:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        deadline = wall0 + seconds
+        i = 0
+        while time.perf_counter() < deadline:
+            start = time.perf_counter_ns()
+            ok = calls[i % len(calls)]()
+            latencies.append(time.perf_counter_ns() - start)
+            failures += not ok
+            i += 1
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    finally:
+        gc.enable()
+    ordered = sorted(x / 1e6 for x in latencies)
+    return {
+        "calls": len(latencies),
+        "failures": failures,
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "per_cpu_second": len(latencies) / cpu if cpu else None,
+        "per_wall_second": len(latencies) / wall,
+        "latency_ms": {
+            "p50": percentile(ordered, 50),
+            "p99": percentile(ordered, 99),
+            "max": ordered[-1],
+            "mean": statistics.fmean(ordered),
+        },
+    }
+
+
+def _es256_verify_us(seconds: float = 1.0) -> float:
+    key = ec.generate_private_key(ec.SECP256R1())
+    data = b"x" * 300
+    signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
+    public = key.public_key()
+    n, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        n += 1
+    return (time.process_time() - start) / n * 1e6
+
+
+def _inflate_us(token: str, seconds: float = 0.5) -> tuple[float, int]:
+
+    payload = json.loads(sdjwt.b64url_decode(token.split(".")[1]))
+    compressed = sdjwt.b64url_decode(payload["status_list"]["lst"])
+    n, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        raw = zlib.decompress(compressed)
+        n += 1
+    return (time.process_time() - start) / n * 1e6, len(raw)
+
+
+def _qr(frames: list[str]) -> dict[str, Any]:
+    return {
+        "frames": len(frames),
+        "frame_bytes": [len(f.encode()) for f in frames],
+        "versions": [segno.make(f, error="l", mode="byte").version for f in frames],
+    }
+
+
+def _size(world: World, dcql: dict[str, Any]) -> dict[str, Any]:
+
+    nonce = secrets.token_urlsafe(16)
+    token = _vp_token(world, dcql, aud=world.bundle["audience"], nonce=nonce)
+    whole = encode_presentation(nonce, token, max_frame=10**7)[0]
+    raw = len(json.dumps({"n": nonce, "vp": token}, separators=(",", ":")).encode())
+    size = len(whole.encode())
+    return {
+        "credentials": [q["id"] for q in dcql["credentials"]],
+        "sd_jwt_kb_bytes": {k: len(v[0]) for k, v in token.items()},
+        "json_bytes": raw,
+        "qr_payload_bytes": size,
+        "single_qr_version": segno.make(whole, error="l", mode="byte").version if size <= QR_V40_L_BYTES else None,
+        "as_sent": _qr(encode_presentation(nonce, token)),
+    }
+
+
+def _in_process(token: dict[str, Any], dcql: dict[str, Any], c: Any, now: datetime, trust: Any) -> bool:
+
+    result = check(
+        token,
+        dcql=dcql,
+        nonce=c.nonce,
+        aud=c.audience,
+        now=now,
+        trust=trust,
+        site_id=SITE,
+        gate_id=GATE,
+        direction="in",
+    )
+    return result.ok
+
+
+def _offline(frames: list[str], c: Any, bundle: dict[str, Any], now: datetime) -> bool:
+
+    return verify_offline(frames, c, bundle, now=now, direction="in").ok
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+
+    with tempfile.TemporaryDirectory(prefix="genba-bench-gate-") as tmp:
+        console.print("building the site and the wallet (OpenID4VCI) …")
+        world = _build(Path(tmp))
+        bundle = world.bundle
+        keys = {str(k["kid"]): ECKey.import_key(k) for k in bundle["issuer_keys"]}
+        lists: dict[str, str] = dict(bundle["status_lists"])
+        trust = Trust(root_pem=bundle["root_pem"], status_lists=lists.get, issuer_keys=keys)
+        results: dict[str, Any] = {}
+        for kind in ("general", "crane"):
+            dcql = bundle["requirements"][kind]
+            challenges = [
+                Challenge(SITE, GATE, kind, secrets.token_urlsafe(16), int(world.now.timestamp()), bundle["audience"])
+                for _ in range(args.pool)
+            ]
+            tokens = [_vp_token(world, dcql, aud=c.audience, nonce=c.nonce) for c in challenges]
+            frames = [encode_presentation(c.nonce, t) for c, t in zip(challenges, tokens, strict=True)]
+            challenges = [decode_challenge(encode_challenge(c)) for c in challenges]  # as a gate reads them
+
+            checks = [
+                partial(_in_process, token, dcql, c, world.now, trust)
+                for c, token in zip(challenges, tokens, strict=True)
+            ]
+            offline_checks = [
+                partial(_offline, f, c, bundle, world.now) for c, f in zip(challenges, frames, strict=True)
+            ]
+            console.print(f"{kind}: check() in-process for {args.seconds:g} s …")
+            results[f"check_{kind}"] = _measure(checks, seconds=args.seconds, warmup=args.warmup)
+            console.print(f"{kind}: verify_offline() for {args.seconds:g} s …")
+            results[f"verify_offline_{kind}"] = _measure(offline_checks, seconds=args.seconds, warmup=args.warmup)
+        crane = bundle["requirements"]["crane"]["credentials"]
+        sizes = {
+            "card": _size(world, {"credentials": crane[:1]}),
+            "card_and_tamakake": _size(world, {"credentials": crane[:2]}),
+            "crane_default": _size(world, {"credentials": crane}),
+        }
+        es256 = _es256_verify_us()
+        inflate, list_bytes = _inflate_us(next(iter(lists.values())))
+
+    verifications = {"general": 4, "crane": 12}  # per credential: root→leaf, issuer JWT, KB-JWT, status list
+    limits = {k: 1e6 / (v * es256) for k, v in verifications.items()}
+    card_rate = results["check_general"]["per_cpu_second"] or 0.0
+    data: dict[str, Any] = {
+        "ok": all(r["failures"] == 0 for r in results.values()),
+        "benchmark": "gate",
+        "timestamp": timestamp(),
+        "machine": machine_info(),
+        "parameters": {"seconds": args.seconds, "warmup": args.warmup, "pool": args.pool},
+        "results": results,
+        "reference": {
+            "es256_verify_us": es256,
+            "es256_verifications_per_presentation": verifications,
+            "physical_limit_per_core": limits,
+            "status_list_inflate_us": inflate,
+            "status_list_bytes": list_bytes,
+        },
+        "offline_presentation_size": sizes,
+        "status_list_share_card": inflate / (1e6 / card_rate) if card_rate else None,
+        "goal_per_core": GOAL_PER_CORE,
+        "goal_met_card": card_rate >= GOAL_PER_CORE,
+    }
+    _print(data)
+    return data
+
+
+def _print(data: dict[str, Any]) -> None:
+    ref = data["reference"]
+    table = Table(title="Gate checks, one core (status lists verified and read on every check)")
+    table.add_column("workload")
+    table.add_column("per CPU-second", justify="right")
+    table.add_column("p50 / p99 ms", justify="right")
+    table.add_column("physical limit", justify="right")
+    table.add_column("calls, failures", justify="right")
+    for name, r in data["results"].items():
+        kind = name.rsplit("_", 1)[-1]
+        table.add_row(
+            name,
+            f"{r['per_cpu_second']:.0f} /s",
+            f"{r['latency_ms']['p50']:.3f} / {r['latency_ms']['p99']:.3f}",
+            f"{ref['physical_limit_per_core'][kind]:.0f} /s",
+            f"{r['calls']}, {r['failures']}",
+        )
+    console.print(table)
+    sizes = Table(title="Offline presentation (GP1 QR payload, error correction L, byte mode)")
+    sizes.add_column("presentation")
+    sizes.add_column("JSON bytes", justify="right")
+    sizes.add_column("QR payload bytes", justify="right")
+    sizes.add_column("one QR code?", justify="right")
+    sizes.add_column("as sent (frames × bytes, versions)", justify="right")
+    for name, s in data["offline_presentation_size"].items():
+        sent = s["as_sent"]
+        sizes.add_row(
+            name,
+            str(s["json_bytes"]),
+            str(s["qr_payload_bytes"]),
+            f"version {s['single_qr_version']}" if s["single_qr_version"] else "no (> 2,953 bytes)",
+            f"{sent['frames']} × {sent['frame_bytes']}, v{sent['versions']}",
+        )
+    console.print(sizes)
+    console.print(
+        f"ES256 verify {ref['es256_verify_us']:.0f} µs ({1e6 / ref['es256_verify_us']:.0f}/s/core); "
+        f"a card check does {ref['es256_verifications_per_presentation']['general']}, crane work "
+        f"{ref['es256_verifications_per_presentation']['crane']}; status list inflate "
+        f"{ref['status_list_inflate_us']:.0f} µs ({ref['status_list_bytes']:,} bytes) per credential, "
+        f"{(data['status_list_share_card'] or 0) * 100:.0f} % of a card check. "
+        f"Goal ≥ {data['goal_per_core']:.0f}/s/core for a card: {'met' if data['goal_met_card'] else 'NOT met'}."
+    )
