@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -51,6 +52,7 @@ from idp.web.render import make_templates, render
 from wallet import oid4vci
 from wallet import web as wallet_web
 from wallet.gate import offline as gate_offline
+from wallet.gate import pages as gate_pages
 from wallet.gate import vp as gate_vp
 from wallet.gate.service import GateRuntime
 from wallet.keys import KeyRing
@@ -127,14 +129,19 @@ def redis_client(settings: Settings) -> redis.Redis | None:
 
 
 def build_idp_runtime(
-    config: IdpConfig, engine: Engine, clock: Clock, rng: Randomness, shared: redis.Redis | None = None
+    config: IdpConfig,
+    engine: Engine,
+    clock: Clock,
+    rng: Randomness,
+    shared: redis.Redis | None = None,
+    redis_prefix: str = "genba:",
 ) -> IdpRuntime:
     passwords = Passwords(
         memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost, parallelism=config.argon2_parallelism
     )
     sessions = SessionStore(config, rng)
     throttle: Throttler = (
-        RedisThrottle(shared, config.throttle_rules, config.throttle_window)
+        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix)
         if shared is not None
         else Throttle(config.throttle_rules, config.throttle_window)
     )
@@ -162,11 +169,13 @@ def build_idp_runtime(
     )
 
 
-def _lifespan(retry_seconds: int) -> Any:
-    """Background retries of back-channel logout deliveries while the app runs (0 disables)."""
+def _lifespan(retry_seconds: int, threads: int) -> Any:
+    """Background retries of back-channel logout deliveries while the app runs (0 disables); the
+    worker's thread pool limited to ``threads`` (the database pool is sized for it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         task = asyncio.create_task(_retry_logout(app, retry_seconds)) if retry_seconds > 0 else None
         yield
         if task is not None:
@@ -201,7 +210,9 @@ def create_app(
     engine: Engine | None = None,
 ) -> FastAPI:
     protect_library_loggers()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, pool_size=settings.worker_threads, max_overflow=settings.worker_threads
+    )
     rng = rng or SystemRandomness()
     config = idp_config(settings)
     app = FastAPI(
@@ -210,12 +221,12 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan(settings.logout_retry_seconds),
+        lifespan=_lifespan(settings.logout_retry_seconds, settings.worker_threads),
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis_client(settings)
-    app.state.idp = build_idp_runtime(config, engine, clock, rng, app.state.redis)
+    app.state.idp = build_idp_runtime(config, engine, clock, rng, app.state.redis, settings.redis_prefix)
     holders = RegisterHolderData(engine)
     app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
     app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
@@ -225,7 +236,9 @@ def create_app(
         clock=clock,
         rng=rng,
         master_secret=config.master_secret,
-        replay=RedisReplayCache(app.state.redis) if app.state.redis is not None else DatabaseReplayCache(),
+        replay=RedisReplayCache(app.state.redis, prefix=f"{settings.redis_prefix}replay:")
+        if app.state.redis is not None
+        else DatabaseReplayCache(),
         details_handler=CompositeDetails(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
@@ -255,6 +268,7 @@ def create_app(
     app.include_router(wallet_web.router)  # the web wallet (/wallet/app)
     app.include_router(gate_vp.router)
     app.include_router(gate_offline.router)
+    app.include_router(gate_pages.router)  # the gate page (/gate/app)
     app.include_router(wallet_pages.router)
     app.include_router(history_pages.router)
     app.include_router(certificate_pages.router)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_file: Path = Path("var/secret.key")
     redis_url: str | None = None
+    #: every key this deployment writes to Redis starts with it (several deployments, one Redis)
+    redis_prefix: str = Field(default="genba:", min_length=1, max_length=64)
 
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     #: requests in progress per worker beyond which new ones get 503 + Retry-After (load shedding)
     max_inflight: int = Field(default=256, ge=1)
+    #: threads per worker running blocking handlers; the PostgreSQL pool is sized from it (twice, for a
+    #: handler that holds two sessions) so a busy worker waits for a thread, never times out on the pool
+    worker_threads: int = Field(default=20, ge=1, le=200)
 
     throttle_free_failures: int = Field(default=5, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)

@@ -15,12 +15,19 @@ from idp.throttle import ThrottleSubject
 
 class RedisThrottle:
     def __init__(
-        self, client: redis.Redis, rules: tuple[ThrottleRule, ...], window: timedelta, *, scope: str = "login"
+        self,
+        client: redis.Redis,
+        rules: tuple[ThrottleRule, ...],
+        window: timedelta,
+        *,
+        scope: str = "login",
+        prefix: str = "genba:",
     ) -> None:
         self._redis, self._rules, self._window, self._scope = client, rules, window, scope
+        self._prefix = prefix
 
     def _keys(self, subject: ThrottleSubject) -> list[tuple[str, ThrottleRule]]:
-        return [(f"genba:throttle:{self._scope}:{k}", r) for k, r in subject.keys(self._rules)]
+        return [(f"{self._prefix}throttle:{self._scope}:{k}", r) for k, r in subject.keys(self._rules)]
 
     def retry_after(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> int:
         keys = [k + ":until" for k, _ in self._keys(subject)]

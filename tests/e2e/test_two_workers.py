@@ -37,6 +37,7 @@ def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
         env = {
             "GENBA_DATABASE_URL": f"{base}/{name}",
             "GENBA_REDIS_URL": f"redis://127.0.0.1:6379/{3}",
+            "GENBA_REDIS_PREFIX": f"{name}:",  # counters of earlier runs must not count here
             "GENBA_ISSUER": f"http://localhost:{public}",
         }
         first = start_server(tmp / "a", env)

@@ -5,6 +5,7 @@ recovery by itself; load shedding instead of unbounded queueing; Redis-backed sh
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,7 +97,9 @@ def test_load_is_shed_with_503_and_retry_after() -> None:
         release.set()
         await asyncio.gather(*tasks)
 
-    asyncio.run(run())
+    # in a thread of its own: a Playwright test earlier in this worker may have left a running loop here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     assert sent[2][0]["status"] == 503 and (b"retry-after", b"1") in sent[2][0]["headers"]  # type: ignore[operator]
     assert sent[0][0]["status"] == 200 and sent[1][0]["status"] == 200
 

@@ -9,6 +9,12 @@
  *   and notification_id for the notification endpoint) in IndexedDB.
  * - Shows the credentials as cards (the CCUS card in its level colour), checks their status in the
  *   IETF Token Status List (2-bit entries, DEFLATE) and deletes them, telling the issuer.
+ * - Presents them at a site gate: online with OpenID for Verifiable Presentations 1.0 (an openid4vp://
+ *   link pasted, scanned from the gate's QR code or passed as #vp=<link>: the signed request object is
+ *   checked against its x5c certificate and x509_san_dns client id, then direct_post), or offline with
+ *   the gate's GC1 challenge answered by a GP1 QR code (docs/offline-gate.md). Either way the
+ *   technician first sees exactly which fields each credential will reveal; only those disclosures are
+ *   kept, never the face photo, with a KB-JWT signed by the credential's non-extractable key.
  */
 "use strict";
 
@@ -85,6 +91,34 @@ const TEXT = {
     kind_技能講習: "技能講習",
     kind_特別教育: "特別教育",
     expires: "有効期限",
+    present_title: "ゲートで提示する",
+    present_label: "ゲートのQRコードの内容（openid4vp://… または GC1:…）を貼り付け",
+    present_open: "開く",
+    present_scan: "カメラで読み取る",
+    present_scan_stop: "読み取りをやめる",
+    to_present: "提示する",
+    presentation_title: "提示の確認",
+    presentation_to_online: "提示先: {host}（オンライン）",
+    presentation_to_offline: "提示先: 現場 {site}・ゲート {gate}（{kind}）",
+    presentation_note: "次の項目だけを相手に見せます。ほかの項目は見せません。顔写真は送りません（ゲートは現場の名簿の写真で確認します）。",
+    presentation_missing: "{what}がありません（ゲートで確認できない場合があります）",
+    presentation_status: "この証明書は「{status}」です",
+    presentation_nothing: "提示できる証明書がありません。",
+    approve: "提示する",
+    cancel: "やめる",
+    close: "閉じる",
+    presenting: "提示しています…",
+    presented_online: "提示しました。ゲートの画面で結果を確認してください。",
+    presentation_qr_hint: "このQRコードをゲートのカメラに向けてください。",
+    presentation_qr_frames: "{n}枚のQRコードを順に表示しています（{i}/{n}）",
+    kind_general: "一般作業",
+    kind_crane: "クレーン作業",
+    kind_height: "高所作業",
+    err_vp_link: "ゲートのQRコードの形式が正しくありません。",
+    err_vp_request: "ゲートからの要求を確認できませんでした（{error}）。",
+    err_vp_expired: "ゲートのQRコードの有効期限が切れているか、使用済みです。ゲートに新しいQRコードを出してもらってください。",
+    err_vp_response: "提示を送れませんでした（{error}）。",
+    err_camera: "カメラを使えません（{error}）。",
   },
   en: {
     app_name: "Genba ID Wallet",
@@ -147,6 +181,34 @@ const TEXT = {
     kind_技能講習: "Skill training",
     kind_特別教育: "Special education",
     expires: "Expires",
+    present_title: "Present at a gate",
+    present_label: "Paste the gate's QR code content (openid4vp://… or GC1:…)",
+    present_open: "Open",
+    present_scan: "Scan with the camera",
+    present_scan_stop: "Stop scanning",
+    to_present: "Present",
+    presentation_title: "Check what you present",
+    presentation_to_online: "To: {host} (online)",
+    presentation_to_offline: "To: site {site}, gate {gate} ({kind})",
+    presentation_note: "Only these fields are shown; nothing else is. Your face photo is never sent (the gate has the site roster's photo).",
+    presentation_missing: "{what} is missing (the gate may refuse you)",
+    presentation_status: "This credential is “{status}”",
+    presentation_nothing: "You have no credential to present.",
+    approve: "Present",
+    cancel: "Cancel",
+    close: "Close",
+    presenting: "Presenting…",
+    presented_online: "Presented. See the result on the gate's screen.",
+    presentation_qr_hint: "Hold this QR code up to the gate's camera.",
+    presentation_qr_frames: "Showing {n} QR codes in turn ({i}/{n})",
+    kind_general: "general work",
+    kind_crane: "crane work",
+    kind_height: "work at height",
+    err_vp_link: "This is not a gate QR code.",
+    err_vp_request: "The gate's request could not be checked ({error}).",
+    err_vp_expired: "The gate's QR code has expired or was used. Ask the gate for a new one.",
+    err_vp_response: "The presentation could not be sent ({error}).",
+    err_camera: "The camera cannot be used ({error}).",
   },
 };
 
@@ -189,6 +251,7 @@ function applyLanguage() {
   document.title = t("app_name");
   $(".actions-bar").setAttribute("aria-label", t("actions"));
   if (pending) showOffer(pending);
+  if (presentationPlan) showPresentation(presentationPlan);
 }
 
 // -- small helpers ----------------------------------------------------------------------------------
@@ -1017,6 +1080,324 @@ async function deleteCredential(id) {
   await render();
 }
 
+// -- presenting (OpenID4VP 1.0 online; the offline gate profile, docs/offline-gate.md) ---------------------
+
+const VP_SCHEMES = ["openid4vp:", "haip:", "eudi-openid4vp:"];
+const NEVER_SENT = new Set(["face_photo"]); // the gate has the photo from the site roster
+const FRAME_MS = 400;
+const ES256 = { name: "ECDSA", hash: "SHA-256" };
+
+let presentationPlan = null; // what is being asked, and which credential answers each query
+let presentationQrTimer = null;
+let presentScanner = null;
+
+/** Loopback hosts may use http (development and tests); everything else must be https. */
+function secureUrl(url) {
+  return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
+}
+
+/** A pasted or scanned gate QR code: { challenge } for GC1:, { link } for an OpenID4VP request. */
+function parsePresentInput(text) {
+  const value = String(text || "").trim();
+  if (!value) throw new WalletError(t("err_vp_link"), "link");
+  if (value.startsWith(Genba.CHALLENGE)) {
+    try {
+      return { challenge: Genba.decodeChallenge(value) };
+    } catch {
+      throw new WalletError(t("err_vp_link"), "link");
+    }
+  }
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new WalletError(t("err_vp_link"), "link");
+  }
+  if (!VP_SCHEMES.includes(url.protocol) && !url.searchParams.get("request_uri")) throw new WalletError(t("err_vp_link"), "link");
+  return { link: url };
+}
+
+/**
+ * OpenID4VP 1.0 §5.10 request by reference with a signed request object (§5.7): the x509_san_dns client
+ * id names the request_uri's host, the x5c leaf certificate names that host in a DNS SAN and signs the
+ * request object, whose client_id, response_mode (direct_post) and response_uri (same host) are checked.
+ */
+async function loadVpRequest(link) {
+  const clientId = link.searchParams.get("client_id") || "";
+  const requestUri = link.searchParams.get("request_uri") || "";
+  let target;
+  try {
+    target = new URL(requestUri);
+  } catch {
+    throw new WalletError(t("err_vp_link"), "link");
+  }
+  const fail = (why) => new WalletError(t("err_vp_request", { error: why }), "request_object");
+  if (!secureUrl(target)) throw fail("request_uri");
+  if (clientId !== `x509_san_dns:${target.hostname}`) throw fail("client_id");
+  const response = await request(target.href, { headers: { Accept: "application/oauth-authz-req+jwt" } });
+  if (response.status === 400 || response.status === 404) throw new WalletError(t("err_vp_expired"), "expired");
+  if (!response.ok) throw fail(`HTTP ${response.status}`);
+  const token = (await response.text()).trim();
+  let jws;
+  try {
+    jws = Genba.splitJws(token);
+  } catch {
+    throw fail("request object");
+  }
+  if (jws.header.typ !== "oauth-authz-req+jwt" || !Array.isArray(jws.header.x5c) || !jws.header.x5c.length) throw fail("typ / x5c");
+  let certificate;
+  try {
+    certificate = Genba.parseCertificate(Genba.bytesFromBase64(jws.header.x5c[0], false));
+  } catch {
+    throw fail("x5c");
+  }
+  const now = Date.now();
+  if (!certificate.dnsNames.includes(target.hostname) || now < certificate.notBefore || now > certificate.notAfter) {
+    throw fail("x5c " + target.hostname);
+  }
+  const verified = await Genba.verifyJws(token, await Genba.importSpki(certificate.spki)).catch(() => null);
+  if (!verified) throw fail("signature");
+  const claims = verified.payload || {};
+  let responseUri;
+  try {
+    responseUri = new URL(claims.response_uri);
+  } catch {
+    throw fail("response_uri");
+  }
+  if (claims.client_id !== clientId) throw fail("client_id");
+  if (claims.response_type !== "vp_token" || claims.response_mode !== "direct_post") throw fail("response_mode");
+  if (responseUri.hostname !== target.hostname || !secureUrl(responseUri)) throw fail("response_uri");
+  if (typeof claims.nonce !== "string" || !claims.nonce) throw fail("nonce");
+  if (Number.isInteger(claims.exp) && claims.exp * 1000 < now) throw new WalletError(t("err_vp_expired"), "expired");
+  const dcql = claims.dcql_query;
+  if (!dcql || !Array.isArray(dcql.credentials) || dcql.credentials.length === 0) throw fail("dcql_query");
+  return {
+    mode: "online",
+    host: target.hostname,
+    dcql,
+    aud: clientId, // OpenID4VP 1.0 §B.3.6: the KB-JWT aud is the full client_id
+    nonce: claims.nonce,
+    state: typeof claims.state === "string" ? claims.state : null,
+    responseUri: responseUri.href,
+  };
+}
+
+/** The offline challenge carries only the kind of work: the requirement is the site default for it. */
+function offlineRequest(challenge, records) {
+  const card = records.find((r) => r.configurationId === CARD) || records[0];
+  const issuer = (card && card.payload && card.payload.iss) || (card && card.issuer) || location.origin;
+  return {
+    mode: "offline",
+    challenge,
+    dcql: Genba.defaultDcql(issuer, challenge.work_kind),
+    aud: challenge.audience,
+    nonce: challenge.nonce,
+  };
+}
+
+const STATUS_RANK = { valid: 0, unknown: 1, expired: 2, suspended: 3, revoked: 4 };
+
+/** For each credential query: the held credential that answers it (valid ones first, newest first). */
+function matchCredentials(dcql, records) {
+  return dcql.credentials.map((query) => {
+    const candidates = records
+      .filter((r) => (r.format || "dc+sd-jwt") === (query.format || "dc+sd-jwt"))
+      .filter((r) => Genba.satisfies(query, r.payload && r.payload.vct, { ...r.payload, ...r.claims }) === null)
+      .sort((a, b) => STATUS_RANK[shownStatus(a)] - STATUS_RANK[shownStatus(b)] || b.receivedAt - a.receivedAt);
+    const record = candidates[0] || null;
+    const reveal = Genba.revealedClaims(query).filter((name) => !NEVER_SENT.has(name));
+    return { query, record, reveal };
+  });
+}
+
+async function openPresentation(text) {
+  showError("");
+  showMessage("");
+  const input = parsePresentInput(text);
+  const records = await db.all();
+  const plan = input.challenge ? offlineRequest(input.challenge, records) : await loadVpRequest(input.link);
+  plan.items = matchCredentials(plan.dcql, records);
+  presentationPlan = plan;
+  showPresentation(plan);
+}
+
+function showPresentation(plan) {
+  const to =
+    plan.mode === "online"
+      ? t("presentation_to_online", { host: plan.host })
+      : t("presentation_to_offline", {
+          site: plan.challenge.site_id,
+          gate: plan.challenge.gate_id,
+          kind: t("kind_" + (["general", "crane", "height"].includes(plan.challenge.work_kind) ? plan.challenge.work_kind : "general")),
+        });
+  $("#presentation-to").textContent = to;
+  $("#presentation").dataset.mode = plan.mode;
+  const items = plan.items.map(({ query, record, reveal }) => {
+    if (!record) {
+      const [ja, en] = Genba.describe(query);
+      return el("div", { class: "present-item missing", "data-query": query.id }, el("p", { class: "missing-text", text: t("presentation_missing", { what: lang === "en" ? en : ja }) }));
+    }
+    const status = shownStatus(record);
+    return el(
+      "div",
+      { class: "present-item", "data-query": query.id, "data-credential": record.id, "data-status": status },
+      el("h3", { text: `${typeName(record)}: ${title(record)}` }),
+      status !== "valid" ? el("p", { class: "present-warning", text: t("presentation_status", { status: t("status_" + status) }) }) : null,
+      el(
+        "ul",
+        { class: "present-fields" },
+        reveal.map((name) =>
+          el(
+            "li",
+            { "data-claim": name },
+            el("span", { class: "label", text: claimLabel(record, name) }),
+            el("span", { class: "value", text: name in record.claims ? claimText(name, record.claims[name], record.claims) : KNOWN_PLACEHOLDER }),
+          ),
+        ),
+      ),
+    );
+  });
+  $("#presentation-items").replaceChildren(...items);
+  const usable = plan.items.some((item) => item.record);
+  $("#approve-presentation").disabled = !usable;
+  if (!usable) showError(t("presentation_nothing"));
+  $("#presentation").hidden = false;
+  $("#present").hidden = true;
+  $("#presentation").scrollIntoView({ block: "start" });
+}
+
+function closePresentation() {
+  presentationPlan = null;
+  stopPresentationQr();
+  $("#presentation").hidden = true;
+  $("#present").hidden = false;
+  showProgress("");
+}
+
+/**
+ * RFC 9901 §4.3: the issuer-signed JWT with only the disclosures named, then a KB-JWT (typ kb+jwt; iat,
+ * aud, nonce, sd_hash = base64url(SHA-256(<issuer JWT>~<disclosures>~))) signed with the credential's
+ * own non-extractable key.
+ */
+async function presentCredential(record, reveal, aud, nonce) {
+  const parts = String(record.sdJwt).split("~");
+  const wanted = new Set(reveal);
+  const kept = parts.slice(1, -1).filter((disclosure) => {
+    if (!disclosure) return false;
+    try {
+      const content = jsonFromB64url(disclosure);
+      return Array.isArray(content) && content.length === 3 && wanted.has(content[1]) && !NEVER_SENT.has(content[1]);
+    } catch {
+      return false;
+    }
+  });
+  const withoutKb = parts[0] + "~" + kept.map((d) => d + "~").join("");
+  const claims = { iat: Math.floor(Date.now() / 1000), aud, nonce, sd_hash: await sha256B64url(withoutKb) };
+  const input = `${b64urlJson({ typ: "kb+jwt", alg: "ES256" })}.${b64urlJson(claims)}`;
+  const signature = await crypto.subtle.sign(ES256, record.privateKey, encoder.encode(input));
+  return `${withoutKb}${input}.${b64urlFromBytes(signature)}`;
+}
+
+async function approvePresentation() {
+  const plan = presentationPlan;
+  if (!plan) return;
+  showError("");
+  showProgress(t("presenting"));
+  const vpToken = {};
+  for (const { query, record, reveal } of plan.items) {
+    if (record) vpToken[query.id] = [await presentCredential(record, reveal, plan.aud, plan.nonce)];
+  }
+  if (plan.mode === "online") {
+    const form = new URLSearchParams({ vp_token: JSON.stringify(vpToken) });
+    if (plan.state) form.set("state", plan.state);
+    const response = await request(plan.responseUri, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+      body: form.toString(),
+    });
+    showProgress("");
+    if (!response.ok) {
+      const body = await errorBody(response);
+      throw new WalletError(t("err_vp_response", { error: body.error_description || body.error || response.status }), "response");
+    }
+    closePresentation();
+    showMessage(t("presented_online"));
+    $("#message").dataset.outcome = "presented";
+    return;
+  }
+  const frames = await Genba.encodePresentation(plan.nonce, vpToken);
+  showProgress("");
+  showPresentationQr(frames);
+}
+
+/** One QR code, or the frames in turn every 400 ms (an animated QR code the gate assembles in any order). */
+function showPresentationQr(frames) {
+  stopPresentationQr();
+  const box = $("#presentation-qr-box");
+  const canvas = $("#presentation-qr");
+  box.hidden = false;
+  canvas.dataset.frames = String(frames.length);
+  const ratio = window.devicePixelRatio || 1;
+  const available = Math.max(240, Math.min(box.clientWidth - 16, box.clientHeight - 160));
+  let index = 0;
+  const draw = () => {
+    Genba.drawQr(canvas, frames[index], { size: Math.floor(available * ratio), level: "L", margin: 4 });
+    canvas.style.setProperty("width", `${canvas.width / ratio}px`);
+    canvas.style.setProperty("height", `${canvas.height / ratio}px`);
+    canvas.dataset.frame = String(index + 1);
+    $("#presentation-qr-frames").textContent = frames.length > 1 ? t("presentation_qr_frames", { n: frames.length, i: index + 1 }) : "";
+    index = (index + 1) % frames.length;
+  };
+  draw();
+  if (frames.length > 1) presentationQrTimer = setInterval(draw, FRAME_MS);
+}
+
+function stopPresentationQr() {
+  clearInterval(presentationQrTimer);
+  presentationQrTimer = null;
+  $("#presentation-qr-box").hidden = true;
+}
+
+async function toggleScan() {
+  const video = $("#present-camera");
+  const button = $("#present-scan");
+  if (presentScanner) {
+    presentScanner.stop();
+    presentScanner = null;
+    video.hidden = true;
+    button.textContent = t("present_scan");
+    return;
+  }
+  video.hidden = false;
+  button.textContent = t("present_scan_stop");
+  presentScanner = new Genba.Scanner(video, (text) => {
+    if (!text.startsWith(Genba.CHALLENGE) && !/^[a-z][a-z0-9+.-]*:/i.test(text)) return;
+    presentScanner.stop();
+    presentScanner = null;
+    video.hidden = true;
+    button.textContent = t("present_scan");
+    openPresentation(text).catch(report);
+  });
+  try {
+    await presentScanner.start();
+  } catch (error) {
+    presentScanner = null;
+    video.hidden = true;
+    button.textContent = t("present_scan");
+    throw new WalletError(t("err_camera", { error: error.message }), "camera");
+  }
+}
+
+/** #vp=<url-encoded openid4vp:// link> (or a GC1: challenge), as a gate can hand it over. */
+function presentationFromHash() {
+  const hash = location.hash.replace(/^#/, "");
+  if (!hash) return null;
+  const value = new URLSearchParams(hash).get("vp");
+  if (!value) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return value;
+}
+
 // -- start ---------------------------------------------------------------------------------------------------
 
 function report(error) {
@@ -1078,9 +1459,31 @@ function bind() {
       .then(() => ($("#offer-input").value = ""))
       .catch(report);
   });
+  $("#present-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    openPresentation($("#present-input").value)
+      .then(() => ($("#present-input").value = ""))
+      .catch(report);
+  });
+  $("#present-scan").addEventListener("click", () => toggleScan().catch(report));
+  $("#approve-presentation").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await approvePresentation();
+    } catch (error) {
+      report(error);
+    } finally {
+      button.disabled = !presentationPlan;
+    }
+  });
+  $("#cancel-presentation").addEventListener("click", closePresentation);
+  $("#close-presentation").addEventListener("click", closePresentation);
   window.addEventListener("hashchange", () => {
     const offer = offerFromHash();
     if (offer) loadOffer(offer).catch(report);
+    const vp = presentationFromHash();
+    if (vp) openPresentation(vp).catch(report);
   });
 }
 
@@ -1098,6 +1501,8 @@ async function start() {
   }
   const offer = offerFromHash();
   if (offer) loadOffer(offer).catch(report);
+  const vp = presentationFromHash();
+  if (vp) openPresentation(vp).catch(report);
   refreshStatuses().catch(() => {});
 }
 

@@ -6,10 +6,13 @@
  */
 "use strict";
 
-const CACHE = "genba-wallet-shell-v1";
+const CACHE = "genba-wallet-shell-v2";
 const SHELL = [
   "/wallet/app",
   "/wallet/app.js",
+  "/wallet/shared.js",
+  "/wallet/vendor/qrcode.js",
+  "/wallet/vendor/jsQR.js",
   "/wallet/wallet.css",
   "/wallet/manifest.webmanifest",
   "/wallet/icon.svg",
