@@ -69,3 +69,5 @@ class GateRefusal(SQLModel, table=True):
     reason: str = Field(max_length=300)
     technician_id: str | None = Field(default=None, max_length=14)
     mode: str = Field(max_length=8)
+    #: the gate's id for this check, so an upload retried after a lost reply is recorded once
+    event_key: str | None = Field(default=None, max_length=80, unique=True)

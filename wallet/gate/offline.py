@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wallet.gate.check import GateResult
 from wallet.gate.ports import Entry
-from wallet.gate.service import GateRuntime, record, requirements
+from wallet.gate.service import GateRuntime, record, refusal_recorded, requirements
 from wallet.models import StatusList
 
 router = APIRouter()
@@ -115,6 +115,7 @@ def _store(gate: GateRuntime, events: list[Any], sites: tuple[str, ...]) -> Resp
             if site_id not in sites or direction not in ("in", "out"):
                 counts["rejected"] += 1
                 continue
+            repeated = not ok and bool(result.event_key) and refusal_recorded(session, str(result.event_key))
             entry = record(
                 session,
                 gate,
@@ -128,7 +129,7 @@ def _store(gate: GateRuntime, events: list[Any], sites: tuple[str, ...]) -> Resp
             )
             if entry is not None:
                 entries.append(entry)
-            counts["refusals" if not ok else "recorded" if entry is not None else "duplicate"] += 1
+            counts["duplicate" if repeated else "refusals" if not ok else "recorded" if entry else "duplicate"] += 1
         session.commit()
     for entry in entries:
         if not gate.directory.record(entry):

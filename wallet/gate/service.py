@@ -99,6 +99,10 @@ def live_trust(runtime: GateRuntime, now: datetime) -> Trust:
     return Trust(root_pem=root_pem, status_lists=lookup, issuer_keys=keys)
 
 
+def refusal_recorded(session: Session, event_key: str) -> bool:
+    return session.exec(select(GateRefusal.id).where(col(GateRefusal.event_key) == event_key)).first() is not None
+
+
 def record(
     session: Session,
     runtime: GateRuntime,
@@ -114,19 +118,26 @@ def record(
     """Store an entry/exit (idempotent by event key) or the refusal with its reason. Returns the entry to
     hand to the work history once the caller has committed (None for refusals and repeats)."""
     if not result.ok or not result.event_key or not result.technician_id:
+        if result.event_key and refusal_recorded(session, result.event_key):
+            return None  # the same check uploaded again (a retry after a lost reply)
         reasons = "; ".join(f"{r.get('ja', '')} / {r.get('en', '')}" for r in result.reasons)
         code = str((result.reasons or [{}])[0].get("code", "refused"))[:40]
-        session.add(
-            GateRefusal(
-                site_id=site_id,
-                gate_id=gate_id,
-                at=at,
-                reason_code=code,
-                reason=reasons[:300],
-                technician_id=result.technician_id,
-                mode=mode,
-            )
-        )
+        try:
+            with session.begin_nested():
+                session.add(
+                    GateRefusal(
+                        site_id=site_id,
+                        gate_id=gate_id,
+                        at=at,
+                        reason_code=code,
+                        reason=reasons[:300],
+                        technician_id=result.technician_id,
+                        mode=mode,
+                        event_key=result.event_key,
+                    )
+                )
+        except IntegrityError:  # recorded by a concurrent upload of the same queue
+            pass
         return None
     if session.exec(select(GateEvent.id).where(col(GateEvent.event_key) == result.event_key)).first() is not None:
         return None

@@ -304,3 +304,31 @@ def test_an_entry_of_someone_not_on_the_roster_does_not_lose_the_queue(
     # both entries are kept as gate events; the visitor's work history is refused and counted
     assert answer.json()["recorded"] == 2 and answer.json()["history_refused"] == 1, answer.json()
     assert retried.json()["duplicate"] == 2 and retried.json()["recorded"] == 0, retried.json()
+
+
+def test_a_refusal_uploaded_again_after_a_lost_reply_is_recorded_once(
+    app: FastAPI, world: GateWorld, gate: TestClient, clock: FrozenClock
+) -> None:
+    """docs/offline-gate.md §4 (the queue is retried until the server answers): the gate page keys
+    every check, red ones too, so a retried upload of a refusal adds no second GateRefusal."""
+    bundle = sync(gate)
+    c = challenge(clock())
+    result = verify_offline(["GP1:not-a-presentation"], c, bundle, now=clock(), direction="in")
+    assert not result.ok
+    red = event(result, c, "in", int(clock().timestamp())) | {"event_key": "r" * 40}
+    other = red | {"event_key": "s" * 40}
+    assert upload(gate, [red]) == {
+        "recorded": 0,
+        "duplicate": 0,
+        "refusals": 1,
+        "rejected": 0,
+        "history_refused": 0,
+    }
+    assert upload(gate, [red, other]) == {
+        "recorded": 0,
+        "duplicate": 1,
+        "refusals": 1,
+        "rejected": 0,
+        "history_refused": 0,
+    }
+    assert len(refusals(app.state.wallet.engine)) == 2
