@@ -37,10 +37,27 @@ def encode(statuses: dict[int, int], size: int, bits: int = BITS) -> bytes:
     return zlib.compress(bytes(raw), 9)
 
 
-def decode(compressed: bytes, index: int, bits: int = BITS) -> int:
-    raw = zlib.decompress(compressed)
+#: the largest list a verifier inflates (64 Mi entries of 2 bits); more is refused, not allocated
+MAX_INFLATED = 16 << 20
+
+
+def inflate(compressed: bytes) -> bytes:
+    """zlib (RFC 1950) with a bound: a list token is signed, but a verifier still caps what it allocates."""
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(compressed, MAX_INFLATED)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError("the status list is truncated or too large")
+    return raw
+
+
+def read(raw: bytes, index: int, bits: int = BITS) -> int:
+    """The status at ``index`` of an inflated list (§4.1: little-endian within each byte)."""
     per_byte = 8 // bits
     return (raw[index // per_byte] >> ((index % per_byte) * bits)) & ((1 << bits) - 1)
+
+
+def decode(compressed: bytes, index: int, bits: int = BITS) -> int:
+    return read(inflate(compressed), index, bits)
 
 
 def allocate(

@@ -6,7 +6,11 @@ and status from a status list token that is itself verified and fresh enough."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import threading
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,29 +114,75 @@ def verify(
     )
 
 
-def check_status(verified: Verified, list_token: str, *, signer: ECKey, now: datetime, grace: timedelta) -> int:
-    """Verify the status list token and read the credential's entry; a list older than ``ttl`` plus
-    ``grace`` (or past ``exp``) fails closed (JanssenProject #14409 accepted stale lists forever)."""
+@dataclass(frozen=True)
+class _List:
+    typ: object
+    claims: dict[str, Any]
+    raw: bytes | None  # None: the list inside cannot be read
+    bits: int
+
+
+#: Status list tokens already verified, by (token digest, signer thumbprint). A gate checks many
+#: credentials against the same few lists between syncs; verifying and inflating 256 KiB each time
+#: was half of a check (bench gate). Freshness is still judged on every call, against ``now``.
+_LISTS: OrderedDict[tuple[str, str], _List] = OrderedDict()
+_LISTS_SIZE = 32
+_LISTS_LOCK = threading.Lock()
+
+
+def _verified_list(list_token: str, signer: ECKey) -> _List:
+    key = (hashlib.sha256(list_token.encode()).hexdigest(), signer.thumbprint())
+    with _LISTS_LOCK:
+        cached = _LISTS.get(key)
+        if cached is not None:
+            _LISTS.move_to_end(key)
+            return cached
     try:
         token = jwt.decode(list_token, signer, algorithms=["ES256"], registry=sdjwt.REGISTRY)
     except (JoseError, ValueError):
         raise _fail(
             "status_list_invalid", "失効情報の署名が正しくありません", "the status list does not verify"
         ) from None
-    claims = token.claims
-    if token.header.get("typ") != "statuslist+jwt" or claims.get("sub") != verified.status_uri:
+    lst = token.claims.get("status_list", {})
+    try:
+        raw: bytes | None = status.inflate(sdjwt.b64url_decode(lst["lst"]))
+        bits = int(lst["bits"])
+    except (KeyError, ValueError, TypeError, AttributeError, zlib.error):
+        raw, bits = None, 0
+    entry = _List(token.header.get("typ"), dict(token.claims), raw, bits)
+    with _LISTS_LOCK:
+        _LISTS[key] = entry
+        while len(_LISTS) > _LISTS_SIZE:
+            _LISTS.popitem(last=False)
+    return entry
+
+
+def check_status(verified: Verified, list_token: str, *, signer: ECKey, now: datetime, grace: timedelta) -> int:
+    """Verify the status list token and read the credential's entry; a list older than ``ttl`` plus
+    ``grace`` (or past ``exp``) fails closed (JanssenProject #14409 accepted stale lists forever).
+
+    draft-ietf-oauth-status-list §8.3 (validation) and §13.7 (ttl)."""
+    checked = _verified_list(list_token, signer)
+    claims = checked.claims
+    if checked.typ != "statuslist+jwt" or claims.get("sub") != verified.status_uri:
         raise _fail("status_list_invalid", "失効情報が正しくありません", "the status list is not this credential's")
     iat, ttl, exp = claims.get("iat", 0), claims.get("ttl", 0), claims.get("exp")
-    if (isinstance(exp, int) and exp < now.timestamp()) or now.timestamp() > iat + ttl + grace.total_seconds():
+    try:
+        stale = (isinstance(exp, int) and exp < now.timestamp()) or now.timestamp() > iat + ttl + grace.total_seconds()
+    except TypeError:  # iat or ttl not numbers
+        raise _fail("status_list_invalid", "失効情報が読み取れません", "the status list cannot be read") from None
+    if stale:
         raise _fail(
             "status_list_stale",
             "失効情報が古いため確認できません（同期してください）",
             "the status list is too old to trust; sync the gate",
         )
-    lst = claims.get("status_list", {})
     try:
-        value = status.decode(sdjwt.b64url_decode(lst["lst"]), int(verified.status_index or 0), int(lst["bits"]))
-    except (KeyError, ValueError, IndexError, TypeError):
+        index = int(verified.status_index or 0)
+        if checked.raw is None or checked.bits not in (1, 2, 4, 8) or index < 0:
+            raise ValueError
+        value = status.read(checked.raw, index, checked.bits)
+    except (ValueError, IndexError, TypeError):
         raise _fail("status_list_invalid", "失効情報が読み取れません", "the status list cannot be read") from None
     if value == status.INVALID:
         raise _fail("revoked", "資格情報は失効しています", "the credential has been revoked")
