@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from app import certificate_pages, history_pages, ops, wallet_pages
 from app.database import make_engine
@@ -304,6 +305,12 @@ def create_app(
         if exc.status_code == 404:
             return page_error(request, 404, "ページが見つかりません", "page not found")
         return page_error(request, exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        """The client went away while sending its body: nothing to answer, nothing to alarm anyone."""
+        log.debug("client disconnected before its request was read (request id %s)", request_id_var.get())
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

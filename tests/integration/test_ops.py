@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -142,3 +144,32 @@ def test_sign_in_throttle_uses_redis_when_configured(
     with TestClient(app, base_url="http://localhost") as api:
         statuses = [password_step(api, person.username, "wrong password!!")[0] for _ in range(7)]
     assert statuses[-1] == 429
+
+
+def test_a_client_that_disconnects_mid_body_is_not_an_error(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
+    """Operations: a client gone while its form is read (starlette ClientDisconnect) is answered
+    quietly, not logged as an unhandled error (which would page an operator for nothing)."""
+    messages: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/token",
+        "raw_path": b"/token",
+        "query_string": b"",
+        "scheme": "http",
+        "server": ("localhost", 80),
+        "client": ("127.0.0.1", 5000),
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/x-www-form-urlencoded")],
+    }
+    with caplog.at_level(logging.INFO), concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    assert messages and messages[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
