@@ -1,4 +1,4 @@
-"""Demo data for ``make demo``: one employer, its admin, one technician, one operator.
+"""Demo data for ``make demo``: one employer and its admin, one technician, the prime contractor's gate staff.
 
 Loading is idempotent: a second run finds the accounts and prints the same details.
 """
@@ -22,6 +22,7 @@ DEMO_PASSWORD = "genba-demo-2026"  # noqa: S105 - demo only; `genba demo` refuse
 EMPLOYER_ID = "31000000000018"
 TECHNICIAN_ID = "10000000000019"
 STAFF_LOGIN = "admin"
+GATE_LOGIN = "gate"  # staff of the prime contractor (株式会社 東京ゼネコン) who run the site gate
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,29 @@ def load_demo(
         clock=clock,
         rng=rng,
     )
+    from app.demo_register import PRIME_ID
+
+    gate_username = f"{PRIME_ID}-{GATE_LOGIN}"
+    if accounts.find_login_account(session=session, username=gate_username) is None:
+        gate_account, _ = accounts.create_staff(
+            session=session,
+            employer_id=PRIME_ID,
+            login=GATE_LOGIN,
+            display_name="高橋 誠",
+            role="staff",
+            email="gate@tokyo-genecon.example",
+            password=DEMO_PASSWORD,
+            passwords=passwords,
+            rng=rng,
+            now=now,
+        )
+        enrolment.enrol_totp_directly(session=session, account=gate_account, box=box, rng=rng)
+        session.commit()
     result = []
     for role, username in (
         ("technician 技能者", TECHNICIAN_ID),
         ("employer admin 事業者管理者", f"{EMPLOYER_ID}-{STAFF_LOGIN}"),
+        ("prime contractor gate staff 元請 ゲート担当", gate_username),
     ):
         found = accounts.find_login_account(session=session, username=username)
         assert found is not None and found.totp_secret_enc
