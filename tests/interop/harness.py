@@ -1,8 +1,8 @@
 """Driving certified Node.js relying-party libraries against a real Genba ID server.
 
 - :func:`ensure_node_modules` installs the pinned npm packages with ``npm ci`` (from the committed
-  ``package-lock.json``) when ``node_modules`` is missing or does not match the lock file. A file
-  lock makes concurrent pytest-xdist workers install once; afterwards everything runs offline.
+  ``package-lock.json``) when ``node_modules`` is missing or does not match the lock file
+  (:mod:`tests.support.npm_dir`); afterwards everything runs offline.
 - :class:`NodeRP` runs one relying-party step per ``node rp/main.mjs <library> <operation>`` process:
   JSON in on stdin, one JSON line out on stdout, with a timeout. The RP state between steps (PKCE
   verifier, state, nonce) is returned by one step and handed to the next; private keys stay in
@@ -14,17 +14,10 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import html
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,18 +26,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pyotp
 
+from tests.support import npm_dir
 from tests.support.server import LiveServer
 
 INTEROP_DIR = Path(__file__).resolve().parent
 RP_MAIN = INTEROP_DIR / "rp" / "main.mjs"
-NODE_MODULES = INTEROP_DIR / "node_modules"
-LOCK_FILE = INTEROP_DIR / "package-lock.json"
-PACKAGE_FILE = INTEROP_DIR / "package.json"
-#: Written into node_modules after a successful ``npm ci``: the hash of the lock and package files.
-STAMP = NODE_MODULES / ".genba-interop-installed"
-PACKAGES = ("openid-client", "oauth4webapi")
-MIN_NODE_MAJOR = 20
-NPM_CI_TIMEOUT_SECONDS = 600.0
 NODE_STEP_TIMEOUT_SECONDS = 60.0  # rp/main.mjs gives up by itself after 45 s
 HTTP_TIMEOUT_SECONDS = 30.0
 MAX_BROWSER_STEPS = 12
@@ -64,93 +50,14 @@ class NodeToolchain:
 # -- installation ---------------------------------------------------------------------------------
 
 
-def _lock_digest() -> str:
-    digest = hashlib.sha256()
-    for path in (PACKAGE_FILE, LOCK_FILE):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _installed_versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        manifest = NODE_MODULES / name / "package.json"
-        if manifest.exists():
-            versions[name] = json.loads(manifest.read_text())["version"]
-    return versions
-
-
-def _locked_versions() -> dict[str, str]:
-    packages = json.loads(LOCK_FILE.read_text())["packages"]
-    return {name: packages[f"node_modules/{name}"]["version"] for name in PACKAGES}
-
-
-def _is_current() -> bool:
-    try:
-        stamp = STAMP.read_text().strip()
-    except OSError:
-        return False
-    return stamp == _lock_digest() and _installed_versions() == _locked_versions()
-
-
-@contextmanager
-def _install_lock() -> Iterator[None]:
-    """One ``npm ci`` at a time for this checkout, across xdist workers and pytest runs."""
-    key = hashlib.sha256(str(INTEROP_DIR).encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"genba-interop-npm-{key}.lock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise ToolchainError(
-            f"the interoperability tests need {name} (Node.js {MIN_NODE_MAJOR}+ with npm) on PATH; it was not found"
-        )
-    return found
-
-
 def ensure_node_modules() -> NodeToolchain:
-    """Check node and npm, and ``npm ci`` the pinned packages if node_modules is missing or stale."""
-    node, npm = _tool("node"), _tool("npm")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-    major = int(version.lstrip("v").split(".")[0])
-    if major < MIN_NODE_MAJOR:
-        raise ToolchainError(f"Node.js {MIN_NODE_MAJOR}+ is needed (openid-client v6 uses WebCrypto); found {version}")
-    if not _is_current():
-        with _install_lock():
-            if not _is_current():  # another worker may have installed while we waited
-                _npm_ci(npm)
-    return NodeToolchain(node=node, node_version=version, versions=_installed_versions())
-
-
-def _npm_ci(npm: str) -> None:
-    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false"}
+    """Check node and npm, and ``npm ci`` the pinned packages if node_modules is missing or stale
+    (tests.support.npm_dir, shared with the wallet and gate interop packages)."""
     try:
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"],
-            cwd=INTEROP_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=NPM_CI_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolchainError(f"npm ci did not finish within {NPM_CI_TIMEOUT_SECONDS:.0f} s") from exc
-    if result.returncode != 0:
-        raise ToolchainError(
-            f"npm ci failed in {INTEROP_DIR} (exit {result.returncode})\n"
-            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
-        )
-    if _installed_versions() != _locked_versions():
-        raise ToolchainError(f"npm ci installed {_installed_versions()}, the lock file pins {_locked_versions()}")
-    STAMP.write_text(_lock_digest() + "\n")
+        packages = npm_dir.ensure_packages(INTEROP_DIR)
+    except npm_dir.ToolchainError as exc:
+        raise ToolchainError(str(exc)) from exc
+    return NodeToolchain(node=packages.node, node_version=packages.node_version, versions=packages.versions)
 
 
 # -- the Node relying party -----------------------------------------------------------------------

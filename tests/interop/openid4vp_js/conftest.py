@@ -25,7 +25,7 @@ from idp.ccus import register
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
 from tests.support.gate_world import KOGATA, TAMAKAKE, sign_in_http, unverified_claims
-from tests.support.npm import NodePackages, ToolchainError, ensure_packages
+from tests.support.npm_dir import NodePackages, ToolchainError, ensure_packages
 from tests.support.server import LiveServer
 from wallet.holder import HeldCredential, receive
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.interop.openid4vp_js.conftest import NAME, SITE, TECHNICIAN, GateSite
-from tests.support.npm import NodePackages, run_node
+from tests.support.npm_dir import NodePackages
 from wallet.gate.requirements import revealed_claims
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,7 @@ def _ask(site: GateSite, work_kind: str, direction: str = "in") -> tuple[str, st
 
 
 def _step(packages: NodePackages, operation: str, **payload: Any) -> dict[str, Any]:
-    answer = run_node(packages, "wallet.mjs", operation, payload)
+    answer: dict[str, Any] = packages.run("wallet.mjs", operation, payload=payload)
     assert answer["ok"], f"@openid4vc/openid4vp {operation} refused: {answer['error']}"
     result: dict[str, Any] = answer["result"]
     return result
@@ -134,11 +134,10 @@ def _other_root(openid4vp_js: NodePackages, gate_site: GateSite) -> None:
         .sign(key, hashes.SHA256())
     )
     _, link = _ask(gate_site, "general")
-    answer = run_node(
-        openid4vp_js,
+    answer = openid4vp_js.run(
         "wallet.mjs",
         "resolve",
-        {
+        payload={
             "link": link,
             "root_pem": other.public_bytes(serialization.Encoding.PEM).decode(),
             "credentials": [gate_site.card.sd_jwt],
