@@ -30,6 +30,7 @@ ASSETS = {
     "app.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "sw.js": "text/javascript; charset=utf-8",
+    "sw-core.js": "text/javascript; charset=utf-8",
     "wallet.css": "text/css; charset=utf-8",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",
@@ -65,6 +66,12 @@ def wallet_script(request: Request) -> Response:
 @router.get("/wallet/sw.js")
 def wallet_service_worker(request: Request) -> Response:
     return _asset(request, "sw.js", {"Service-Worker-Allowed": SCOPE})
+
+
+@router.get("/wallet/sw-core.js")
+def wallet_service_worker_core(request: Request) -> Response:
+    """The caching logic both service workers import (``no-cache``: the worker's update check sees a new copy)."""
+    return _asset(request, "sw-core.js")
 
 
 @router.get("/wallet/wallet.css")

@@ -6,7 +6,9 @@ Plain static files (``wallet/static/gate``, vanilla JavaScript, no build step) w
 worker (scope ``/gate/``) so the page opens without a network once it has been used. The QR libraries
 are pinned copies of npm packages (``wallet/static/vendor``, see its README); this router serves them
 to the wallet page as well (``/wallet/vendor/…``, ``/wallet/shared.js``), whose presentation code uses
-the same QR reading and writing.
+the same QR reading and writing, and whose page helpers (language, DOM, IndexedDB) both pages use. The
+service workers' caching logic (``wallet/static/sw-core.js``) is shared too: the gate's worker imports
+it as ``/gate/sw-core.js``, the wallet's as ``/wallet/sw-core.js`` (wallet.web).
 
 ``GET /gate/operator`` tells the page who is signed in and which sites' gates they may run.
 """
@@ -40,6 +42,8 @@ GATE_ASSETS = {
     "/gate/shared.js": ("gate/shared.js", JS),
     "/gate/gate.css": ("gate/gate.css", CSS),
     "/gate/sw.js": ("gate/sw.js", JS),
+    # the caching logic the gate's and the wallet's service workers share (importScripts)
+    "/gate/sw-core.js": ("sw-core.js", JS),
     "/gate/manifest.webmanifest": ("gate/manifest.webmanifest", "application/manifest+json"),
     "/gate/vendor/jsQR.js": ("vendor/jsQR.js", JS),
     "/gate/vendor/qrcode.js": ("vendor/qrcode.js", JS),

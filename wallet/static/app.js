@@ -212,29 +212,15 @@ const TEXT = {
   },
 };
 
-let lang = readLang();
-
-function readLang() {
-  try {
-    return localStorage.getItem(LANG_KEY) === "en" ? "en" : "ja";
-  } catch {
-    return "ja";
-  }
-}
-
-function t(key, values = {}) {
-  const text = TEXT[lang][key] ?? TEXT.ja[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
-}
-
-function locale() {
-  return lang === "en" ? "en-US" : "ja-JP";
-}
+// The page helpers shared with the gate page (gate/shared.js, loaded first).
+const { $, el, showText } = Genba;
+const i18n = Genba.language(TEXT, LANG_KEY);
+const { t } = i18n;
 
 /** The entry of a display array for the current language (locale "ja-JP"/"ja", "en-US"/"en"), else the first. */
 function pickDisplay(list) {
   if (!Array.isArray(list) || list.length === 0) return null;
-  const want = lang;
+  const want = i18n.lang;
   return (
     list.find((d) => typeof d.locale === "string" && d.locale.toLowerCase().split("-")[0] === want) ||
     list.find((d) => !d.locale) ||
@@ -243,12 +229,7 @@ function pickDisplay(list) {
 }
 
 function applyLanguage() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  const switcher = $("#lang");
-  switcher.textContent = t("lang_switch");
-  switcher.lang = lang === "ja" ? "en" : "ja";
-  document.title = t("app_name");
+  i18n.apply();
   $(".actions-bar").setAttribute("aria-label", t("actions"));
   if (pending) showOffer(pending);
   if (presentationPlan) showPresentation(presentationPlan);
@@ -256,63 +237,22 @@ function applyLanguage() {
 
 // -- small helpers ----------------------------------------------------------------------------------
 
-function $(selector, root = document) {
-  return root.querySelector(selector);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name.startsWith("data-")) node.dataset[name.slice(5).replace(/-(\w)/g, (_, c) => c.toUpperCase())] = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
 function showError(text) {
-  const box = $("#error");
-  box.textContent = text;
-  box.hidden = !text;
+  const box = showText($("#error"), text);
   if (text) box.scrollIntoView({ block: "nearest" });
 }
 
-function showMessage(text) {
-  const box = $("#message");
-  box.textContent = text;
-  box.hidden = !text;
-}
+const showMessage = (text) => showText($("#message"), text);
+const showProgress = (text) => showText($("#progress"), text);
 
-function showProgress(text) {
-  const box = $("#progress");
-  box.textContent = text || "";
-  box.hidden = !text;
-}
-
-class WalletError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
-}
+class WalletError extends Genba.UserError {}
 
 // -- base64url, JWT, SD-JWT -----------------------------------------------------------------------------
 
-const encoder = new TextEncoder();
+// Encoding and hashing come from gate/shared.js; decoding stays here, where malformed input (from an
+// issuer) is a WalletError whose message is shown as it is.
+const { encoder, b64urlFromBytes, b64urlJson, sha256B64url } = Genba;
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function b64urlFromBytes(bytes) {
-  let binary = "";
-  const view = new Uint8Array(bytes);
-  for (let i = 0; i < view.length; i += 0x8000) binary += String.fromCharCode(...view.subarray(i, i + 0x8000));
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 function bytesFromB64url(text) {
   if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new WalletError("not base64url", "malformed");
@@ -327,18 +267,10 @@ function jsonFromB64url(text) {
   return JSON.parse(decoder.decode(bytesFromB64url(text)));
 }
 
-function b64urlJson(value) {
-  return b64urlFromBytes(encoder.encode(JSON.stringify(value)));
-}
-
 function jwtParts(token) {
   const parts = String(token).split(".");
   if (parts.length !== 3) throw new WalletError("not a JWT", "malformed");
   return { header: jsonFromB64url(parts[0]), payload: jsonFromB64url(parts[1]) };
-}
-
-async function sha256B64url(text) {
-  return b64urlFromBytes(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
 /**
@@ -366,44 +298,17 @@ async function decodeSdJwt(sdJwt) {
 
 // -- IndexedDB -----------------------------------------------------------------------------------------
 
-let dbPromise = null;
-
-function openDb() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains(STORE)) {
-          db.createObjectStore(STORE, { keyPath: "id" }).createIndex("receivedAt", "receivedAt");
-        }
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
+const dbRun = Genba.database(DB_NAME, (database) => {
+  if (!database.objectStoreNames.contains(STORE)) {
+    database.createObjectStore(STORE, { keyPath: "id" }).createIndex("receivedAt", "receivedAt");
   }
-  return dbPromise;
-}
-
-async function dbRun(mode, work) {
-  const db = await openDb();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const store = tx.objectStore(STORE);
-    let result;
-    const request = work(store);
-    if (request) request.onsuccess = () => (result = request.result);
-    tx.oncomplete = () => resolve(result);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error || new Error("aborted"));
-  });
-}
+});
 
 const db = {
-  all: async () => ((await dbRun("readonly", (s) => s.getAll())) || []).sort((a, b) => a.receivedAt - b.receivedAt),
-  get: (id) => dbRun("readonly", (s) => s.get(id)),
-  put: (record) => dbRun("readwrite", (s) => s.put(record)),
-  remove: (id) => dbRun("readwrite", (s) => s.delete(id)),
+  all: async () => ((await dbRun(STORE, "readonly", (s) => s.getAll())) || []).sort((a, b) => a.receivedAt - b.receivedAt),
+  get: (id) => dbRun(STORE, "readonly", (s) => s.get(id)),
+  put: (record) => dbRun(STORE, "readwrite", (s) => s.put(record)),
+  remove: (id) => dbRun(STORE, "readwrite", (s) => s.delete(id)),
 };
 
 // -- HTTP -------------------------------------------------------------------------------------------------
@@ -712,7 +617,7 @@ async function receiveOne({ job, metadata, issuer, access, typeMetadata }) {
     if (!cnf || cnf.x !== jwk.x || cnf.y !== jwk.y) throw new WalletError(t("err_credential", { error: "cnf" }), "cnf");
     const configuration = metadata.credential_configurations_supported?.[job.configuration] || {};
     records.push({
-      id: crypto.randomUUID ? crypto.randomUUID() : b64urlFromBytes(crypto.getRandomValues(new Uint8Array(16))),
+      id: crypto.randomUUID ? crypto.randomUUID() : Genba.randomB64url(16),
       issuer,
       configurationId: job.configuration,
       credentialIdentifier: job.identifier,
@@ -846,16 +751,15 @@ function formatDate(text) {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(text || ""));
   if (!match) return String(text ?? "");
   const [, y, m, d] = match;
-  return lang === "ja" ? `${Number(y)}年${Number(m)}月${Number(d)}日` : `${y}-${m}-${d}`;
+  return i18n.lang === "ja" ? `${Number(y)}年${Number(m)}月${Number(d)}日` : `${y}-${m}-${d}`;
 }
 
 function formatTime(ms) {
-  if (!ms) return t("never_checked");
-  return new Date(ms).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" });
+  return ms ? i18n.dateTime(ms) : t("never_checked");
 }
 
 function levelText(claims) {
-  const colour = claims.level_colour && typeof claims.level_colour === "object" ? claims.level_colour[lang] : "";
+  const colour = claims.level_colour && typeof claims.level_colour === "object" ? claims.level_colour[i18n.lang] : "";
   return t("level", { level: claims.level, colour: colour || "" }).replace(/（）|\(\)/, "").trim();
 }
 
@@ -872,9 +776,9 @@ function claimText(name, value, claims) {
     case "level":
       return levelText(claims);
     case "level_colour":
-      return typeof value === "object" ? value[lang] || value.ja || KNOWN_PLACEHOLDER : String(value);
+      return typeof value === "object" ? value[i18n.lang] || value.ja || KNOWN_PLACEHOLDER : String(value);
     case "occupations":
-      return Array.isArray(value) ? value.join(lang === "ja" ? "、" : ", ") || KNOWN_PLACEHOLDER : String(value);
+      return Array.isArray(value) ? value.join(i18n.lang === "ja" ? "、" : ", ") || KNOWN_PLACEHOLDER : String(value);
     case "employer":
       return typeof value === "object" ? `${value.name || ""}${value.employer_id ? `（${value.employer_id}）` : ""}` : String(value);
     case "social_insurance":
@@ -887,7 +791,7 @@ function claimText(name, value, claims) {
     case "holder_birth_date":
       return formatDate(value);
     case "course_kind":
-      return TEXT[lang]["kind_" + value] || String(value);
+      return TEXT[i18n.lang]["kind_" + value] || String(value);
     default:
       if (typeof value === "object") return JSON.stringify(value);
       return String(value);
@@ -944,7 +848,7 @@ function cardBody(record) {
   const line = (name) => [claimLabel(record, name), name in c ? claimText(name, c[name], c) : null, "claim-" + name];
   if (record.configurationId === CARD) {
     const photo =
-      typeof c.face_photo === "string" && /^data:image\/(png|jpeg);base64,/.test(c.face_photo)
+      Genba.isImageDataUrl(c.face_photo)
         ? el("img", { class: "face", src: c.face_photo, alt: claimLabel(record, "face_photo") })
         : null;
     const employer = c.employer && typeof c.employer === "object" ? c.employer.name || KNOWN_PLACEHOLDER : t("no_employer");
@@ -1000,7 +904,7 @@ function fieldsView(record) {
     { class: "fields" },
     el("summary", { text: t("fields_summary") }),
     el("ul", {}, items),
-    expiry ? el("p", { class: "note expiry", text: `${t("expires")}: ${expiry.toLocaleDateString(locale())}` }) : null,
+    expiry ? el("p", { class: "note expiry", text: `${t("expires")}: ${expiry.toLocaleDateString(i18n.locale())}` }) : null,
     el("p", { class: "note", text: t("fields_note") }),
   );
 }
@@ -1228,14 +1132,14 @@ function showPresentation(plan) {
       : t("presentation_to_offline", {
           site: plan.challenge.site_id,
           gate: plan.challenge.gate_id,
-          kind: t("kind_" + (["general", "crane", "height"].includes(plan.challenge.work_kind) ? plan.challenge.work_kind : "general")),
+          kind: t("kind_" + Genba.knownWorkKind(plan.challenge.work_kind)),
         });
   $("#presentation-to").textContent = to;
   $("#presentation").dataset.mode = plan.mode;
   const items = plan.items.map(({ query, record, reveal }) => {
     if (!record) {
       const [ja, en] = Genba.describe(query);
-      return el("div", { class: "present-item missing", "data-query": query.id }, el("p", { class: "missing-text", text: t("presentation_missing", { what: lang === "en" ? en : ja }) }));
+      return el("div", { class: "present-item missing", "data-query": query.id }, el("p", { class: "missing-text", text: t("presentation_missing", { what: i18n.lang === "en" ? en : ja }) }));
     }
     const status = shownStatus(record);
     return el(
@@ -1417,13 +1321,7 @@ function offerFromHash() {
 }
 
 function bind() {
-  $("#lang").addEventListener("click", () => {
-    lang = lang === "ja" ? "en" : "ja";
-    try {
-      localStorage.setItem(LANG_KEY, lang);
-    } catch {
-      // private mode: the choice lasts for this page only
-    }
+  i18n.bindSwitch(() => {
     applyLanguage();
     render().catch(report);
   });
@@ -1490,9 +1388,7 @@ function bind() {
 async function start() {
   bind();
   applyLanguage();
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
-  }
+  Genba.registerWorker("/wallet/sw.js", "/wallet/");
   try {
     await render();
   } catch (error) {

@@ -154,97 +154,25 @@
     },
   };
 
-  let lang = readLang();
+  // The page helpers shared with the wallet (shared.js).
+  const { $, el } = G;
+  const i18n = G.language(TEXT, LANG_KEY);
+  const { t } = i18n;
+  const showError = (text) => G.showText($("#error"), text);
+  const showMessage = (text) => G.showText($("#message"), text);
 
-  function readLang() {
-    try {
-      return localStorage.getItem(LANG_KEY) === "en" ? "en" : "ja";
-    } catch {
-      return "ja";
-    }
-  }
-
-  function t(key, values = {}) {
-    const text = TEXT[lang][key] ?? TEXT.ja[key] ?? key;
-    return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
-  }
-
-  const $ = (selector, root = document) => root.querySelector(selector);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else node.setAttribute(name, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  function showError(text) {
-    const box = $("#error");
-    box.textContent = text || "";
-    box.hidden = !text;
-  }
-
-  function showMessage(text) {
-    const box = $("#message");
-    box.textContent = text || "";
-    box.hidden = !text;
-  }
-
-  class GateError extends Error {
-    constructor(message, code) {
-      super(message);
-      this.code = code;
-    }
-  }
+  class GateError extends G.UserError {}
 
   function timeText(ms) {
-    return new Date(ms).toLocaleTimeString(lang === "en" ? "en-US" : "ja-JP", { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function dateTimeText(ms) {
-    return new Date(ms).toLocaleString(lang === "en" ? "en-US" : "ja-JP", { dateStyle: "short", timeStyle: "short" });
+    return new Date(ms).toLocaleTimeString(i18n.locale(), { hour: "2-digit", minute: "2-digit" });
   }
 
   // -- IndexedDB: synced bundles and the results of checks --------------------------------------------
 
-  let dbPromise = null;
-
-  function openDb() {
-    if (!dbPromise) {
-      dbPromise = new Promise((resolve, reject) => {
-        const request = indexedDB.open(DB_NAME, 1);
-        request.onupgradeneeded = () => {
-          const db = request.result;
-          if (!db.objectStoreNames.contains("bundles")) db.createObjectStore("bundles", { keyPath: "key" });
-          if (!db.objectStoreNames.contains("events")) db.createObjectStore("events", { keyPath: "event_key" });
-        };
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-    }
-    return dbPromise;
-  }
-
-  async function dbRun(store, mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(store, mode);
-      let result;
-      const request = work(tx.objectStore(store));
-      if (request) request.onsuccess = () => (result = request.result);
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error || new Error("aborted"));
-    });
-  }
+  const dbRun = G.database(DB_NAME, (db) => {
+    if (!db.objectStoreNames.contains("bundles")) db.createObjectStore("bundles", { keyPath: "key" });
+    if (!db.objectStoreNames.contains("events")) db.createObjectStore("events", { keyPath: "event_key" });
+  });
 
   const store = {
     bundle: (key) => dbRun("bundles", "readonly", (s) => s.get(key)),
@@ -314,12 +242,7 @@
   // -- language and the network indicator -------------------------------------------------------------------
 
   function applyLanguage() {
-    document.documentElement.lang = lang;
-    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-    const switcher = $("#lang");
-    switcher.textContent = t("lang_switch");
-    switcher.lang = lang === "ja" ? "en" : "ja";
-    document.title = t("app_name");
+    i18n.apply();
     renderNet();
     renderSites();
     renderSyncState();
@@ -424,12 +347,12 @@
     box.dataset.syncedAt = String(state.syncedAt);
     if (staleAt(bundle) < Date.now()) {
       box.dataset.state = "stale";
-      box.textContent = t("sync_stale", { time: dateTimeText(state.syncedAt) });
+      box.textContent = t("sync_stale", { time: i18n.dateTime(state.syncedAt) });
       return;
     }
     box.dataset.state = "ok";
     box.textContent = t("sync_state", {
-      time: dateTimeText(state.syncedAt),
+      time: i18n.dateTime(state.syncedAt),
       count: (bundle.roster || []).length,
       lists: Object.keys(bundle.status_lists || {}).length,
     });
@@ -477,7 +400,7 @@
   // -- checking: shared ------------------------------------------------------------------------------------------
 
   function kindLabel(kind) {
-    return t("kind_" + (["general", "crane", "height"].includes(kind) ? kind : "general"));
+    return t("kind_" + G.knownWorkKind(kind));
   }
 
   function showCheck(mode) {
@@ -532,6 +455,17 @@
 
   // -- online (OpenID4VP 1.0, checked by the server) ---------------------------------------------------------
 
+  /** POST JSON to the gate's API with the operator's session (rejects when there is no network). */
+  function postJson(path, body) {
+    return fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+  }
+
   function svgDataUrl(svg) {
     let text = String(svg);
     if (!/xmlns=/.test(text.slice(0, 200))) text = text.replace(/^<svg\b/, '<svg xmlns="http://www.w3.org/2000/svg"');
@@ -542,13 +476,7 @@
     const s = settings();
     let response;
     try {
-      response = await fetch("/gate/requests", {
-        method: "POST",
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ site_id: s.site, gate_id: s.gate, work_kind: s.kind, direction: s.direction }),
-      });
+      response = await postJson("/gate/requests", { site_id: s.site, gate_id: s.gate, work_kind: s.kind, direction: s.direction });
     } catch {
       throw new GateError(t("err_network"), "network");
     }
@@ -736,7 +664,7 @@
     const person = rosterEntry(result.technician_id);
     $("#result-name").textContent = result.name || (person && person.name) || t("unknown_person");
     const photo = $("#result-photo");
-    if (person && typeof person.photo === "string" && /^data:image\/(png|jpeg);base64,/.test(person.photo)) {
+    if (person && G.isImageDataUrl(person.photo)) {
       photo.src = person.photo;
       photo.alt = person.name;
       photo.hidden = false;
@@ -745,7 +673,7 @@
       photo.hidden = true;
     }
     const level = $("#result-level");
-    const colour = result.level_colour && typeof result.level_colour === "object" ? result.level_colour[lang] || result.level_colour.ja : "";
+    const colour = result.level_colour && typeof result.level_colour === "object" ? result.level_colour[i18n.lang] || result.level_colour.ja : "";
     if (result.level) {
       level.dataset.level = String(result.level);
       level.textContent = t("level", { level: result.level, colour });
@@ -759,7 +687,7 @@
     note.hidden = !(result.technician_id && !person);
     note.textContent = t("not_on_roster");
     $("#result-reasons").replaceChildren(
-      ...(result.reasons || []).map((r) => el("li", { "data-code": r.code || "" }, lang === "en" ? r.en || r.ja : r.ja || r.en)),
+      ...(result.reasons || []).map((r) => el("li", { "data-code": r.code || "" }, i18n.lang === "en" ? r.en || r.ja : r.ja || r.en)),
     );
     $("#check").hidden = true;
     $("#setup").hidden = true;
@@ -790,24 +718,19 @@
       const batch = pending.slice(i, i + UPLOAD_BATCH);
       let response;
       try {
-        response = await fetch("/gate/events", {
-          method: "POST",
-          credentials: "same-origin",
-          cache: "no-store",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify(
-            batch.map(({ event_key, site_id, gate_id, technician_id, direction, at, ok, reasons }) => ({
-              event_key,
-              site_id,
-              gate_id,
-              technician_id,
-              direction,
-              at,
-              ok,
-              reasons,
-            })),
-          ),
-        });
+        response = await postJson(
+          "/gate/events",
+          batch.map(({ event_key, site_id, gate_id, technician_id, direction, at, ok, reasons }) => ({
+            event_key,
+            site_id,
+            gate_id,
+            technician_id,
+            direction,
+            at,
+            ok,
+            reasons,
+          })),
+        );
       } catch {
         return; // still offline: the 'online' event or the next check tries again
       }
@@ -866,7 +789,7 @@
     };
     for (const person of roster) {
       seen.add(person.technician_id);
-      const photo = typeof person.photo === "string" && /^data:image\/(png|jpeg);base64,/.test(person.photo) ? person.photo : null;
+      const photo = G.isImageDataUrl(person.photo) ? person.photo : null;
       const what = [person.employer_name, person.role].filter(Boolean).join("・");
       rows.push(line(person.technician_id, person.name, what, photo, latest.get(person.technician_id)));
     }
@@ -885,15 +808,7 @@
   }
 
   function bind() {
-    $("#lang").addEventListener("click", () => {
-      lang = lang === "ja" ? "en" : "ja";
-      try {
-        localStorage.setItem(LANG_KEY, lang);
-      } catch {
-        // not kept
-      }
-      applyLanguage();
-    });
+    i18n.bindSwitch(applyLanguage);
     $("#setup-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const button = $("#start");
@@ -947,9 +862,7 @@
     bind();
     restoreSettings();
     applyLanguage();
-    if ("serviceWorker" in navigator) {
-      navigator.serviceWorker.register("/gate/sw.js", { scope: "/gate/" }).catch(() => {});
-    }
+    G.registerWorker("/gate/sw.js", "/gate/");
     await loadOperator();
     await collectSites();
     renderSites();

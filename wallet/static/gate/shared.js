@@ -7,7 +7,9 @@
  *   (BarcodeDetector where the browser has it, else the vendored jsQR on canvas frames);
  * - DER (X.509) reading enough to check an ES256 certificate chain with WebCrypto, and JWS ES256;
  * - the site requirements per kind of work (mirror of wallet/gate/requirements.py) and DCQL claim
- *   matching (OpenID4VP 1.0 §6–7).
+ *   matching (OpenID4VP 1.0 §6–7);
+ * - the two pages' common helpers: Japanese first text with an English switch, building DOM nodes,
+ *   notice boxes, an IndexedDB database and registering the service worker.
  */
 "use strict";
 
@@ -651,6 +653,143 @@
     return [...new Set((query.claims || []).map((c) => String(c.path[0])))];
   }
 
+  /** `kind` when it is one of WORK_KINDS, else "general". */
+  function knownWorkKind(kind) {
+    return Object.prototype.hasOwnProperty.call(WORK_KINDS, kind) ? kind : "general";
+  }
+
+  // -- page helpers: language, DOM, IndexedDB, service worker -------------------------------------------
+
+  /** An error whose message is written for the person using the page (shown as it is). */
+  class UserError extends Error {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
+    }
+  }
+
+  /**
+   * The page's language, Japanese first: English only when chosen on this device before (kept in
+   * localStorage under `storageKey`). `text` is { ja: { key: "…{name}…" }, en: { … } }; a key missing in
+   * English falls back to Japanese. The page has a switch button #lang and [data-i18n] elements.
+   */
+  function language(text, storageKey) {
+    let lang;
+    try {
+      lang = localStorage.getItem(storageKey) === "en" ? "en" : "ja";
+    } catch {
+      lang = "ja";
+    }
+
+    function t(key, values = {}) {
+      const template = text[lang][key] ?? text.ja[key] ?? key;
+      return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+    }
+
+    const locale = () => (lang === "en" ? "en-US" : "ja-JP");
+
+    /** <html lang>, every [data-i18n] element, the switch (named in the other language) and the title. */
+    function apply() {
+      document.documentElement.lang = lang;
+      for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+      const switcher = document.querySelector("#lang");
+      switcher.textContent = t("lang_switch");
+      switcher.lang = lang === "ja" ? "en" : "ja";
+      document.title = t("app_name");
+    }
+
+    /** The switch toggles ja ⇄ en, keeps the choice where it can, then calls `onChange`. */
+    function bindSwitch(onChange) {
+      document.querySelector("#lang").addEventListener("click", () => {
+        lang = lang === "ja" ? "en" : "ja";
+        try {
+          localStorage.setItem(storageKey, lang);
+        } catch {
+          // private mode: the choice lasts for this page only
+        }
+        onChange(lang);
+      });
+    }
+
+    return Object.freeze({
+      get lang() {
+        return lang;
+      },
+      t,
+      locale,
+      dateTime: (ms) => new Date(ms).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" }),
+      apply,
+      bindSwitch,
+    });
+  }
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+
+  /** A new element: attributes (`class`, `text` for its text, null/undefined/false left out), then children. */
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** Puts `text` in a notice box and shows it; no text hides the box. */
+  function showText(box, text) {
+    box.textContent = text || "";
+    box.hidden = !text;
+    return box;
+  }
+
+  /** A photo the page may show: a PNG or JPEG data URL (never a link that would fetch something). */
+  function isImageDataUrl(value) {
+    return typeof value === "string" && /^data:image\/(png|jpeg);base64,/.test(value);
+  }
+
+  /**
+   * The IndexedDB database `name` (version 1; `upgrade(db)` creates its stores), opened on first use:
+   * returns run(store, mode, work), which calls work(objectStore) in one transaction and resolves once
+   * it has completed with the result of the request `work` returned (if any).
+   */
+  function database(name, upgrade) {
+    let opening = null;
+    function open() {
+      if (!opening) {
+        opening = new Promise((resolve, reject) => {
+          const request = indexedDB.open(name, 1);
+          request.onupgradeneeded = () => upgrade(request.result);
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+      }
+      return opening;
+    }
+    return async function run(store, mode, work) {
+      const db = await open();
+      return new Promise((resolve, reject) => {
+        const tx = db.transaction(store, mode);
+        let result;
+        const request = work(tx.objectStore(store));
+        if (request) request.onsuccess = () => (result = request.result);
+        tx.oncomplete = () => resolve(result);
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error || new Error("aborted"));
+      });
+    };
+  }
+
+  /** The page's service worker (sw-core.js caches its files), where the browser has them. */
+  function registerWorker(url, scope) {
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register(url, { scope }).catch(() => {});
+  }
+
   global.Genba = Object.freeze({
     FormatError,
     encoder,
@@ -693,5 +832,14 @@
     satisfies,
     missingReason,
     revealedClaims,
+    knownWorkKind,
+    UserError,
+    language,
+    $,
+    el,
+    showText,
+    isImageDataUrl,
+    database,
+    registerWorker,
   });
 })(self);
