@@ -4,6 +4,16 @@ Rollover follows "publish first, sign later" (RFC 7517 §5 and the Keycloak #496
 ``genba keys rotate`` adds a key that is published at once but used for signing only after a
 configurable delay, long enough for every verifier to refresh its JWKS cache. The keys it
 replaces stay published until whatever they signed has expired.
+
+Each worker process caches the keys for ``CACHE_SECONDS``. Two rules keep workers consistent:
+
+- the bootstrap key (the first key of an algorithm) is created under a lock every worker takes
+  (a PostgreSQL advisory lock, SQLite's write lock) and only if, read under that lock, no key can
+  sign yet: workers racing on a fresh database all end up with the same single key;
+- a token whose ``kid`` this worker does not know makes it re-read the keys once before the token
+  is refused (OIDC Core §10.1.1: an unfamiliar ``kid`` means "go back and re-retrieve the keys"),
+  at most once per ``UNKNOWN_KID_COOLDOWN_SECONDS`` so that made-up ``kid`` values cannot turn
+  every request into a database read.
 """
 
 from __future__ import annotations
@@ -11,12 +21,14 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from idp.models import SigningKey
@@ -26,6 +38,9 @@ from idp.secretbox import SecretBox
 SUPPORTED_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 DEFAULT_ALG = "ES256"
 CACHE_SECONDS = 30
+UNKNOWN_KID_COOLDOWN_SECONDS = 1.0
+#: pg_advisory_xact_lock key serialising key creation across workers (any constant unique to this use)
+KEY_CREATION_LOCK = 0x67656E6B  # "genk"
 # joserfc flags EdDSA as deprecated by RFC 9864 (in favour of Ed25519); RPs still expect "EdDSA".
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", module="joserfc")
 
@@ -64,8 +79,60 @@ class ActiveKey:
     key: AnyKey
 
 
+@dataclass(frozen=True)
+class _Published:
+    """One published key set in the forms its users need, built once per change of the set."""
+
+    kids: frozenset[str]
+    jwks: dict[str, Any]
+    jwks_json: bytes
+    keyset: KeySet
+
+
+def json_bytes(document: dict[str, Any]) -> bytes:
+    """The document as Starlette's ``JSONResponse`` renders it (compact, UTF-8)."""
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _can_sign(rows: list[SigningKey], alg: str, now: datetime) -> bool:
+    return any(r.alg == alg and r.active_from <= now and (r.expires_at is None or r.expires_at > now) for r in rows)
+
+
+def _is_published(row: SigningKey, now: datetime) -> bool:
+    return row.created_at <= now and (row.expires_at is None or row.expires_at > now)
+
+
+@contextmanager
+def exclusive_key_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction no other key creation, in any process, runs beside.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback). SQLite:
+    ``BEGIN IMMEDIATE`` takes the database's write lock before anything is read, so what is
+    read under it is current (the busy timeout makes the next writer wait its turn).
+    Committed when the block ends normally, rolled back otherwise.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": KEY_CREATION_LOCK})
+        elif engine.dialect.name == "sqlite":
+            session.execute(text("BEGIN IMMEDIATE"))
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise KeyError_(f"no key creation lock for {engine.dialect.name}")
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 class KeyStore:
-    """Signing keys read from the database, cached for ``CACHE_SECONDS`` per process."""
+    """Signing keys read from the database, cached for ``CACHE_SECONDS`` per process.
+
+    What requests use — the published JWK Set as a document, as bytes and as a joserfc
+    ``KeySet``, and the decrypted private keys — is built once per change of the published set,
+    not per request.
+    """
 
     def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
         self._engine = engine
@@ -74,8 +141,9 @@ class KeyStore:
         self._lock = threading.Lock()
         self._rows: list[SigningKey] = []
         self._loaded_at: datetime | None = None
+        self._unknown_kid_refresh_at: datetime | None = None
         self._private: dict[str, AnyKey] = {}
-        self._keyset: tuple[tuple[str, ...], KeySet] | None = None
+        self._published: _Published | None = None
 
     def _load(self, *, force: bool = False) -> list[SigningKey]:
         now = self._clock()
@@ -91,37 +159,69 @@ class KeyStore:
 
     def ensure(self, *, alg: str = DEFAULT_ALG) -> None:
         """Bootstrap: make a key that signs at once if no key of ``alg`` can sign now."""
-        now = self._clock()
-        rows = self._load(force=True)
-        if not any(
-            r.alg == alg and r.active_from <= now and (r.expires_at is None or r.expires_at > now) for r in rows
-        ):
-            with Session(self._engine) as session:
+        if not _can_sign(self._load(force=True), alg, self._clock()):
+            self.create_if_missing(alg=alg)
+
+    def create_if_missing(self, *, alg: str = DEFAULT_ALG) -> None:
+        """Insert-or-reread under the key creation lock: a key of ``alg`` that signs from now is
+        added only if, read under the lock, there is none; then this worker's cache is reloaded.
+        However many workers race here on a fresh database, one key is created and all use it."""
+        with exclusive_key_session(self._engine) as session:
+            now = self._clock()
+            rows = list(session.exec(select(SigningKey).where(col(SigningKey.alg) == alg)).all())
+            if not _can_sign(rows, alg, now):
                 add_key(session=session, box=self._box, alg=alg, now=now, active_from=now)
-                session.commit()
-            self.refresh()
+        self.refresh()
 
     def published(self) -> list[SigningKey]:
         now = self._clock()
-        return [r for r in self._load() if r.created_at <= now and (r.expires_at is None or r.expires_at > now)]
+        return [r for r in self._load() if _is_published(r, now)]
 
-    def jwks(self) -> dict[str, Any]:
-        """RFC 7517 §5 JWK Set of every published key (verification keys only)."""
+    def _published_set(self) -> _Published:
         published = self.published()
         if not published:
             self.ensure()
             published = self.published()
-        return {"keys": [dict(r.public_jwk) for r in published]}
+        kids = frozenset(r.kid for r in published)
+        cached = self._published
+        if cached is None or cached.kids != kids:
+            jwks = {"keys": [dict(r.public_jwk) for r in published]}
+            cached = _Published(
+                kids=kids,
+                jwks=jwks,
+                jwks_json=json_bytes(jwks),
+                keyset=KeySet.import_key_set(jwks),  # type: ignore[arg-type]
+            )
+            self._published = cached
+        return cached
 
-    def verification_keys(self) -> KeySet:
-        """The published keys as a joserfc KeySet, rebuilt only when the published set changes."""
-        jwks = self.jwks()
-        kids = tuple(k["kid"] for k in jwks["keys"])
-        cached = self._keyset
-        if cached is None or cached[0] != kids:
-            cached = (kids, KeySet.import_key_set(jwks))  # type: ignore[arg-type]
-            self._keyset = cached
-        return cached[1]
+    def jwks(self) -> dict[str, Any]:
+        """RFC 7517 §5 JWK Set of every published key (verification keys only)."""
+        document: dict[str, Any] = json.loads(self._published_set().jwks_json)  # a copy the caller may change
+        return document
+
+    def jwks_json(self) -> bytes:
+        """The JWK Set document as served (built once per change of the published set)."""
+        return self._published_set().jwks_json
+
+    def verification_keys(self, kid: str | None = None) -> KeySet:
+        """The published keys as a joserfc KeySet. Given the ``kid`` of a token to verify that is
+        not among them, the keys are re-read once first (OIDC Core §10.1.1; rate-limited, see the
+        module docstring): another worker may have just created it."""
+        published = self._published_set()
+        if kid is not None and kid not in published.kids and self._may_refresh_for_unknown_kid():
+            self.refresh()
+            published = self._published_set()
+        return published.keyset
+
+    def _may_refresh_for_unknown_kid(self) -> bool:
+        now = self._clock()
+        with self._lock:
+            last = self._unknown_kid_refresh_at
+            if last is not None and (now - last).total_seconds() < UNKNOWN_KID_COOLDOWN_SECONDS:
+                return False
+            self._unknown_kid_refresh_at = now
+            return True
 
     def signing_key(self, alg: str = DEFAULT_ALG) -> ActiveKey:
         """The newest key of ``alg`` that is past its activation time."""

@@ -87,7 +87,9 @@ def subject_from_id_token_hint(value: str, *, keys: KeyStore, issuer: str, clien
         compact = jws.extract_compact(value.encode("ascii"))
         if compact.protected.get("alg") not in SUPPORTED_ALGS:
             return None
-        claims = jwt.decode(value, keys.verification_keys(), algorithms=list(SUPPORTED_ALGS)).claims
+        kid = compact.protected.get("kid")
+        published = keys.verification_keys(kid if isinstance(kid, str) else None)  # OIDC Core §10.1.1
+        claims = jwt.decode(value, published, algorithms=list(SUPPORTED_ALGS)).claims
     except (JoseError, ValueError, UnicodeEncodeError):
         return None
     aud = claims.get("aud")
