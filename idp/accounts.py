@@ -314,8 +314,23 @@ def find_technician(*, session: Session, technician_id: str) -> Technician | Non
     return session.exec(select(Technician).where(col(Technician.technician_id) == technician_id)).first()
 
 
+_TECHNICIAN_OF_ACCOUNT = "genba.technician_of_account"
+
+
 def technician_for_account(*, session: Session, account_id: int) -> Technician | None:
-    return session.exec(select(Technician).where(col(Technician.account_id) == account_id)).first()
+    """The account's technician record. Remembered in the session (an account's technician never
+    changes), so the several parts of one request that ask — userinfo's claims, the consent caller
+    — cost one query; a record the session no longer holds (closed, deleted) is read again."""
+    remembered: dict[int, Technician] = session.info.setdefault(_TECHNICIAN_OF_ACCOUNT, {})
+    known = remembered.get(account_id)
+    if known is not None and inspect(known).persistent and inspect(known).session is session:
+        return known
+    technician = session.exec(select(Technician).where(col(Technician.account_id) == account_id)).first()
+    if technician is not None:
+        remembered[account_id] = technician
+    else:
+        remembered.pop(account_id, None)
+    return technician
 
 
 def staff_for_account(*, session: Session, account_id: int) -> tuple[EmployerStaff, Employer] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from idp import accounts
-from idp.models import Account
+from idp.models import Account, AccountKind
 from idp.oauth.clients import RegisteredClient
 
 # Scope → claims (§5.4). CCUS data scopes are not offered until the consent engine releases them.
@@ -63,7 +63,12 @@ def account_claims(session: Session, account: Account) -> dict[str, Any]:
         "locale": "ja-JP",
         "updated_at": int(account.password_changed_at.timestamp()),
     }
-    technician = accounts.technician_for_account(session=session, account_id=account.id)
+    # only a technician account has a technician record, only a staff account a staff one
+    technician = (
+        accounts.technician_for_account(session=session, account_id=account.id)
+        if account.kind == AccountKind.technician
+        else None
+    )
     if technician is not None:
         family, given = _split_name(technician.name)
         family_kana, given_kana = _split_name(technician.name_kana)
@@ -85,7 +90,11 @@ def account_claims(session: Session, account: Account) -> dict[str, Any]:
     if account.email:
         claims["email"] = account.email
         claims["email_verified"] = False
-    staff = accounts.staff_for_account(session=session, account_id=account.id)
+    staff = (
+        accounts.staff_for_account(session=session, account_id=account.id)
+        if account.kind == AccountKind.staff
+        else None
+    )
     if staff is not None:
         employer = staff[1]
         claims.setdefault("phone_number", employer.phone)

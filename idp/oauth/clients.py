@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from idp.models import OAuthClient
+from idp.models import Account, OAuthClient
 from idp.oauth.config import OFFERED_SCOPES
 from idp.runtime import Randomness, token_urlsafe
 from idp.validation import FieldProblem, clean_text
@@ -250,3 +250,21 @@ def find_client(session: Session, client_id: str | None) -> RegisteredClient | N
         return None
     row = session.get(OAuthClient, client_id)
     return RegisteredClient(row) if row is not None and not row.disabled else None
+
+
+def find_client_and_account(
+    session: Session, client_id: str | None, account_id: int
+) -> tuple[RegisteredClient, Account] | None:
+    """``find_client`` and the account, in one round trip: ``None`` unless both exist and the
+    client is enabled (both rows land in the session, where later ``get()`` calls find them)."""
+    if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
+        return None
+    both = (
+        select(OAuthClient, Account)
+        .join_from(OAuthClient, Account, col(Account.id) == account_id)  # two look-ups by key, one row
+        .where(col(OAuthClient.client_id) == client_id)
+    )
+    row = session.exec(both).first()
+    if row is None or row[0].disabled:
+        return None
+    return RegisteredClient(row[0]), row[1]

@@ -10,12 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from idp.models import Account, OAuthGrant
 from idp.oauth import par
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
-from idp.oauth.clients import AUTH_METHODS, RegisteredClient, find_client
+from idp.oauth.clients import AUTH_METHODS, RegisteredClient, find_client_and_account
 from idp.oauth.config import bound_session
-from idp.oauth.discovery import metadata
 from idp.oauth.dpop import DPoPError
 from idp.oauth.errors import OAuth2Error, safe_description
 from idp.oauth.http import ProtocolError, form_params
@@ -182,11 +180,11 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
                 return claims
             if "openid" not in claims.scope.split():
                 return unauthorized("insufficient_scope", "the token lacks the openid scope")
-            grant = db.get(OAuthGrant, claims.grant_id) if claims.grant_id else None
-            client = find_client(db, claims.client_id)
-            account = db.get(Account, grant.account_id) if grant else None
-            if grant is None or client is None or account is None or account.disabled:
+            grant = claims.grant  # read while checking the token; client and account in one round trip
+            found = find_client_and_account(db, claims.client_id, grant.account_id) if grant else None
+            if grant is None or found is None or found[1].disabled:
                 return unauthorized("invalid_token", "the access token is not valid")
+            client, account = found
             body: dict[str, Any] = {"sub": subject_for(account, client, salt=svc.subject_salt)}
             body.update(
                 release(
@@ -204,26 +202,27 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
 
 @router.get("/jwks")
 def jwks(oauth: OAuthDep) -> Response:
-    """RFC 7517 JWK Set; cached briefly so a key published by rotation is seen well before it signs."""
-    return JSONResponse(oauth.services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
-
-
-def _metadata(oauth: OAuthRuntime) -> dict[str, Any]:
-    data = metadata(oauth.services.config, registration=bool(oauth.services.config.registration_token_hash))
-    data.update(oauth.extra_metadata)
-    data["grant_types_supported"] = data["grant_types_supported"] + oauth.extra_grant_types
-    return data
+    """RFC 7517 JWK Set; cached briefly so a key published by rotation is seen well before it signs.
+    The bytes are rendered once per change of the published set (``KeyStore.jwks_json``)."""
+    return Response(
+        oauth.services.keys.jwks_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.get("/.well-known/openid-configuration")
-def openid_configuration(request: Request, oauth: OAuthDep) -> Response:
-    return JSONResponse(
-        _metadata(oauth),
+async def openid_configuration(oauth: OAuthDep) -> Response:
+    """OIDC Discovery 1.0 §4: the metadata document, rendered once per application (it changes only
+    with the configuration) and served without leaving the event loop."""
+    return Response(
+        oauth.discovery_document(),
+        media_type="application/json",
         headers={"Cache-Control": "public, max-age=3600"},
     )
 
 
 @router.get("/.well-known/oauth-authorization-server")
-def oauth_authorization_server(request: Request, oauth: OAuthDep) -> Response:
+async def oauth_authorization_server(oauth: OAuthDep) -> Response:
     """RFC 8414 §3: the same metadata at the OAuth well-known location."""
-    return openid_configuration(request, oauth)
+    return await openid_configuration(oauth)

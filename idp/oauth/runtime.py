@@ -11,11 +11,12 @@ from sqlalchemy import Engine
 from idp.oauth.authorize import AuthorizationEndpoint
 from idp.oauth.config import OAuthConfig
 from idp.oauth.details import DetailsHandler
+from idp.oauth.discovery import metadata
 from idp.oauth.dpop import DPoPVerifier
 from idp.oauth.endpoints import Introspection, Revocation
 from idp.oauth.grants import ClientCredentials, CodeGrant, PrivateKeyJwt, RefreshGrant, S256Challenge
 from idp.oauth.issuance import IdTokenExtension, Issuer
-from idp.oauth.keys import KeyStore
+from idp.oauth.keys import KeyStore, json_bytes
 from idp.oauth.logout import HttpPoster, Poster
 from idp.oauth.registration import Registration
 from idp.oauth.replay import ReplayCache
@@ -37,6 +38,23 @@ class OAuthRuntime:
     #: provider metadata and grant types contributed by other parts (the credential issuer's pre-auth grant)
     extra_metadata: dict[str, Any] = field(default_factory=dict)
     extra_grant_types: list[str] = field(default_factory=list)
+    _discovery: bytes | None = field(default=None, init=False, repr=False)
+
+    def metadata(self) -> dict[str, Any]:
+        """Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2) with what other parts contributed."""
+        config = self.services.config
+        data = metadata(config, registration=bool(config.registration_token_hash))
+        data.update(self.extra_metadata)
+        data["grant_types_supported"] = data["grant_types_supported"] + self.extra_grant_types
+        return data
+
+    def discovery_document(self) -> bytes:
+        """The metadata as served, rendered on first use and then kept: it depends only on the
+        configuration and on what was contributed while the application was built."""
+        document = self._discovery
+        if document is None:
+            document = self._discovery = json_bytes(self.metadata())
+        return document
 
 
 def build_oauth(
@@ -84,7 +102,9 @@ def build_oauth(
     )
 
 
-def get_oauth(request: Request) -> OAuthRuntime:
+async def get_oauth(request: Request) -> OAuthRuntime:
+    """``async`` although it does not wait for anything: FastAPI runs a plain ``def`` dependency in
+    the thread pool, a thread hand-off on every protocol request for one attribute read."""
     runtime: OAuthRuntime = request.app.state.oauth
     return runtime
 

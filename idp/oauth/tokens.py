@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import update
+from joserfc.jwk import KeySet
+from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from idp.models import OAuthGrant, RefreshToken, RevokedToken
@@ -33,6 +34,9 @@ def token_hash(value: str) -> str:
 @dataclass(frozen=True)
 class AccessTokenClaims:
     claims: dict[str, Any]
+    #: the token's grant as read while checking it (``None`` for client_credentials tokens); kept
+    #: here so the caller does not read it again
+    grant: OAuthGrant | None = field(default=None, compare=False, repr=False)
 
     @property
     def jti(self) -> str:
@@ -114,13 +118,19 @@ class TokenService:
         token = jwt.encode({"typ": AT_TYP, "alg": key.alg, "kid": key.kid}, claims, key.key, algorithms=[key.alg])
         return token, lifetime
 
+    def keys_for_token(self, token: Any) -> KeySet:
+        """joserfc key resolver: the published keys, re-read first if the token's ``kid`` is not
+        among them (OIDC Core §10.1.1, see ``KeyStore.verification_keys``)."""
+        kid = token.headers().get("kid")
+        return self.keys.verification_keys(kid if isinstance(kid, str) else None)
+
     def decode_access_token(self, session: Session, token: str) -> AccessTokenClaims | None:
         """Verify one of our access tokens: signature by a published key, ``typ``, issuer, expiry,
         not revoked, grant not revoked. ``None`` for anything else (alg=none, HS256, ID tokens...)."""
         if not token or len(token) > 8192 or token.count(".") != 2:
             return None
         try:
-            decoded = jwt.decode(token, self.keys.verification_keys(), algorithms=list(SUPPORTED_ALGS))
+            decoded = jwt.decode(token, self.keys_for_token, algorithms=SUPPORTED_ALGS)
         except (JoseError, ValueError, KeyError, TypeError):
             return None
         if decoded.header.get("typ") != AT_TYP:
@@ -130,17 +140,20 @@ class TokenService:
         exp = claims.get("exp")
         if claims.get("iss") != self.config.issuer or not isinstance(exp, int) or exp <= now or "jti" not in claims:
             return None
-        if session.get(RevokedToken, str(claims["jti"])) is not None:
-            return None
+        jti = str(claims["jti"])
         gid = claims.get("gid")
-        if gid:
-            grant = session.get(OAuthGrant, str(gid))
-            if grant is None or grant.revoked_at is not None:
+        grant: OAuthGrant | None = None
+        if gid:  # one round trip for both checks
+            found = session.exec(select(OAuthGrant, _revoked(jti)).where(col(OAuthGrant.grant_id) == str(gid))).first()
+            if found is None or found[1] or found[0].revoked_at is not None:
                 return None
+            grant = found[0]
+        elif session.get(RevokedToken, jti) is not None:
+            return None
         entries = claims.get("authorization_details")
         if entries and self.details_valid is not None and not self.details_valid(list(entries)):
             return None
-        return AccessTokenClaims(claims)
+        return AccessTokenClaims(claims, grant)
 
     def revoke_access_token(self, session: Session, claims: AccessTokenClaims) -> None:
         if session.get(RevokedToken, claims.jti) is None:
@@ -166,6 +179,11 @@ class TokenService:
         if not value or len(value) > 200:
             return None
         return session.get(RefreshToken, token_hash(value))
+
+
+def _revoked(jti: str) -> Any:
+    """``EXISTS`` a revocation record for ``jti`` (RFC 7009 §2: a revoked token stays revoked)."""
+    return exists().where(col(RevokedToken.jti) == jti)
 
 
 def revoke_grant(session: Session, grant_id: str, *, now: datetime) -> None:
