@@ -31,9 +31,9 @@ from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderToken
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
+from idp.ccus.claims import ccus_id_token, ccus_userinfo
 from idp.ccus.details import ConsentDetails
 from idp.ccus.directory import RegisterDirectory
-from idp.ccus.userinfo import ccus_userinfo
 from idp.oauth.config import OAuthConfig
 from idp.oauth.redis_store import RedisReplayCache
 from idp.oauth.replay import DatabaseReplayCache
@@ -244,6 +244,7 @@ def create_app(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
     )
+    app.state.oauth.issuer.id_token_extra = ccus_id_token(app.state.consent, clock)
     app.state.wallet = build_wallet(
         settings,
         engine=engine,

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 PartyKind = Literal["technician", "company", "orderer", "client", "operator"]
 JAPAN = ZoneInfo("Asia/Tokyo")
@@ -173,7 +176,15 @@ class ConsentPort(Protocol):
     def active(self, consent_ids: tuple[str, ...], *, now: datetime) -> bool: ...
 
     def record_disclosure(
-        self, recipient: Party, technician_id: str, items: list[str], decision: Decision, *, now: datetime, channel: str
+        self,
+        recipient: Party,
+        technician_id: str,
+        items: list[str],
+        decision: Decision,
+        *,
+        now: datetime,
+        channel: str,
+        session: Session | None = None,
     ) -> None: ...
 
     def records_for_technician(self, technician_id: str) -> list[dict[str, object]]: ...

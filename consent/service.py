@@ -346,22 +346,51 @@ class ConsentService:
             return [self._view(r, now) for r in rows]
 
     def record_disclosure(
-        self, recipient: Party, technician_id: str, items: list[str], decision: Decision, *, now: datetime, channel: str
+        self,
+        recipient: Party,
+        technician_id: str,
+        items: list[str],
+        decision: Decision,
+        *,
+        now: datetime,
+        channel: str,
+        session: Session | None = None,
     ) -> None:
-        """APPI art. 29: who received what, about whom, on whose consent (or which rule), when."""
+        """APPI art. 29: who received what, about whom, on whose consent (or which rule), when.
+
+        Given ``session`` (a transaction of the same database that will commit what is disclosed,
+        such as the token response carrying an ID token), the record joins that transaction: it
+        lands exactly when the disclosure does, and on SQLite it does not wait on the caller's own
+        write lock. Otherwise it is committed at once in its own transaction."""
+        if session is not None:
+            self._append_disclosure(session, recipient, technician_id, items, decision, now=now, channel=channel)
+            return
         with Session(self._engine) as db:
-            records.append(
-                db,
-                kind="disclosure",
-                at=now,
-                recipient=recipient.label(),
-                technician_id=technician_id,
-                items=sorted(items),
-                consent_ids=list(decision.consent_ids),
-                actor=channel,
-                detail={"rules": " ".join(decision.rules)},
-            )
+            self._append_disclosure(db, recipient, technician_id, items, decision, now=now, channel=channel)
             db.commit()
+
+    @staticmethod
+    def _append_disclosure(
+        db: Session,
+        recipient: Party,
+        technician_id: str,
+        items: list[str],
+        decision: Decision,
+        *,
+        now: datetime,
+        channel: str,
+    ) -> None:
+        records.append(
+            db,
+            kind="disclosure",
+            at=now,
+            recipient=recipient.label(),
+            technician_id=technician_id,
+            items=sorted(items),
+            consent_ids=list(decision.consent_ids),
+            actor=channel,
+            detail={"rules": " ".join(decision.rules)},
+        )
 
     def records_for_technician(self, technician_id: str) -> list[dict[str, object]]:
         with Session(self._engine) as db:

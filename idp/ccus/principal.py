@@ -24,7 +24,18 @@ class Caller:
 
 
 def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | None:
-    client = session.get(OAuthClient, claims.client_id)
+    """The caller behind a verified access token (a client_credentials token has no grant)."""
+    grant = None
+    if claims.grant_id:
+        grant = claims.grant or session.get(OAuthGrant, claims.grant_id)
+        if grant is None:
+            return None
+    return caller_from_grant(session, claims.client_id, grant)
+
+
+def caller_from_grant(session: Session, client_id: str, grant: OAuthGrant | None) -> Caller | None:
+    """The client acting for its owner company, the grant's technician and the consents it relies on."""
+    client = session.get(OAuthClient, client_id)
     if client is None or client.disabled:
         return None
     owner = session.get(Employer, client.owner_employer_pk) if client.owner_employer_pk else None
@@ -32,10 +43,7 @@ def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | N
     party = Party("client", client.client_id, acting_for=acting_for)
     technician_id = None
     consent_ids: tuple[str, ...] | None = None
-    if claims.grant_id:
-        grant = session.get(OAuthGrant, claims.grant_id)
-        if grant is None:
-            return None
+    if grant is not None:
         account = session.get(Account, grant.account_id)
         technician = (
             accounts.technician_for_account(session=session, account_id=account.id) if account and account.id else None

@@ -37,6 +37,8 @@ SUPPORTED_CLAIMS = (
     "sid",
     "at_hash",
     *(c for group in SCOPE_CLAIMS.values() for c in group),
+    "ccus",  # the consent engine's release for the ccus.* scopes (idp.ccus.claims)
+    "ccus_withheld",
 )
 
 

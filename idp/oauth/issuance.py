@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from joserfc import jwt
+from sqlmodel import Session
 
 from idp.models import Account, OAuthGrant
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
@@ -28,9 +30,15 @@ def half_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
+#: extra ID token claims contributed by another part: (session, client_id, grant) → claims
+IdTokenClaims = Callable[[Session, str, OAuthGrant], dict[str, Any]]
+
+
 class Issuer:
     def __init__(self, services: OAuthServices) -> None:
         self.svc = services
+        #: set by the application (CCUS claims under the consent engine); ``None`` adds nothing
+        self.id_token_extra: IdTokenClaims | None = None
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """authlib's ``save_token``: replace the pending values with real tokens."""
@@ -101,6 +109,9 @@ class Issuer:
             if account is not None:
                 extra = release(account_claims(current_db(), account), scope=grant.scope, extra=set())
                 claims.update({k: v for k, v in extra.items() if k in wanted})
+        if self.id_token_extra is not None:
+            contributed = self.id_token_extra(current_db(), client.client_id, grant)
+            claims.update({k: v for k, v in contributed.items() if k not in claims})  # never replaces ours
         return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "JWT"}, claims, key.key, algorithms=[key.alg])
 
 
