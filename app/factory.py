@@ -254,8 +254,8 @@ def create_app(
         oauth=app.state.oauth,
         master_secret=config.master_secret,
     )
+    app.include_router(build_router())  # the OAuth endpoints first (see build_router)
     app.include_router(ops.router)
-    app.include_router(build_router())
     app.state.gate = GateRuntime(
         app.state.wallet,
         RegisterGate(
