@@ -4,6 +4,7 @@ when it refuses, and records what it did in the hash chain."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -362,35 +363,21 @@ class ConsentService:
         such as the token response carrying an ID token), the record joins that transaction: it
         lands exactly when the disclosure does, and on SQLite it does not wait on the caller's own
         write lock. Otherwise it is committed at once in its own transaction."""
-        if session is not None:
-            self._append_disclosure(session, recipient, technician_id, items, decision, now=now, channel=channel)
-            return
-        with Session(self._engine) as db:
-            self._append_disclosure(db, recipient, technician_id, items, decision, now=now, channel=channel)
-            db.commit()
-
-    @staticmethod
-    def _append_disclosure(
-        db: Session,
-        recipient: Party,
-        technician_id: str,
-        items: list[str],
-        decision: Decision,
-        *,
-        now: datetime,
-        channel: str,
-    ) -> None:
-        records.append(
-            db,
-            kind="disclosure",
-            at=now,
-            recipient=recipient.label(),
-            technician_id=technician_id,
-            items=sorted(items),
-            consent_ids=list(decision.consent_ids),
-            actor=channel,
-            detail={"rules": " ".join(decision.rules)},
-        )
+        with contextlib.ExitStack() as stack:
+            db = session if session is not None else stack.enter_context(Session(self._engine))
+            records.append(
+                db,
+                kind="disclosure",
+                at=now,
+                recipient=recipient.label(),
+                technician_id=technician_id,
+                items=sorted(items),
+                consent_ids=list(decision.consent_ids),
+                actor=channel,
+                detail={"rules": " ".join(decision.rules)},
+            )
+            if session is None:
+                db.commit()
 
     def records_for_technician(self, technician_id: str) -> list[dict[str, object]]:
         with Session(self._engine) as db:

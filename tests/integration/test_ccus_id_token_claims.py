@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from sqlmodel import Session
 
 from idp import accounts
 from tests.integration.test_consent_oauth_flow import _world
-from tests.support.oidc import authorize_url, exchange, follow_to_client, pkce, token_request, verify_id_token
+from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce, token_request, verify_id_token
 from tests.support.web import csrf_of, runtime, sign_in
 
 QUALIFICATIONS = [{"name": "玉掛け技能講習", "number": "T-123"}]
@@ -41,6 +42,18 @@ def _set_record(app: FastAPI, technician_id: str) -> None:
         s.commit()
 
 
+def _code_flow(client: TestClient, rp: Client, **params: str) -> dict[str, Any]:
+    """Authorization code + PKCE S256 for the signed-in browser, consent approved; the token response."""
+    verifier, challenge = pkce()
+    result = follow_to_client(
+        client, authorize_url(rp, code_challenge=challenge, code_challenge_method="S256", **params)
+    )
+    response = exchange(client, rp, result["code"], verifier)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def _approve_as_employer(app: FastAPI, staff: object, consent_id: str) -> None:
     with TestClient(app, base_url="http://localhost") as employer:
         runtime(app).clock.advance(seconds=30)  # a fresh TOTP step for the employer's sign-in
@@ -58,20 +71,7 @@ def test_ccus_scope_claims_follow_two_party_consent_in_id_token_and_userinfo(app
     (person, staff), rp = _world(app)
     _set_record(app, person.username)
     sign_in(client, app, person)
-    verifier, challenge = pkce()
-    result = follow_to_client(
-        client,
-        authorize_url(
-            rp,
-            scope="openid ccus.qualifications offline_access",
-            prompt="consent",
-            code_challenge=challenge,
-            code_challenge_method="S256",
-        ),
-    )
-    response = exchange(client, rp, result["code"], verifier)
-    assert response.status_code == 200, response.text
-    tokens = response.json()
+    tokens = _code_flow(client, rp, scope="openid ccus.qualifications offline_access", prompt="consent")
     consent_id = tokens["authorization_details"][0]["consent_id"]
     assert tokens["authorization_details"][0]["groups"] == ["qualifications"]
 
@@ -136,17 +136,7 @@ def test_face_photo_is_released_at_userinfo_but_never_put_in_an_id_token(app: Fa
         }
     ]
     sign_in(client, app, person)
-    verifier, challenge = pkce()
-    result = follow_to_client(
-        client,
-        authorize_url(
-            rp,
-            code_challenge=challenge,
-            code_challenge_method="S256",
-            authorization_details=json.dumps(details, ensure_ascii=False),
-        ),
-    )
-    tokens = exchange(client, rp, result["code"], verifier).json()
+    tokens = _code_flow(client, rp, authorization_details=json.dumps(details, ensure_ascii=False))
     _approve_as_employer(app, staff, tokens["authorization_details"][0]["consent_id"])
     refreshed = token_request(client, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
