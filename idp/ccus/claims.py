@@ -23,7 +23,7 @@ from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort, local_date
 from idp import accounts
 from idp.ccus.disclosure import disclose
-from idp.ccus.principal import Caller, caller_from_grant, caller_from_token
+from idp.ccus.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 from idp.models import OAuthGrant
 from idp.oauth.tokens import AccessTokenClaims
 from idp.runtime import Clock
@@ -70,6 +70,8 @@ def ccus_userinfo(consent: ConsentPort, clock: Clock) -> Callable[[Session, Acce
     """The userinfo hook: ``ccus`` and ``ccus_withheld`` for the token's grant."""
 
     def extra(db: Session, claims: AccessTokenClaims) -> dict[str, Any]:
+        if claims.grant is None or consent_ids_of(claims.grant) is None:
+            return {}  # no consent to release anything under: nothing to look up
         caller = caller_from_token(db, claims)
         return _release(consent, clock, db, caller, channel="userinfo", leave_out=frozenset(), in_transaction=False)
 
@@ -80,6 +82,8 @@ def ccus_id_token(consent: ConsentPort, clock: Clock) -> Callable[[Session, str,
     """The ID token hook: ``ccus`` (without the face photo) and ``ccus_withheld`` for the grant."""
 
     def extra(db: Session, client_id: str, grant: OAuthGrant) -> dict[str, Any]:
+        if consent_ids_of(grant) is None:
+            return {}
         caller = caller_from_grant(db, client_id, grant)
         # the token endpoint's transaction: the record commits with the tokens it accompanies
         return _release(consent, clock, db, caller, channel="id_token", leave_out=NOT_IN_ID_TOKEN, in_transaction=True)

@@ -49,10 +49,15 @@ def caller_from_grant(session: Session, client_id: str, grant: OAuthGrant | None
             accounts.technician_for_account(session=session, account_id=account.id) if account and account.id else None
         )
         technician_id = technician.technician_id if isinstance(technician, Technician) else None
-        ids = tuple(
-            str(d["consent_id"])
-            for d in grant.authorization_details
-            if d.get("type") == DETAIL_TYPE and d.get("consent_id")
-        )
-        consent_ids = ids or None
+        consent_ids = consent_ids_of(grant)
     return Caller(party=party, client=client, user_technician_id=technician_id, consent_ids=consent_ids)
+
+
+def consent_ids_of(grant: OAuthGrant) -> tuple[str, ...] | None:
+    """The consents a grant relies on: its ``genba_technician_data`` authorization details (RFC 9396)."""
+    ids = tuple(
+        str(d["consent_id"])
+        for d in grant.authorization_details
+        if d.get("type") == DETAIL_TYPE and d.get("consent_id")
+    )
+    return ids or None
