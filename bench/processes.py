@@ -1,10 +1,10 @@
 """The two servers of ``bench.peer`` (and Genba for ``bench.scale``) as real processes.
 
-Genba ID runs as deployed: ``genba serve --workers N`` (uvicorn's supervisor and N spawned workers,
-JSON access logs to a file; started through ``bench.genba_serve``, which works around a bug). It
-binds its own port, so readiness is polled (``wait_ready``) until the discovery document answers
-200. The peer, ``node bench/node/server.mjs``, inherits a socket bound here (as ``bench.server``
-does for uvicorn), so requests wait in the backlog while it starts.
+Genba ID runs as deployed: ``genba serve --workers N`` (a supervisor and N spawned workers, each on
+its own SO_REUSEPORT socket, JSON access logs to a file). It binds its own port, so readiness is
+polled (``wait_ready``) until the discovery document answers 200. The peer,
+``node bench/node/server.mjs``, inherits a socket bound here (as ``bench.server`` does for uvicorn),
+so requests wait in the backlog while it starts.
 """
 
 from __future__ import annotations
@@ -65,10 +65,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def genba_serve(env: dict[str, str], workdir: Path, workers: int) -> Iterator[LiveServer]:
-    """``genba serve --workers N`` (see ``bench.genba_serve``) on a free port of 127.0.0.1, with
-    ``GENBA_ISSUER=http://localhost:<port>``."""
+    """``genba serve --workers N`` on a free port of 127.0.0.1, with ``GENBA_ISSUER=http://localhost:<port>``."""
     port = free_port()
-    command = [sys.executable, "-m", "bench.genba_serve", "serve", "--workers", str(workers)]
+    command = [GENBA, "serve", "--workers", str(workers)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     log_path = workdir / "genba.log"
     with log_path.open("wb") as log:
