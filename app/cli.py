@@ -142,6 +142,7 @@ def serve(
 GRACEFUL_SHUTDOWN_SECONDS = 20  # SIGTERM: requests in flight get this long to finish, then the worker stops
 #: after SIGTERM, how long the supervisor of several workers waits for them before it kills them
 STOP_DEADLINE_SECONDS = GRACEFUL_SHUTDOWN_SECONDS + 10
+WAIT_POLL_SECONDS = 0.5  # how often the supervisor looks at the stop deadline while waiting for workers
 
 
 def _server_config(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any]) -> Any:
@@ -249,22 +250,31 @@ def _supervise_workers(host: str, port: int, workers: int, proxy_headers: bool, 
     try:
         log.info("Started parent process [%d]", os.getpid())
         log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port)
-        for _ in range(workers):
-            if stopping:
-                break
-            process = spawn.Process(target=_serve_worker, args=(host, port, proxy_headers, log_config), daemon=False)
-            process.start()
-            processes.append(process)
+        try:
+            for _ in range(workers):
+                if stopping:
+                    break
+                process = spawn.Process(
+                    target=_serve_worker, args=(host, port, proxy_headers, log_config), daemon=False
+                )
+                process.start()
+                processes.append(process)
+        except BaseException:  # a worker could not be started: the ones that did must not serve on alone
+            stop_all()
+            raise
         if stopping:  # a signal came while the workers were starting
             stop_all()
         running = list(processes)
         while running:
-            timeout = None if stop_deadline is None else max(0.0, stop_deadline - time.monotonic())
-            ready = wait([p.sentinel for p in running], timeout)
-            if not ready:  # the deadline passed: the workers had their graceful shutdown
-                log.error("workers did not stop within %d s; killing them", STOP_DEADLINE_SECONDS)
-                stop_all(signal.SIGKILL)
-                stop_deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+            # Poll: a signal handler that sets the deadline does not shorten a wait already in progress
+            # (PEP 475 resumes it with its original timeout), so never wait longer than WAIT_POLL_SECONDS.
+            ready = wait([p.sentinel for p in running], WAIT_POLL_SECONDS)
+            if not ready:
+                if stop_deadline is not None and time.monotonic() >= stop_deadline:
+                    # the workers had their graceful shutdown
+                    log.error("workers did not stop within %d s; killing them", STOP_DEADLINE_SECONDS)
+                    stop_all(signal.SIGKILL)
+                    stop_deadline = time.monotonic() + STOP_DEADLINE_SECONDS
                 continue
             for process in [p for p in running if p.sentinel in ready]:
                 process.join()
