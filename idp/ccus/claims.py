@@ -3,10 +3,13 @@
 The ``ccus`` claim carries the fields the consent engine allows for the signed-in technician under
 the consents the grant relies on (its RFC 9396 ``genba_technician_data`` authorization details, which
 the ``ccus.*`` scopes are shorthand for); ``ccus_withheld`` names each group still withheld and why
-(for example ``awaiting_employer``). Both are returned by userinfo (OIDC Core §5.3) and in the ID
-token (§2) of every token response for such a grant, including refreshes, so an ID token never holds
-more than the consents in force when it was minted. Every release is a recorded disclosure
-(APPI art. 29), with the channel it left by.
+(for example ``awaiting_employer``). Both are returned by userinfo (OIDC Core §5.3), like the claims
+of the standard scopes when an access token is issued (§5.4). A client that wants them in the ID
+token asks with the ``claims`` request parameter (§5.5: ``{"id_token": {"ccus": null}}``); it then
+gets them in every ID token of the grant, refreshes included, each holding no more than the consents
+in force when it was minted. Not by default: ID tokens come back through browsers as
+``id_token_hint`` (in URLs, logs and history), so personal data goes there only when asked for.
+Every release is a recorded disclosure (APPI art. 29), with the channel it left by.
 
 The face photo is released at userinfo and the data API only: as a data URI it would make the ID
 token tens of kilobytes, and ID tokens travel in headers and ``id_token_hint`` parameters.
@@ -25,6 +28,7 @@ from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 from idp.models import OAuthGrant
+from idp.oauth.claims import requested_claim_names
 from idp.oauth.tokens import AccessTokenClaims
 from idp.runtime import Clock
 
@@ -54,6 +58,8 @@ def _release(
     if technician is None or not decision.allowed:
         return {"ccus": {}, "ccus_withheld": withheld}
     data = {k: v for k, v in disclose(db, technician, decision, today=local_date(now)).items() if k not in leave_out}
+    if not data:  # nothing leaves (only the photo was allowed, and it stays out of ID tokens): no record
+        return {"ccus": {}, "ccus_withheld": withheld}
     consent.record_disclosure(
         caller.party,
         caller.user_technician_id,
@@ -82,7 +88,7 @@ def ccus_id_token(consent: ConsentPort, clock: Clock) -> Callable[[Session, str,
     """The ID token hook: ``ccus`` (without the face photo) and ``ccus_withheld`` for the grant."""
 
     def extra(db: Session, client_id: str, grant: OAuthGrant) -> dict[str, Any]:
-        if consent_ids_of(grant) is None:
+        if consent_ids_of(grant) is None or "ccus" not in requested_claim_names(grant.claims, "id_token"):
             return {}
         caller = caller_from_grant(db, client_id, grant)
         # the token endpoint's transaction: the record commits with the tokens it accompanies

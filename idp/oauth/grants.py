@@ -176,16 +176,16 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         grant = db.get(OAuthGrant, row.grant_id)
         if grant is None or grant.revoked_at is not None:
             return None
-        valid = svc.tokens.details_valid
-        if grant.authorization_details and valid is not None and not valid(list(grant.authorization_details)):
-            # RFC 9396 §7 / issue 4 rule 5: a consent the grant relied on was revoked or has expired, so
-            # its tokens are refused (introspection, data API) and it yields no new ones: invalid_grant
-            return None
         if row.rotated_at is not None and now - row.rotated_at > svc.config.refresh_grace:
             # Reuse of a rotated token: someone holds a copy. Revoke the whole family.
             with Session(svc.engine) as own:
                 revoke_grant(own, grant.grant_id, now=now)
                 own.commit()
+            return None
+        valid = svc.tokens.details_valid  # after the reuse check: a replayed token still revokes the family
+        if grant.authorization_details and valid is not None and not valid(list(grant.authorization_details)):
+            # RFC 9396 §7 / issue 4 rule 5: a consent the grant relied on was revoked or has expired, so
+            # its tokens are refused (introspection, data API) and it yields no new ones: invalid_grant
             return None
         return PresentedRefreshToken(row=row, grant=grant)
 

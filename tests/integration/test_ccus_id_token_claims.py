@@ -1,5 +1,6 @@
 """CCUS data in the ID token and at userinfo for the ``ccus.*`` scopes (issue 4, item 5: enforcement
-wherever data leaves; OIDC Core §2 ID token, §5.3 userinfo; RFC 9396 authorization details).
+wherever data leaves; OIDC Core §2 ID token, §5.3 userinfo, §5.4-5.5 where scope claims go; RFC 9396
+authorization details). At userinfo always; in the ID token when the ``claims`` parameter asks.
 
 The scope ``ccus.qualifications`` is shorthand for a ``genba_technician_data`` request for the
 qualifications group. Until the employer approves too (rule 1, two-party consent), neither the ID
@@ -16,14 +17,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from idp import accounts
+from idp.models import OAuthGrant
 from tests.integration.test_consent_oauth_flow import _world
 from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce, token_request, verify_id_token
 from tests.support.web import csrf_of, runtime, sign_in
 
 QUALIFICATIONS = [{"name": "玉掛け技能講習", "number": "T-123"}]
+IN_ID_TOKEN = json.dumps({"id_token": {"ccus": None}})  # OIDC Core §5.5: the claims request parameter
 
 
 def _set_record(app: FastAPI, technician_id: str) -> None:
@@ -71,9 +74,12 @@ def test_ccus_scope_claims_follow_two_party_consent_in_id_token_and_userinfo(app
     (person, staff), rp = _world(app)
     _set_record(app, person.username)
     sign_in(client, app, person)
-    tokens = _code_flow(client, rp, scope="openid ccus.qualifications offline_access", prompt="consent")
+    tokens = _code_flow(
+        client, rp, scope="openid ccus.qualifications offline_access", prompt="consent", claims=IN_ID_TOKEN
+    )
     consent_id = tokens["authorization_details"][0]["consent_id"]
     assert tokens["authorization_details"][0]["groups"] == ["qualifications"]
+    first_refresh_token = tokens["refresh_token"]  # rotated below; a copy someone could have kept
 
     # awaiting the employer: nothing leaves, and the client is told why
     id_token = verify_id_token(client, tokens["id_token"])
@@ -114,6 +120,14 @@ def test_ccus_scope_claims_follow_two_party_consent_in_id_token_and_userinfo(app
     refused = client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert refused.status_code == 401
 
+    # RFC 9700 §4.14.2: the rotated token replayed after the consent ended still revokes the whole grant
+    runtime(app).clock.advance(seconds=60)  # past the concurrent-tabs grace
+    replayed = token_request(client, rp, grant_type="refresh_token", refresh_token=first_refresh_token)
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    with Session(runtime(app).engine) as s:
+        grants = s.exec(select(OAuthGrant).where(col(OAuthGrant.client_id) == rp.client_id)).all()
+        assert grants and all(g.revoked_at is not None for g in grants)
+
 
 def test_face_photo_is_released_at_userinfo_but_never_put_in_an_id_token(app: FastAPI, client: TestClient) -> None:
     """Both approved ``face_photo`` and ``qualifications`` (RFC 9396 details): the ID token carries the
@@ -136,7 +150,7 @@ def test_face_photo_is_released_at_userinfo_but_never_put_in_an_id_token(app: Fa
         }
     ]
     sign_in(client, app, person)
-    tokens = _code_flow(client, rp, authorization_details=json.dumps(details, ensure_ascii=False))
+    tokens = _code_flow(client, rp, authorization_details=json.dumps(details, ensure_ascii=False), claims=IN_ID_TOKEN)
     _approve_as_employer(app, staff, tokens["authorization_details"][0]["consent_id"])
     refreshed = token_request(client, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
@@ -146,3 +160,36 @@ def test_face_photo_is_released_at_userinfo_but_never_put_in_an_id_token(app: Fa
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
     assert set(info["ccus"]) == {"qualifications", "face_photo"}
     assert info["ccus"]["face_photo"].startswith("data:image/jpeg;base64,")
+
+
+def test_ccus_stays_out_of_id_tokens_unless_asked_for_and_nothing_empty_is_recorded(
+    app: FastAPI, client: TestClient
+) -> None:
+    """OIDC Core §5.4: with an access token issued, scope claims come from userinfo, so without the
+    ``claims`` parameter no ID token carries ``ccus``. With it, a consent to the face photo alone puts
+    nothing in the ID token, and no disclosure is recorded for it (APPI art. 29 records what left)."""
+    (person, staff), rp = _world(app)
+    rt = runtime(app)
+    details = [
+        {
+            "type": "genba_technician_data",
+            "groups": ["face_photo"],
+            "purpose": "顔認証入場",
+            "period_end": (rt.clock().date() + timedelta(days=30)).isoformat(),
+        }
+    ]
+    sign_in(client, app, person)
+    unasked = _code_flow(client, rp, authorization_details=json.dumps(details, ensure_ascii=False))
+    asked = _code_flow(client, rp, authorization_details=json.dumps(details, ensure_ascii=False), claims=IN_ID_TOKEN)
+    _approve_as_employer(app, staff, unasked["authorization_details"][0]["consent_id"])
+    _approve_as_employer(app, staff, asked["authorization_details"][0]["consent_id"])
+
+    plain = token_request(client, rp, grant_type="refresh_token", refresh_token=unasked["refresh_token"]).json()
+    claims = verify_id_token(client, plain["id_token"])
+    assert "ccus" not in claims and "ccus_withheld" not in claims
+
+    photo_only = token_request(client, rp, grant_type="refresh_token", refresh_token=asked["refresh_token"]).json()
+    claims = verify_id_token(client, photo_only["id_token"])
+    assert claims["ccus"] == {}
+    records = client.get("/consent/records.json").json()["records"]
+    assert [r for r in records if r["kind"] == "disclosure"] == []  # nothing left, nothing recorded
