@@ -202,8 +202,24 @@ def _reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_worker(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any]) -> None:
+def _die_with_supervisor(supervisor: int) -> None:
+    """Linux ``prctl(PR_SET_PDEATHSIG, SIGTERM)``: if the supervisor dies without stopping its workers
+    (SIGKILL, OOM killer), each gets SIGTERM and shuts down gracefully instead of serving on as an
+    orphan on the shared port. Through ctypes because the standard library has no binding for it."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover - elsewhere orphans are left as they are
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_worker(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any], supervisor: int) -> None:
     """One worker process: its own listening socket on the shared address, then uvicorn on it."""
+    _die_with_supervisor(supervisor)
     config = _server_config(host, port, proxy_headers, log_config)
     sock = _reuseport_socket(host, port)
     sock.listen(config.backlog)  # connections wait in this worker's backlog while the app starts
@@ -255,7 +271,7 @@ def _supervise_workers(host: str, port: int, workers: int, proxy_headers: bool, 
                 if stopping:
                     break
                 process = spawn.Process(
-                    target=_serve_worker, args=(host, port, proxy_headers, log_config), daemon=False
+                    target=_serve_worker, args=(host, port, proxy_headers, log_config, os.getpid()), daemon=False
                 )
                 process.start()
                 processes.append(process)

@@ -129,3 +129,14 @@ def test_a_worker_that_dies_stops_the_service_with_a_non_zero_exit(served: Serve
     assert group_gone(served.process.pid), "the other worker outlived the server"
     assert f"worker [{victim}] exited" in served.output.text()
     assert f"Finished server process [{survivor}]" in served.output.text()  # stopped gracefully
+
+
+def test_workers_stop_when_the_supervisor_is_killed(served: Served) -> None:
+    """Operations: SIGKILL to the supervisor (OOM killer, a hard stop) leaves no orphaned worker serving
+    on the shared port; each gets SIGTERM from the kernel (PR_SET_PDEATHSIG) and shuts down gracefully."""
+    workers = [pid for pid in group_members(served.process.pid) if parent_of(pid) == served.process.pid]
+    assert len(workers) >= 2
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    assert group_gone(served.process.pid), "a worker outlived its supervisor"
+    assert served.output.text().count("Application shutdown complete") == 2  # graceful, not killed
