@@ -28,8 +28,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 from sqlmodel import Session, col, select
 
-from connectors.models import Certificate
 from tests.e2e.conftest import Technician
+from tests.support.certificates import add_imported
 from tests.support.server import LiveServer
 from wallet.models import IssuedCredential
 
@@ -86,26 +86,21 @@ def _add_certificates(server: LiveServer, technician: Technician) -> list[str]:
     with server.database() as engine, Session(engine) as db:
         for kind, code, course, body, completed in CERTIFICATES:
             issuer_id, number = f"e2e-body-{technician.technician_id}", f"第{code}-{technician.technician_id[-4:]}号"
-            db.add(
-                Certificate(
-                    technician_id=technician.technician_id,
-                    issuer_id=issuer_id,
-                    certificate_number=number,
-                    source="signed_file",
-                    record_id=f"{code}-{technician.technician_id}",
-                    course_kind=kind,
-                    course_code=code,
-                    course_name=course,
-                    training_body=body,
-                    completed_on=completed,
-                    holder_name=technician.name,
-                    holder_birth_date=date(1985, 4, 12),
-                    signer_kid="e2e-key",
-                    issued_at=now,
-                    original="{}",
-                    imported_at=now,
-                    updated_at=now,
-                )
+            add_imported(
+                db,
+                technician_id=technician.technician_id,
+                issuer_id=issuer_id,
+                number=number,
+                course_code=code,
+                course_name=course,
+                training_body=body,
+                completed_on=completed,
+                holder_name=technician.name,
+                holder_birth_date=date(1985, 4, 12),
+                now=now,
+                course_kind=kind,
+                signer_kid="e2e-key",
+                source="signed_file",
             )
             refs.append(f"{issuer_id}/{number}")
         db.commit()

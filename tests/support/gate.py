@@ -23,7 +23,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 from sqlmodel import Session
 
-from connectors.models import Certificate
+from tests.support.certificates import add_imported
 from tests.support.server import LiveServer
 
 #: course code, course name (as wallet.gate.requirements.COURSES names them), training body, completed on
@@ -146,26 +146,20 @@ def add_certificates(
     now = datetime.now(UTC)
     with server.database() as engine, Session(engine) as db:
         for code, course, body, completed in courses:
-            db.add(
-                Certificate(
-                    technician_id=technician_id,
-                    issuer_id=f"e2e-body-{technician_id}",
-                    certificate_number=f"第{code}-{technician_id[-4:]}号",
-                    source="signed_file",
-                    record_id=f"{code}-{technician_id}",
-                    course_kind="技能講習",
-                    course_code=code,
-                    course_name=course,
-                    training_body=body,
-                    completed_on=completed,
-                    holder_name=holder_name,
-                    holder_birth_date=date(1985, 4, 12),
-                    signer_kid="e2e-key",
-                    issued_at=now,
-                    original="{}",
-                    imported_at=now,
-                    updated_at=now,
-                )
+            add_imported(
+                db,
+                technician_id=technician_id,
+                issuer_id=f"e2e-body-{technician_id}",
+                number=f"第{code}-{technician_id[-4:]}号",
+                course_code=code,
+                course_name=course,
+                training_body=body,
+                completed_on=completed,
+                holder_name=holder_name,
+                holder_birth_date=date(1985, 4, 12),
+                now=now,
+                signer_kid="e2e-key",
+                source="signed_file",
             )
         db.commit()
 

@@ -29,9 +29,9 @@ from joserfc.jwk import ECKey
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
-from connectors.models import Certificate
 from idp import accounts, enrolment
 from idp.ccus import register
+from tests.support.certificates import add_imported
 from tests.support.web import PASSWORD, Person, make_technician, runtime
 from wallet import sdjwt
 from wallet.gate.codec import Challenge, encode_challenge, encode_presentation
@@ -142,27 +142,18 @@ def build_world(
             role="職長",
         )
         for i, (code, course, holder) in enumerate(certificates):
-            s.add(
-                Certificate(
-                    technician_id=TECHNICIAN,
-                    issuer_id="training-body-01",
-                    certificate_number=f"G-{i:03d}",
-                    source="test",
-                    record_id=f"rec-gate-{i}",
-                    course_kind="skill_training",
-                    course_code=code,
-                    course_name=course,
-                    training_body="東京技能講習センター",
-                    completed_on=date(2021, 5, 10 + i),
-                    holder_name=holder,
-                    holder_birth_date=date(1985, 4, 12),
-                    signer_kid="kid-1",
-                    issued_at=clock(),
-                    status="valid",
-                    original="{}",
-                    imported_at=clock(),
-                    updated_at=clock(),
-                )
+            add_imported(
+                s,
+                technician_id=TECHNICIAN,
+                issuer_id="training-body-01",
+                number=f"G-{i:03d}",
+                course_code=code,
+                course_name=course,
+                training_body="東京技能講習センター",
+                completed_on=date(2021, 5, 10 + i),
+                holder_name=holder,
+                holder_birth_date=date(1985, 4, 12),
+                now=clock(),
             )
         staff_person = Person("", "", None, 0)
         if with_staff:
@@ -322,27 +313,19 @@ def add_certificate(app: FastAPI, *, code: str, course: str, holder: str, number
     rt = runtime(app)
     now = rt.clock()
     with Session(rt.engine) as s:
-        s.add(
-            Certificate(
-                technician_id=TECHNICIAN,
-                issuer_id="training-body-02",
-                certificate_number=number,
-                source="test",
-                record_id=f"rec-{number}",
-                course_kind="skill_training",
-                course_code=code,
-                course_name=course,
-                training_body="大阪技能講習センター",
-                completed_on=date(2022, 6, 1),
-                holder_name=holder,
-                holder_birth_date=date(1990, 1, 1),
-                signer_kid="kid-2",
-                issued_at=now,
-                status="valid",
-                original="{}",
-                imported_at=now,
-                updated_at=now,
-            )
+        add_imported(
+            s,
+            technician_id=TECHNICIAN,
+            issuer_id="training-body-02",
+            number=number,
+            course_code=code,
+            course_name=course,
+            training_body="大阪技能講習センター",
+            completed_on=date(2022, 6, 1),
+            holder_name=holder,
+            holder_birth_date=date(1990, 1, 1),
+            now=now,
+            signer_kid="kid-2",
         )
         s.commit()
 

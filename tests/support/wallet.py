@@ -23,9 +23,9 @@ from joserfc.jwk import ECKey
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
-from connectors.models import Certificate
 from idp import accounts
 from idp.models.ccus import TechnicianRecord
+from tests.support.certificates import add_imported
 from wallet.offers import PRE_AUTH_GRANT, NewOffer, create_offer
 from wallet.runtime import WalletRuntime
 
@@ -154,27 +154,18 @@ def seed_technician_data(
         )
         for i in range(certificates):
             cert = SeededCertificate("training-body-01", f"A-{technician_id[-4:]}-{i:03d}")
-            session.add(
-                Certificate(
-                    technician_id=technician_id,
-                    issuer_id=cert.issuer_id,
-                    certificate_number=cert.number,
-                    source="test",
-                    record_id=f"rec-{technician_id}-{i}",
-                    course_kind="skill_training",
-                    course_code=f"C{i:02d}",
-                    course_name=["玉掛け技能講習", "足場の組立て等作業主任者技能講習"][i % 2],
-                    training_body="東京技能講習センター",
-                    completed_on=date(2021, 5, 10 + i),
-                    holder_name="鈴木 一郎",
-                    holder_birth_date=date(1985, 4, 12),
-                    signer_kid="kid-1",
-                    issued_at=now,
-                    status="valid",
-                    original="{}",
-                    imported_at=now,
-                    updated_at=now,
-                )
+            add_imported(
+                session,
+                technician_id=technician_id,
+                issuer_id=cert.issuer_id,
+                number=cert.number,
+                course_code=f"C{i:02d}",
+                course_name=["玉掛け技能講習", "足場の組立て等作業主任者技能講習"][i % 2],
+                training_body="東京技能講習センター",
+                completed_on=date(2021, 5, 10 + i),
+                holder_name="鈴木 一郎",
+                holder_birth_date=date(1985, 4, 12),
+                now=now,
             )
             seeded.append(cert)
         session.commit()

@@ -16,8 +16,6 @@ Three kinds of case:
   disclosures and digests with its own code (hashlib, json, base64), signs with a P-256 key generated
   for the run (no private key is ever committed), presents the listed disclosures and expects either
   the processed claims or the verifier's stable error code.
-
-A case may carry ``xfail: "BUG: ..."``: it then runs as a strict xfail (a real bug, reported).
 """
 
 from __future__ import annotations
@@ -44,15 +42,6 @@ CASE_NAMES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "case.yml").is_f
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((CASES_DIR / name / "case.yml").read_text(encoding="utf-8"))
     return data
-
-
-def _params() -> list[Any]:
-    params = []
-    for name in CASE_NAMES:
-        reason = load(name).get("xfail")
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(name, id=name, marks=marks))
-    return params
 
 
 def b64url(data: bytes) -> str:
@@ -82,7 +71,7 @@ def test_every_case_folder_has_a_valid_case_file() -> None:
         assert case["title"] and case["spec"], name
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", CASE_NAMES)
 def test_case(name: str) -> None:
     """Each case cites its clause in ``spec`` (RFC 9901 §..., SD-JWT VC §...)."""
     case = load(name)

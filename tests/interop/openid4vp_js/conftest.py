@@ -19,11 +19,11 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from connectors.models import Certificate
 from idp import accounts
 from idp.ccus import register
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
+from tests.support.certificates import add_imported
 from tests.support.gate_world import KOGATA, TAMAKAKE, sign_in_http, unverified_claims
 from tests.support.npm_dir import NodePackages, ToolchainError, ensure_packages
 from tests.support.server import LiveServer
@@ -114,27 +114,19 @@ def _seed(server: LiveServer) -> None:
             start_date=now.date() - timedelta(days=1),
         )
         for i, (code, course) in enumerate((TAMAKAKE, KOGATA, ("forklift", "フォークリフト運転技能講習"))):
-            s.add(
-                Certificate(
-                    technician_id=TECHNICIAN,
-                    issuer_id="training-body-vp",
-                    certificate_number=f"VP-{i:03d}",
-                    source="test",
-                    record_id=f"rec-vp-{i}",
-                    course_kind="skill_training",
-                    course_code=code,
-                    course_name=course,
-                    training_body="相互接続技能講習センター",
-                    completed_on=date(2022, 4, 1 + i),
-                    holder_name=NAME,
-                    holder_birth_date=date(1988, 8, 8),
-                    signer_kid="kid-vp",
-                    issued_at=now,
-                    status="valid",
-                    original="{}",
-                    imported_at=now,
-                    updated_at=now,
-                )
+            add_imported(
+                s,
+                technician_id=TECHNICIAN,
+                issuer_id="training-body-vp",
+                number=f"VP-{i:03d}",
+                course_code=code,
+                course_name=course,
+                training_body="相互接続技能講習センター",
+                completed_on=date(2022, 4, 1 + i),
+                holder_name=NAME,
+                holder_birth_date=date(1988, 8, 8),
+                now=now,
+                signer_kid="kid-vp",
             )
         s.commit()
 
