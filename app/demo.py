@@ -6,14 +6,17 @@ Loading is idempotent: a second run finds the accounts and prints the same detai
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.demo_register import PRIME_ID, load_register_demo
 from app.settings import Settings
 from idp import accounts, audit, enrolment, totp
 from idp.audit import AuditEvents
+from idp.models import Account
 from idp.passwords import Passwords
 from idp.runtime import Clock, Randomness
 from idp.secretbox import SecretBox
@@ -86,21 +89,8 @@ def load_demo(
             now=now,
         )
         for account in (tech_account, staff_account):
-            enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
-            audit.record(
-                session=session,
-                event=AuditEvents.ACCOUNT_CREATED,
-                outcome="success",
-                now=now,
-                account_id=account.id,
-                subject=account.username,
-                detail={"via": "demo"},
-            )
+            _enrol(session, account, box=box, rng=rng, now=now)
         session.commit()
-    from sqlalchemy import Engine
-
-    from app.demo_register import load_register_demo
-
     load_register_demo(
         session=session,
         engine=cast(Engine, session.get_bind()),
@@ -109,8 +99,6 @@ def load_demo(
         clock=clock,
         rng=rng,
     )
-    from app.demo_register import PRIME_ID
-
     gate_username = f"{PRIME_ID}-{GATE_LOGIN}"
     if accounts.find_login_account(session=session, username=gate_username) is None:
         gate_account, _ = accounts.create_staff(
@@ -125,7 +113,7 @@ def load_demo(
             rng=rng,
             now=now,
         )
-        enrolment.enrol_totp_directly(session=session, account=gate_account, box=box, rng=rng)
+        _enrol(session, gate_account, box=box, rng=rng, now=now)
         session.commit()
     result = []
     for role, username in (
@@ -138,6 +126,20 @@ def load_demo(
         secret = box.open(found.totp_secret_enc).decode()
         result.append(DemoAccount(role, username, DEMO_PASSWORD, secret, found.display_name))
     return result
+
+
+def _enrol(session: Session, account: Account, *, box: SecretBox, rng: Randomness, now: datetime) -> None:
+    """A demo account's TOTP enrolment and its creation in the audit log, as for any other account."""
+    enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
+    audit.record(
+        session=session,
+        event=AuditEvents.ACCOUNT_CREATED,
+        outcome="success",
+        now=now,
+        account_id=account.id,
+        subject=account.username,
+        detail={"via": "demo"},
+    )
 
 
 def current_codes(demo: list[DemoAccount], *, clock: Clock) -> dict[str, str]:
