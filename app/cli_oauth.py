@@ -66,9 +66,19 @@ def create_client_cmd(
     id_token_alg: Annotated[
         str | None, typer.Option(help="ID token alg: ES256|RS256|PS256|EdDSA (default: provider's)")
     ] = None,
+    wallet: Annotated[
+        bool,
+        typer.Option(
+            "--wallet", help="A holder's wallet app: may receive credentials (OpenID4VCI); owned by no company"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a relying party; the client secret is printed once."""
+    if wallet and (owner_employer_id or "client_credentials" in (grant_type or [])):
+        # a wallet holds a person's credentials for that person: it acts for no company and has no
+        # token of its own (issue 12, hole 3)
+        fail("--wallet: a wallet app is owned by no company and has no client_credentials grant")
     settings = settings_or_fail()
     with transaction(settings) as session:
         new = create_client(
@@ -89,6 +99,7 @@ def create_client_cmd(
             backchannel_logout_session_required=bool(backchannel_logout_uri),
             request_object_signing_alg=request_object_alg,
             id_token_signed_response_alg=id_token_alg,
+            holder_wallet=wallet,
             rng=SystemRandomness(),
             now=system_clock(),
         )
@@ -111,6 +122,7 @@ def create_client_cmd(
             "subject_type": row.subject_type,
             "require_par": row.require_par,
             "require_dpop": row.require_dpop,
+            "wallet": row.holder_wallet,
         }
         if new.client_secret:
             data["client_secret"] = new.client_secret

@@ -40,7 +40,7 @@ from idp.oauth.replay import DatabaseReplayCache
 from idp.oauth.runtime import OAuthRuntime, build_oauth
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBox
+from idp.secretbox import SecretBox, derive_key
 from idp.sessions import SessionStore
 from idp.signin import SignIn
 from idp.throttle import Throttle, Throttler
@@ -115,6 +115,7 @@ def build_wallet(
         publisher=StatusPublisher(engine, keys, issuer=issuer, clock=clock),
         holders=holders,
         tokens=ProviderTokens(oauth),
+        code_key=derive_key(master_secret, "wallet-pre-authorized-code"),
     )
     oauth.server.register_grant(pre_authorized_grant(runtime))
     oauth.extra_metadata.update({"pre-authorized_grant_anonymous_access_supported": True})

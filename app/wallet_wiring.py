@@ -21,12 +21,15 @@ from idp.oauth.clients import RegisteredClient
 from idp.oauth.details import DetailsError
 from idp.oauth.resource import verify_token
 from idp.oauth.runtime import OAuthRuntime
+from idp.oauth.tokens import Resource, TokenKind
 from wallet import credentials
 from wallet.models import CredentialOffer
 from wallet.ports import AccessError, AccessInfo, CardData, CertificateData
 
 #: The longest a Bearer (not DPoP-bound) credential access token lives.
 UNBOUND_CREDENTIAL_TOKEN = timedelta(minutes=5)
+#: ``client_id`` of pre-authorized tokens: no registered client (ids are generated, never this)
+ANONYMOUS_HOLDER = "urn:genba:anonymous-holder"
 
 
 def _ref(row: Certificate) -> str:
@@ -117,6 +120,10 @@ class ProviderTokens:
                 dpop=dpop,
                 value=value.strip(),
                 scheme=scheme.lower(),
+                resource=Resource.credential,
+                # the holder of an offer, or a person through a client registered as a holder wallet
+                # (only those tokens name the credential endpoint: idp.oauth.issuance.audience_for)
+                kinds=(TokenKind.wallet, TokenKind.user),
             )
             if isinstance(claims, Response):
                 raise AccessError(
@@ -153,16 +160,17 @@ class ProviderTokens:
         )
         return technician.technician_id if technician else None
 
-    def mint(
-        self, *, reference: str, authorization_details: list[dict[str, Any]], jkt: str | None, client_id: str
-    ) -> tuple[str, int]:
-        """A JWT access token of the provider whose subject is the redeemed offer (no personal data in it)."""
+    def mint(self, *, reference: str, authorization_details: list[dict[str, Any]], jkt: str | None) -> tuple[str, int]:
+        """A JWT access token of the provider whose subject is the redeemed offer (no personal data in
+        it), for the credential endpoint only, naming no client (issue 12, hole 1)."""
         return self._oauth.services.tokens.mint_access_token(
-            client_id=client_id,
+            client_id=ANONYMOUS_HOLDER,
             subject=f"offer:{reference}",
             scope="openid_credential",
             grant=None,
             jkt=jkt,
+            kind=TokenKind.wallet,
+            audience={Resource.credential},
             extra={"authorization_details": authorization_details, "offer_ref": reference},
             # A Bearer token that can fetch credentials lives at most 5 minutes; a DPoP-bound one
             # may live as configured (OpenID4VCI 1.0 §13, sender-constrained tokens; RFC 9700 §2.2).
@@ -183,7 +191,7 @@ class CredentialDetails:
         out = []
         for entry in entries:
             config = entry.get("credential_configuration_id")
-            if config not in credentials.TYPES:
+            if not isinstance(config, str) or config not in credentials.TYPES:
                 raise DetailsError("unknown credential_configuration_id")
             out.append({"type": "openid_credential", "credential_configuration_id": config})
         out += [
@@ -191,6 +199,11 @@ class CredentialDetails:
             for s in scopes
             if s in credentials.TYPES and not any(e["credential_configuration_id"] == s for e in out)
         ]
+        if out and not client.row.holder_wallet:
+            # a credential in a relying party's hands is a disclosure of everything in it, and lets
+            # that party present it at the gate as the technician: only a holder's wallet app gets
+            # one (issue 12, hole 3); the RP asks for data through genba_technician_data instead
+            raise DetailsError("only a client registered as a holder wallet may request credentials")
         return out
 
     def grant(self, entries: list[dict[str, Any]], client: RegisteredClient, account: Account) -> list[dict[str, Any]]:

@@ -80,8 +80,8 @@ class AccessTokens(Protocol):
         """Raises :class:`AccessError` (401 invalid_token, DPoP errors) when the token is not usable."""
         ...
 
-    def mint(
-        self, *, reference: str, authorization_details: list[dict[str, Any]], jkt: str | None, client_id: str
-    ) -> tuple[str, int]:
-        """An access token for the pre-authorized code flow (OpenID4VCI §4.1.1)."""
+    def mint(self, *, reference: str, authorization_details: list[dict[str, Any]], jkt: str | None) -> tuple[str, int]:
+        """An access token for the pre-authorized code flow (OpenID4VCI §4.1.1). The code authenticates
+        the holder and no client (§3.5, anonymous access): the token names no registered client and
+        works at the credential endpoint only."""
         ...

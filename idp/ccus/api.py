@@ -27,6 +27,7 @@ from idp.models import Employer, SiteAssignment, Technician
 from idp.oauth.resource import presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import json_error
+from idp.oauth.tokens import Resource, TokenKind
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
 
@@ -85,7 +86,11 @@ async def _caller(request: Request, oauth: OAuthRuntime) -> tuple[Caller, Sessio
 
     def work() -> tuple[Caller, Session] | Response:
         db = Session(svc.engine, expire_on_commit=False)
-        claims = verify_presented(svc, db, request, value, scheme)
+        # the data API serves a client's own tokens and people's delegated ones; never a token for
+        # another resource server (a wallet's pre-authorized token, a userinfo-only token)
+        claims = verify_presented(
+            svc, db, request, value, scheme, resource=Resource.data_api, kinds=(TokenKind.client, TokenKind.user)
+        )
         if isinstance(claims, Response):
             db.close()
             return claims

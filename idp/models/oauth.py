@@ -38,6 +38,9 @@ class OAuthClient(SQLModel, table=True):
     registration_token_hash: str | None = Field(default=None, max_length=64)
     #: The company this system belongs to and acts for (consent requests, roster access).
     owner_employer_pk: int | None = Field(default=None, foreign_key="employer.id")
+    #: A holder's wallet app (registered by an operator): the only kind of client that may ask for
+    #: ``openid_credential`` and whose tokens reach the credential endpoint (issue 12, hole 3)
+    holder_wallet: bool = False
     disabled: bool = False
     created_at: datetime = _ts()
 

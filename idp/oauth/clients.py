@@ -148,6 +148,7 @@ def create_client(
     request_object_signing_alg: str | None = None,
     with_registration_token: bool = False,
     id_token_signed_response_alg: str | None = None,
+    holder_wallet: bool = False,
     update: OAuthClient | None = None,
     rng: Randomness,
     now: datetime,
@@ -171,6 +172,12 @@ def create_client(
             "token_endpoint_auth_method",
             "public クライアントは none のみです",
             "public clients use 'none'; confidential clients must authenticate",
+        )
+    if holder_wallet and "client_credentials" in grants:
+        raise FieldProblem(
+            "grant_types",
+            "ウォレットは client_credentials を使えません",
+            "a holder's wallet acts for its holder only and cannot use client_credentials",
         )
     if client_type == "public" and "client_credentials" in grants:
         raise FieldProblem(
@@ -232,13 +239,18 @@ def create_client(
         backchannel_logout_session_required=backchannel_logout_session_required,
         request_object_signing_alg=request_object_signing_alg,
         id_token_signed_response_alg=id_token_signed_response_alg,
+        holder_wallet=holder_wallet,
         registration_token_hash=(update.registration_token_hash if update else None)
         or (sha256_hex(registration_token) if registration_token else None),
         created_at=update.created_at if update else now,
     )
     if update is not None:
+        # what only an operator sets survives a client's own update (RFC 7592 §2.2): its owner, its
+        # wallet standing and whether it is disabled
+        kept = {"owner_employer_pk", "holder_wallet", "disabled"}
         for name, value in client.model_dump().items():
-            setattr(update, name, value)
+            if name not in kept:
+                setattr(update, name, value)
         client = update
     session.add(client)
     session.flush()

@@ -31,6 +31,8 @@ class KnownToken:
     access: AccessTokenClaims | None = None
     grant: OAuthGrant | None = None
     expired: bool = False
+    #: RFC 9396: a consent the grant relies on was revoked, refused or has expired
+    withdrawn: bool = False
 
     def check_client(self, client: RegisteredClient) -> bool:
         return self.client_id == client.client_id
@@ -39,7 +41,7 @@ class KnownToken:
         return self.expired
 
     def is_revoked(self) -> bool:
-        return self.grant is not None and self.grant.revoked_at is not None
+        return self.withdrawn or (self.grant is not None and self.grant.revoked_at is not None)
 
     def get_scope(self) -> str:
         if self.refresh is not None:
@@ -68,7 +70,16 @@ def _refresh(svc: OAuthServices, value: str) -> KnownToken | None:
     grant = db.get(OAuthGrant, row.grant_id)
     now = svc.clock()
     expired = row.expires_at <= now or (row.rotated_at is not None and now - row.rotated_at > svc.config.refresh_grace)
-    return KnownToken("refresh_token", row.client_id, refresh=row, grant=grant, expired=expired)
+    # the refresh grant refuses a token whose consent is gone (invalid_grant); introspection must not
+    # call it active meanwhile (RFC 7662 §2.2: active means usable now; issue 12 item 8)
+    valid = svc.tokens.details_valid
+    withdrawn = bool(
+        grant is not None
+        and grant.authorization_details
+        and valid is not None
+        and not valid(list(grant.authorization_details))
+    )
+    return KnownToken("refresh_token", row.client_id, refresh=row, grant=grant, expired=expired, withdrawn=withdrawn)
 
 
 def _access(svc: OAuthServices, value: str) -> KnownToken | None:

@@ -41,6 +41,12 @@ class InvalidRedirectUriError(OAuth2Error):
     error = "invalid_redirect_uri"
 
 
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the requested resource is invalid, unknown or not allowed for this grant."""
+
+    error = "invalid_target"
+
+
 def safe_description(text: str) -> str:
     """RFC 6749 §4.1.2.1 allows only %x20-21 / %x23-5B / %x5D-7E in descriptions; authlib raises
     ValueError otherwise, so anything echoing user input goes through here first."""
@@ -60,6 +66,7 @@ __all__ = [
     "InvalidRequestObjectError",
     "InvalidRequestUriError",
     "InvalidScopeError",
+    "InvalidTargetError",
     "LoginRequiredError",
     "OAuth2Error",
     "RequestURINotSupportedError",

@@ -19,9 +19,10 @@ from idp.models import Account, OAuthGrant
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.config import current_db
-from idp.oauth.errors import InvalidDPoPProofError
+from idp.oauth.errors import InvalidDPoPProofError, InvalidTargetError
 from idp.oauth.server import PENDING
 from idp.oauth.services import OAuthServices
+from idp.oauth.tokens import Resource, TokenKind
 
 
 def half_hash(value: str, alg: str) -> str:
@@ -32,6 +33,35 @@ def half_hash(value: str, alg: str) -> str:
 
 #: extra ID token claims contributed by another part: (session, client_id, grant) → claims
 IdTokenClaims = Callable[[Session, str, OAuthGrant], dict[str, Any]]
+
+
+def audience_for(client: RegisteredClient, *, kind: TokenKind, scope: str) -> frozenset[Resource]:
+    """The resource servers a token may be spent at (RFC 9068 §2.2 ``aud``), from who it speaks for:
+
+    - a client's own token (client_credentials) reads the data API only;
+    - a person's token for a wallet app (registered as a holder wallet) fetches credentials;
+    - a person's token for any other system reads the data API, under the consent engine;
+    - userinfo only with the ``openid`` scope (OIDC Core §5.3).
+    """
+    if kind is TokenKind.client:
+        return frozenset({Resource.data_api})
+    resources = {Resource.credential if client.row.holder_wallet else Resource.data_api}
+    if "openid" in scope.split():
+        resources.add(Resource.userinfo)
+    return frozenset(resources)
+
+
+def narrowed(
+    allowed: frozenset[Resource], asked: str | None, resource_uri: Callable[[Resource], str]
+) -> frozenset[Resource]:
+    """RFC 8707 §2.2: a ``resource`` parameter at the token endpoint narrows the token to that one
+    resource server; one the grant does not reach is ``invalid_target``."""
+    if asked is None:
+        return allowed
+    for resource in allowed:
+        if resource_uri(resource) == asked:
+            return frozenset({resource})
+    raise InvalidTargetError(description="the resource is unknown or not allowed for this grant")
 
 
 class Issuer:
@@ -61,11 +91,24 @@ class Issuer:
                 db.add(grant)
             account: Account = request.user
             subject = subject_for(account, client, salt=self.svc.subject_salt)
+            kind = TokenKind.user
         else:
             subject = client.client_id  # RFC 9068 §2.2: the client itself for client_credentials
+            kind = TokenKind.client
         scope = token.get("scope") or (grant.scope if grant else "")
+        audience = narrowed(
+            audience_for(client, kind=kind, scope=scope),
+            request.payload.data.get("resource"),
+            self.svc.tokens.resource_uri,
+        )
         access_token, lifetime = self.svc.tokens.mint_access_token(
-            client_id=client.client_id, subject=subject, scope=scope, grant=grant, jkt=jkt
+            client_id=client.client_id,
+            subject=subject,
+            scope=scope,
+            grant=grant,
+            jkt=jkt,
+            kind=kind,
+            audience=audience,
         )
         token.update(
             access_token=access_token, expires_in=lifetime, token_type="DPoP" if jkt else "Bearer", scope=scope
@@ -76,6 +119,11 @@ class Issuer:
             if grant is None:
                 del token["refresh_token"]
             else:
+                if grant_type == "refresh_token":
+                    # one live refresh token per grant: a rotated token replayed inside the grace
+                    # period (two tabs) retires the successor the first use issued, instead of
+                    # starting a second live family beside it (RFC 9700 §4.14.2; issue 12 item 8)
+                    self.svc.tokens.retire_refresh_tokens(db, grant_id=grant.grant_id, now=self.svc.clock())
                 token["refresh_token"] = self.svc.tokens.issue_refresh_token(db, grant=grant, scope=scope)
         request.genba_subject = subject
         request.genba_grant = grant

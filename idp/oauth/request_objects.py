@@ -80,12 +80,18 @@ def decode_request_object(
 
 
 def subject_from_id_token_hint(value: str, *, keys: KeyStore, issuer: str, client_id: str) -> str | None:
-    """The ``sub`` of an ID token we issued to this client (expired ones are fine as hints)."""
+    """The ``sub`` of an ID token we issued to this client (expired ones are fine as hints); ``None``
+    for anything else, including our own access and logout tokens (OIDC Core §3.1.2.1: the hint is
+    "ID Token previously issued by the Authorization Server")."""
     if len(value) > 8192:
         return None
     try:
         compact = jws.extract_compact(value.encode("ascii"))
         if compact.protected.get("alg") not in SUPPORTED_ALGS:
+            return None
+        if compact.protected.get("typ", "JWT") != "JWT":
+            # our ID tokens say ``typ: JWT``; an access token (``at+jwt``, RFC 9068 §2.1) or a logout
+            # token (``logout+jwt``) is not an ID token whatever its claims (issue 12 item 8)
             return None
         kid = compact.protected.get("kid")
         published = keys.verification_keys(kid if isinstance(kid, str) else None)  # OIDC Core §10.1.1

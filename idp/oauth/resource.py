@@ -1,7 +1,13 @@
 """Protected-resource side of access tokens: RFC 6750 Bearer (header or form body, exactly one way)
-and RFC 9449 DPoP-bound tokens (scheme ``DPoP`` with a proof carrying ``ath``)."""
+and RFC 9449 DPoP-bound tokens (scheme ``DPoP`` with a proof carrying ``ath``).
+
+Every check names the resource server doing it and the kinds of token it serves (RFC 9068 §4,
+RFC 8707): a token minted for another audience or kind is ``invalid_token`` here, whatever else
+it carries (issue 12, hole 1)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -12,7 +18,7 @@ from idp.oauth.errors import safe_description
 from idp.oauth.http import ProtocolError, form_params
 from idp.oauth.server import json_error
 from idp.oauth.services import OAuthServices
-from idp.oauth.tokens import AccessTokenClaims
+from idp.oauth.tokens import AccessTokenClaims, Resource, TokenKind
 
 
 def unauthorized(error: str, description: str, scheme: str = "Bearer") -> Response:
@@ -60,9 +66,16 @@ async def presented_token(request: Request, *, allow_body: bool) -> tuple[str, s
 
 
 def verify_presented(
-    svc: OAuthServices, db: Session, request: Request, value: str, scheme: str
+    svc: OAuthServices,
+    db: Session,
+    request: Request,
+    value: str,
+    scheme: str,
+    *,
+    resource: Resource,
+    kinds: Collection[TokenKind],
 ) -> AccessTokenClaims | Response:
-    """Check the token and, for DPoP-bound tokens, the proof (htm, htu, ath, key match)."""
+    """Check the token for ``resource`` and, for DPoP-bound tokens, the proof (htm, htu, ath, key match)."""
     return verify_token(
         svc,
         db,
@@ -71,13 +84,24 @@ def verify_presented(
         dpop=request.headers.getlist("dpop"),
         value=value,
         scheme=scheme,
+        resource=resource,
+        kinds=kinds,
     )
 
 
 def verify_token(
-    svc: OAuthServices, db: Session, *, method: str, path: str, dpop: list[str], value: str, scheme: str
+    svc: OAuthServices,
+    db: Session,
+    *,
+    method: str,
+    path: str,
+    dpop: list[str],
+    value: str,
+    scheme: str,
+    resource: Resource,
+    kinds: Collection[TokenKind],
 ) -> AccessTokenClaims | Response:
-    claims = svc.tokens.decode_access_token(db, value)
+    claims = svc.tokens.check_access_token(db, value, resource=resource, kinds=kinds)
     if claims is None:
         return unauthorized("invalid_token", "the access token is not valid", "DPoP" if scheme == "dpop" else "Bearer")
     if claims.jkt or scheme == "dpop":

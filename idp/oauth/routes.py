@@ -20,6 +20,7 @@ from idp.oauth.http import ProtocolError, form_params
 from idp.oauth.resource import presented_token, unauthorized, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import AuthlibResponse, GenbaRequest, json_error
+from idp.oauth.tokens import Resource, TokenKind
 
 router = APIRouter()
 CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -175,7 +176,9 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
 
     def work() -> Response:
         with Session(svc.engine, expire_on_commit=False) as db:
-            claims = verify_presented(svc, db, request, value, scheme)
+            claims = verify_presented(
+                svc, db, request, value, scheme, resource=Resource.userinfo, kinds=(TokenKind.user,)
+            )
             if isinstance(claims, Response):
                 return claims
             if "openid" not in claims.scope.split():

@@ -3,12 +3,20 @@
 Access tokens are self-contained JWTs (``typ: at+jwt``) carrying the grant id, so nothing is
 written per token; revocation records the ``jti`` (or revokes the grant) and every check
 consults those records, so a revoked token stops working at once everywhere.
+
+Every access token says what it is for (issue 12, "every token says what it is for"): ``aud``
+lists the resource servers it may be spent at (RFC 9068 §2.2, RFC 8707 resource indicators) and
+``genba_kind`` who it speaks for (:class:`TokenKind`). A resource server cannot check a token
+without naming itself and the kinds it serves (:meth:`TokenService.check_access_token`), so an
+endpoint added later cannot accept a token minted for another (RFC 9068 §4: the resource server
+MUST validate that ``aud`` contains a resource indicator it expects).
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +33,27 @@ from idp.oauth.keys import SUPPORTED_ALGS, KeyStore
 from idp.runtime import Clock, Randomness, token_urlsafe
 
 AT_TYP = "at+jwt"
+KIND_CLAIM = "genba_kind"
+
+
+class TokenKind(enum.StrEnum):
+    """Who an access token speaks for."""
+
+    #: client_credentials: the client itself, acting for the company (or orderer) that owns it
+    client = "client"
+    #: authorization code / refresh: a signed-in person delegated access to the client
+    user = "user"
+    #: OpenID4VCI pre-authorized code: the holder of a credential offer, nobody else (§3.5)
+    wallet = "wallet"
+
+
+class Resource(enum.StrEnum):
+    """The resource servers of Genba ID, by the path that identifies them (RFC 8707 §2: an absolute
+    URI; :meth:`TokenService.resource_uri` joins it to the issuer)."""
+
+    userinfo = "/userinfo"
+    data_api = "/api/v1"
+    credential = "/wallet/credential"
 
 
 def token_hash(value: str) -> str:
@@ -60,6 +89,17 @@ class AccessTokenClaims:
         cnf = self.claims.get("cnf")
         return str(cnf["jkt"]) if isinstance(cnf, dict) and "jkt" in cnf else None
 
+    @property
+    def kind(self) -> str | None:
+        value = self.claims.get(KIND_CLAIM)
+        return value if isinstance(value, str) else None
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        aud = self.claims.get("aud")
+        values = aud if isinstance(aud, list) else [aud]
+        return tuple(v for v in values if isinstance(v, str))
+
 
 class TokenService:
     def __init__(
@@ -77,6 +117,9 @@ class TokenService:
         #: RFC 9396: a token relying on authorization details stops working once they are withdrawn
         self.details_valid = details_valid
 
+    def resource_uri(self, resource: Resource) -> str:
+        return self.config.url(resource.value)
+
     def mint_access_token(
         self,
         *,
@@ -85,18 +128,24 @@ class TokenService:
         scope: str,
         grant: OAuthGrant | None,
         jkt: str | None,
+        kind: TokenKind,
+        audience: Collection[Resource],
         extra: dict[str, Any] | None = None,
         at_most: timedelta | None = None,
     ) -> tuple[str, int]:
         """RFC 9068 §2: iss, exp, aud, sub, client_id, iat, jti, plus auth_time/acr for user grants;
-        ``at_most`` shortens the configured lifetime (never lengthens it)."""
+        ``aud`` names the resource servers the token may be spent at and ``genba_kind`` who it
+        speaks for; ``at_most`` shortens the configured lifetime (never lengthens it)."""
+        if not audience:
+            raise ValueError("an access token needs at least one audience")
         now = self.clock()
         configured = self.config.access_token_lifetime
         lifetime = int((min(configured, at_most) if at_most else configured).total_seconds())
         claims: dict[str, Any] = {
             "iss": self.config.issuer,
             "sub": subject,
-            "aud": client_id,
+            "aud": [self.resource_uri(r) for r in Resource if r in audience],
+            KIND_CLAIM: kind.value,
             "client_id": client_id,
             "iat": int(now.timestamp()),
             "exp": int(now.timestamp()) + lifetime,
@@ -113,7 +162,7 @@ class TokenService:
                 claims["sid"] = grant.sid
         if jkt:
             claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
-        claims.update(extra or {})
+        claims.update({k: v for k, v in (extra or {}).items() if k not in claims})  # never replaces ours
         key = self.keys.signing_key(self.config.signing_alg)
         token = jwt.encode({"typ": AT_TYP, "alg": key.alg, "kid": key.kid}, claims, key.key, algorithms=[key.alg])
         return token, lifetime
@@ -124,9 +173,24 @@ class TokenService:
         kid = token.headers().get("kid")
         return self.keys.verification_keys(kid if isinstance(kid, str) else None)
 
+    def check_access_token(
+        self, session: Session, token: str, *, resource: Resource, kinds: Collection[TokenKind]
+    ) -> AccessTokenClaims | None:
+        """What a resource server calls: :meth:`decode_access_token`, and then the token must name
+        ``resource`` in its ``aud`` (RFC 9068 §4, RFC 8707 §2) and be of one of ``kinds``."""
+        claims = self.decode_access_token(session, token)
+        if claims is None or self.resource_uri(resource) not in claims.audiences:
+            return None
+        if claims.kind not in {k.value for k in kinds}:
+            return None
+        return claims
+
     def decode_access_token(self, session: Session, token: str) -> AccessTokenClaims | None:
         """Verify one of our access tokens: signature by a published key, ``typ``, issuer, expiry,
-        not revoked, grant not revoked. ``None`` for anything else (alg=none, HS256, ID tokens...)."""
+        not revoked, grant not revoked. ``None`` for anything else (alg=none, HS256, ID tokens...).
+        This does not say where the token may be spent: only the authorization server's own
+        endpoints (introspection, revocation) call it directly; resource servers call
+        :meth:`check_access_token`."""
         if not token or len(token) > 8192 or token.count(".") != 2:
             return None
         try:
@@ -175,6 +239,17 @@ class TokenService:
         )
         return value
 
+    def retire_refresh_tokens(self, session: Session, *, grant_id: str, now: datetime) -> None:
+        """Mark every not yet rotated refresh token of the grant rotated at ``now``: each stays usable
+        for the grace period only, and its use after that revokes the grant (RFC 9700 §4.14.2)."""
+        session.execute(
+            update(RefreshToken)
+            .where(col(RefreshToken.grant_id) == grant_id)
+            .where(col(RefreshToken.rotated_at).is_(None))
+            .values(rotated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     def find_refresh_token(self, session: Session, value: str) -> RefreshToken | None:
         if not value or len(value) > 200:
             return None
@@ -209,4 +284,4 @@ def seconds_until(when: datetime, now: datetime) -> int:
     return max(0, int((when - now).total_seconds()))
 
 
-__all__ = ["AccessTokenClaims", "TokenService", "revoke_grant", "seconds_until"]
+__all__ = ["AccessTokenClaims", "Resource", "TokenKind", "TokenService", "revoke_grant", "seconds_until"]

@@ -23,7 +23,7 @@ from idp.models import SigningKey
 from idp.oauth import keys as signing_keys
 from idp.oauth.config import OAuthConfig
 from idp.oauth.keys import UNKNOWN_KID_COOLDOWN_SECONDS, KeyStore
-from idp.oauth.tokens import TokenService
+from idp.oauth.tokens import Resource, TokenKind, TokenService
 from idp.runtime import SystemRandomness
 from idp.secretbox import SecretBox
 from tests.conftest import TEST_SECRET
@@ -91,7 +91,15 @@ def test_concurrent_first_requests_on_a_fresh_database_create_one_key(
 
     def first_request(worker: TokenService) -> str:
         barrier.wait()
-        token, _ = worker.mint_access_token(client_id="c", subject="c", scope="", grant=None, jkt=None)
+        token, _ = worker.mint_access_token(
+            client_id="c",
+            subject="c",
+            scope="",
+            grant=None,
+            jkt=None,
+            kind=TokenKind.client,
+            audience={Resource.data_api},
+        )
         return _kid(token)
 
     with ThreadPoolExecutor(len(workers)) as pool:
@@ -113,7 +121,9 @@ def test_a_token_signed_with_a_key_another_worker_just_added_verifies_at_once(
         session=db, box=_box(), alg="ES256", now=clock(), delay=timedelta(0), retain=timedelta(hours=1)
     )
     db.commit()
-    token, _ = b.mint_access_token(client_id="c", subject="c", scope="", grant=None, jkt=None)
+    token, _ = b.mint_access_token(
+        client_id="c", subject="c", scope="", grant=None, jkt=None, kind=TokenKind.client, audience={Resource.data_api}
+    )
     assert _kid(token) == new.kid != old_kid
     with key_reads(engine) as reads:
         claims = a.decode_access_token(db, token)

@@ -30,6 +30,7 @@ def test_haip_authorization_code_issuance(app: FastAPI, client: TestClient, cloc
         redirect_uris=[REDIRECT],
         require_par=True,
         require_dpop=True,
+        holder_wallet=True,
     )
     sign_in(client, app, person)
     dpop_key, verifier_challenge = ECKey.generate_key("P-256"), pkce()

@@ -268,17 +268,21 @@ def test_access_token_is_an_rfc9068_jwt_a_resource_server_accepts(
 ) -> None:
     """RFC 9068 §2 and §4 with oauth4webapi v3's resource-server validator (``validateJwtAccessToken``):
     the access token is a JWT with ``typ: at+jwt`` signed by a key in ``jwks_uri``, with iss, exp,
-    aud, sub, client_id, iat and jti."""
+    aud, sub, client_id, iat and jti; its ``aud`` names the resource servers it is for (RFC 8707),
+    the data API and userinfo, and a resource server that expects another audience refuses it."""
     result = _code_flow(rp, live_server, make_technician(name="渡辺 光", kana="ワタナベ ヒカル"))
+    access_token = result["tokens"]["access_token"]
 
-    claims = rp.call("validate_access_token", access_token=result["tokens"]["access_token"], audience=rp.client_id)[
-        "claims"
-    ]
+    claims = rp.call("validate_access_token", access_token=access_token, audience=live_server.url("/api/v1"))["claims"]
+    with pytest.raises(RPRefused):
+        rp.call("validate_access_token", access_token=access_token, audience=rp.client_id)
 
     assert claims["iss"] == live_server.base_url
     assert claims["client_id"] == rp.client_id
     assert claims["sub"] == result["id_token_claims"]["sub"]
     assert set(claims["scope"].split()) == set(SCOPE.split())
+    assert set(claims["aud"]) == {live_server.url("/api/v1"), live_server.url("/userinfo")}
+    assert claims["genba_kind"] == "user"
 
 
 def test_par_private_key_jwt_and_dpop(

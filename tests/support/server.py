@@ -155,6 +155,7 @@ class LiveServer:
         require_par: bool = False,
         require_dpop: bool = False,
         owner_employer_id: str | None = None,
+        wallet: bool = False,
     ) -> dict[str, Any]:
         """``genba admin create-client ... --json``; the JSON has client_id and, for a client that
         authenticates with a secret, client_secret. ``jwks`` is JSON text or ``@path``;
@@ -178,6 +179,8 @@ class LiveServer:
             args.append("--require-dpop")
         if owner_employer_id is not None:
             args += ["--owner-employer-id", owner_employer_id]
+        if wallet:
+            args.append("--wallet")
         data: dict[str, Any] = json.loads(self.genba(*args).stdout)
         return data
 

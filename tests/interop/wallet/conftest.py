@@ -20,6 +20,7 @@ from app.database import make_engine
 from idp import accounts
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
+from idp.secretbox import derive_key
 from tests.support.npm_dir import NodePackages, ToolchainError, ensure_packages
 from tests.support.server import LiveServer
 from wallet.offers import create_offer
@@ -68,7 +69,12 @@ def offer_for(live_server: LiveServer, server_db: Engine) -> Callable[..., dict[
             offer: dict[str, Any] = json.loads(live_server.genba(*args).stdout)
             return {**offer, "technician_id": technician_id}
         now = datetime.now(UTC)
-        runtime = SimpleNamespace(config=WalletConfig(issuer=live_server.base_url), clock=lambda: datetime.now(UTC))
+        # the server's own key for pre-authorized codes, from the secret the test server runs with
+        runtime = SimpleNamespace(
+            config=WalletConfig(issuer=live_server.base_url),
+            clock=lambda: datetime.now(UTC),
+            code_key=derive_key(live_server.env["GENBA_SECRET_KEY"].encode(), "wallet-pre-authorized-code"),
+        )
         with Session(server_db) as session:
             accounts.create_technician(
                 session=session,
