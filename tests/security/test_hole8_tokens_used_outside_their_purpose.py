@@ -147,3 +147,28 @@ def test_parallel_tx_code_guesses_get_no_more_than_the_allowed_attempts(
         timeout=30,
     )
     assert right.status_code == 400 and right.json()["error"] == "invalid_grant"
+
+
+def test_authorization_details_with_a_list_for_the_configuration_id_is_a_protocol_error(
+    server: LiveServer, client_app: Callable[..., dict[str, Any]]
+) -> None:
+    """RFC 9396 §5: a malformed ``authorization_details`` entry is ``invalid_authorization_details``
+    sent back to the client, never a 500 (issue 12 item 8: a list as credential_configuration_id)."""
+    rp = client_app()
+    _, challenge = pkce()
+    entry = {"type": "openid_credential", "credential_configuration_id": ["ccus_card"]}
+    answer = httpx.get(
+        server.url("/authorize"),
+        params={
+            "client_id": rp["client_id"],
+            "response_type": "code",
+            "redirect_uri": "https://rp.example/cb",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "authorization_details": details(entry),
+        },
+        timeout=30,
+    )
+    assert answer.status_code in (302, 303), (answer.status_code, answer.text[:300])
+    assert "error=invalid_authorization_details" in answer.headers["location"]
