@@ -110,19 +110,26 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-* from --forwarded-allow-ips")] = False,
+    fd: Annotated[
+        int | None, typer.Option(help="Serve on this inherited listening socket (one worker; tests, socket activation)")
+    ] = None,
 ) -> None:
-    """Run the web service."""
+    """Run the web service (limits on request heads, connections and timeouts: app/serving.py)."""
     import uvicorn
+
+    from app.serving import uvicorn_options
 
     settings_or_fail()  # fail fast with one line, before workers start
     from app.logs import configure
 
     log_config = configure()
+    if fd is not None and workers != 1:
+        fail("--fd serves one inherited socket with one worker; leave out --workers")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # one merged /metrics across workers (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="genba-metrics-")
     if workers == 1:
-        _run_server(_server_config(host, port, proxy_headers, log_config))
+        _run_server(_server_config(host, port, proxy_headers, log_config, fd=fd))
     elif hasattr(socket, "SO_REUSEPORT"):
         raise typer.Exit(_supervise_workers(host, port, workers, proxy_headers, log_config))
     else:  # no SO_REUSEPORT on this platform: uvicorn's workers on one shared socket
@@ -133,9 +140,9 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=proxy_headers,
-            server_header=False,
             log_config=log_config,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            **uvicorn_options(),
         )
 
 
@@ -145,18 +152,23 @@ STOP_DEADLINE_SECONDS = GRACEFUL_SHUTDOWN_SECONDS + 10
 WAIT_POLL_SECONDS = 0.5  # how often the supervisor looks at the stop deadline while waiting for workers
 
 
-def _server_config(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any]) -> Any:
+def _server_config(
+    host: str, port: int, proxy_headers: bool, log_config: dict[str, Any], *, fd: int | None = None
+) -> Any:
     import uvicorn
+
+    from app.serving import uvicorn_options
 
     return uvicorn.Config(
         "app.asgi:create",
         factory=True,
         host=host,
         port=port,
+        fd=fd,
         proxy_headers=proxy_headers,
-        server_header=False,
         log_config=log_config,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **uvicorn_options(),
     )
 
 
