@@ -106,16 +106,18 @@ class Settings(BaseSettings):
     def resolved_secret(self) -> bytes:
         """Return the master secret; outside production create one under ``var/`` once.
 
-        The file is created with mode 0600 and is ignored by git: keys never live in the repo.
+        The file is created with mode 0600 (its directory 0700) and is ignored by git: keys never
+        live in the repo.
         """
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value().encode()
         if self.environment == "production":  # pragma: no cover - the validator already refused
             raise SettingsError("GENBA_SECRET_KEY is missing; refusing to start")
+        from app.private_files import private_file
+
         path = self.secret_file
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
+            private_file(path)  # 0600 in a 0700 directory
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
 
