@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     #: handler that holds two sessions) so a busy worker waits for a thread, never times out on the pool
     worker_threads: int = Field(default=20, ge=1, le=200)
 
+    #: requests per minute from one client address to each endpoint where an anonymous caller makes
+    #: the service store something (/authorize, /par, /wallet/nonce, /login/passkey/options); 0 = no limit
+    anonymous_requests_per_minute: int = Field(default=120, ge=0)
+    #: how often each worker deletes expired rows (c_nonces, interactions, PAR, replay entries...); 0 = never
+    purge_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+
     throttle_free_failures: int = Field(default=5, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)
     throttle_window_seconds: int = Field(default=3600, ge=60)

@@ -56,6 +56,10 @@ def server_env(tmp: Path, port: int) -> dict[str, str]:
             "GENBA_ISSUER": f"http://localhost:{port}",
             "GENBA_SECRET_KEY": SECRET_KEY,
             "GENBA_SECRET_FILE": str(tmp / "secret.key"),
+            # Every test client is 127.0.0.1: the per-address limit on anonymous endpoints
+            # (app/ratelimit.py) stays on but high enough for whole suites of flows; the
+            # test of the limit itself starts its server with a small one.
+            "GENBA_ANONYMOUS_REQUESTS_PER_MINUTE": "100000",
             "PYTHONUNBUFFERED": "1",
         }
     )
