@@ -128,8 +128,12 @@ def serve(
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # one merged /metrics across workers (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="genba-metrics-")
-    if workers == 1:
-        _run_server(_server_config(host, port, proxy_headers, log_config, fd=fd))
+    if fd is not None:
+        # socket.socket(fileno=) learns the family (uvicorn's own --fd assumes AF_UNIX): client
+        # addresses reach the throttles and logs, and accepted connections get TCP_NODELAY
+        _run_server(_server_config(host, port, proxy_headers, log_config), [socket.socket(fileno=fd)])
+    elif workers == 1:
+        _run_server(_server_config(host, port, proxy_headers, log_config))
     elif hasattr(socket, "SO_REUSEPORT"):
         raise typer.Exit(_supervise_workers(host, port, workers, proxy_headers, log_config))
     else:  # no SO_REUSEPORT on this platform: uvicorn's workers on one shared socket
@@ -152,9 +156,7 @@ STOP_DEADLINE_SECONDS = GRACEFUL_SHUTDOWN_SECONDS + 10
 WAIT_POLL_SECONDS = 0.5  # how often the supervisor looks at the stop deadline while waiting for workers
 
 
-def _server_config(
-    host: str, port: int, proxy_headers: bool, log_config: dict[str, Any], *, fd: int | None = None
-) -> Any:
+def _server_config(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any]) -> Any:
     import uvicorn
 
     from app.serving import uvicorn_options
@@ -164,7 +166,6 @@ def _server_config(
         factory=True,
         host=host,
         port=port,
-        fd=fd,
         proxy_headers=proxy_headers,
         log_config=log_config,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -279,9 +279,10 @@ def run_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Complete
 def _listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # uvicorn (genba serve --fd) wraps the descriptor as an AF_UNIX socket, so the event loop never sets
-    # TCP_NODELAY on accepted connections and each keep-alive response waits ~40 ms for a
-    # delayed ACK (Nagle). Linux copies the option from the listening socket to accepted ones.
+    # uvicorn's own --fd (the reference source uses it) wraps the descriptor as an AF_UNIX socket, so
+    # the event loop never sets TCP_NODELAY on accepted connections and each keep-alive response waits
+    # ~40 ms for a delayed ACK (Nagle). Linux copies the option from the listening socket to accepted
+    # ones. (genba serve --fd keeps the socket's real family, so it needs no help.)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
