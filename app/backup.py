@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import database
+from app.private_files import private_sqlite
 
 #: Tables that hold bookkeeping, not data, in a freshly migrated database: Alembic's revision and
 #: the consent record chain's head, which migration 0003 seeds with the all-zero hash.
@@ -211,7 +212,7 @@ def _sqlite_backup(path: Path, staged: Path) -> None:
 
 
 def _sqlite_restore(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(target)  # a new database file is 0600, as the service creates it
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:

@@ -110,18 +110,29 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-* from --forwarded-allow-ips")] = False,
+    fd: Annotated[
+        int | None, typer.Option(help="Serve on this inherited listening socket (one worker; tests, socket activation)")
+    ] = None,
 ) -> None:
-    """Run the web service."""
+    """Run the web service (limits on request heads, connections and timeouts: app/serving.py)."""
     import uvicorn
+
+    from app.serving import uvicorn_options
 
     settings_or_fail()  # fail fast with one line, before workers start
     from app.logs import configure
 
     log_config = configure()
+    if fd is not None and workers != 1:
+        fail("--fd serves one inherited socket with one worker; leave out --workers")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # one merged /metrics across workers (prometheus_client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="genba-metrics-")
-    if workers == 1:
+    if fd is not None:
+        # socket.socket(fileno=) learns the family (uvicorn's own --fd assumes AF_UNIX): client
+        # addresses reach the throttles and logs, and accepted connections get TCP_NODELAY
+        _run_server(_server_config(host, port, proxy_headers, log_config), [socket.socket(fileno=fd)])
+    elif workers == 1:
         _run_server(_server_config(host, port, proxy_headers, log_config))
     elif hasattr(socket, "SO_REUSEPORT"):
         raise typer.Exit(_supervise_workers(host, port, workers, proxy_headers, log_config))
@@ -133,9 +144,9 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=proxy_headers,
-            server_header=False,
             log_config=log_config,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            **uvicorn_options(),
         )
 
 
@@ -148,15 +159,17 @@ WAIT_POLL_SECONDS = 0.5  # how often the supervisor looks at the stop deadline w
 def _server_config(host: str, port: int, proxy_headers: bool, log_config: dict[str, Any]) -> Any:
     import uvicorn
 
+    from app.serving import uvicorn_options
+
     return uvicorn.Config(
         "app.asgi:create",
         factory=True,
         host=host,
         port=port,
         proxy_headers=proxy_headers,
-        server_header=False,
         log_config=log_config,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **uvicorn_options(),
     )
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app import database
 from app.cli import JsonOpt, cli, fail, out, settings_or_fail, transaction
 from app.holders import RegisteredHolders
+from app.private_files import private_file
 from connectors import pipeline, trust
 from connectors.models import Quarantine
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
@@ -234,7 +235,8 @@ def _report(
     resumed: bool = False,
 ) -> None:
     lines = [json.dumps(o.__dict__, ensure_ascii=False) for o in outcomes]
-    if path is not None:
+    if path is not None:  # certificate numbers: personal data, so private to the operator
+        private_file(path)
         path.write_text("\n".join(lines) + ("\n" if lines else ""))
     summary = {"run_id": run_id, "resumed": resumed, "counts": dict(counts)}
     if as_json:

@@ -1,14 +1,17 @@
-"""``genba db backup --out FILE`` and ``genba db restore --in FILE`` (app/backup.py)."""
+"""``genba db backup --out FILE``, ``genba db restore --in FILE`` (app/backup.py) and ``genba db purge``
+(app/housekeeping.py)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from app import backup
-from app.cli import db_cli, fail, out, settings_or_fail
+from app import backup, database
+from app.cli import JsonOpt, db_cli, fail, out, settings_or_fail
 
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite / replace what is there")]
 
@@ -48,3 +51,27 @@ def db_restore(
         f"restored {result.path} into the {result.backend} database (now at revision {result.revision})",
         markup=False,
     )
+
+
+@db_cli.command("purge")
+def db_purge(as_json: JsonOpt = False) -> None:
+    """Delete expired rows now (c_nonces, interactions, PAR, sessions, replay and throttle entries...).
+
+    Every worker also does this by itself every GENBA_PURGE_INTERVAL_SECONDS; this is for operators
+    who want it now, or who run with the interval at 0. Safe while the service runs.
+    """
+    from datetime import timedelta
+
+    from app.housekeeping import purge
+    from idp.runtime import system_clock
+
+    settings = settings_or_fail()
+    engine = database.make_engine(settings.database_url)
+    try:
+        counts = purge(engine, now=system_clock(), throttle_window=timedelta(seconds=settings.throttle_window_seconds))
+    finally:
+        engine.dispose()
+    if as_json:
+        sys.stdout.write(json.dumps(counts) + "\n")
+        return
+    out.print("deleted expired rows: " + ", ".join(f"{table} {count}" for table, count in counts.items()), markup=False)

@@ -11,15 +11,17 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
+from app.private_files import private_sqlite
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a connection pool."""
+    """SQLite gets WAL, foreign keys, a busy timeout and a private file; PostgreSQL a connection pool."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            private_sqlite(Path(parsed.database))  # 0600 in a 0700 directory, not SQLite's 0644
         if "poolclass" in kwargs or parsed.database in (None, "", ":memory:"):  # not a queue pool
             kwargs.pop("pool_size", None), kwargs.pop("max_overflow", None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)

@@ -21,11 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from app import certificate_pages, history_pages, ops, wallet_pages
+from app import certificate_pages, history_pages, housekeeping, ops, wallet_pages
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
+from app.ratelimit import RateLimitMiddleware, address_rate
 from app.settings import Settings
 from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
 from connectors.sources.mynaportal.client import MyNaPortalClient
@@ -171,16 +172,26 @@ def build_idp_runtime(
     )
 
 
-def _lifespan(retry_seconds: int, threads: int) -> Any:
+def _lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock: Clock) -> Any:
     """Background retries of back-channel logout deliveries while the app runs (0 disables); the
-    worker's thread pool limited to ``threads`` (the database pool is sized for it)."""
+    worker's thread pool limited to ``threads`` (the database pool is sized for it); expired rows
+    deleted before serving and every ``purge_seconds`` (0 disables; app/housekeeping.py)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        task = asyncio.create_task(_retry_logout(app, retry_seconds)) if retry_seconds > 0 else None
+        tasks = [asyncio.create_task(_retry_logout(app, retry_seconds))] if retry_seconds > 0 else []
+        if purge_seconds > 0:
+            window = app.state.idp.config.throttle_window
+            await housekeeping.purge_logged(
+                app.state.engine, clock, throttle_window=window, max_batches=housekeeping.STARTUP_BATCHES
+            )
+            every = housekeeping.purge_periodically(
+                app.state.engine, clock, every=purge_seconds, throttle_window=window
+            )
+            tasks.append(asyncio.create_task(every))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
 
     return lifespan
@@ -223,7 +234,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan(settings.logout_retry_seconds, settings.worker_threads),
+        lifespan=_lifespan(
+            settings.logout_retry_seconds, settings.worker_threads, settings.purge_interval_seconds, clock
+        ),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -322,6 +335,11 @@ def create_app(
         log.exception("unhandled error (request id %s)", request_id_var.get())
         return page_error(request, 500, "処理中に問題が発生しました", "something went wrong; please try again later")
 
+    if settings.anonymous_requests_per_minute > 0:
+        rate = address_rate(
+            engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix
+        )
+        app.add_middleware(RateLimitMiddleware, rate=rate)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

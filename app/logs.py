@@ -1,7 +1,8 @@
 """Logging set-up: one JSON object per line with the request id, and no secrets.
 
 Access-log lines keep the path but replace the values of parameters that carry codes,
-tokens or hints (RFC 9700 §4.2.4: credentials leak through logs), whatever logger emits them.
+tokens or hints (RFC 9700 §4.2.4: credentials leak through logs), and the path segments that
+are bearer capabilities themselves (:data:`SECRET_PATHS`), whatever logger emits them.
 """
 
 from __future__ import annotations
@@ -35,11 +36,25 @@ SENSITIVE = (
     "tx_code",
     "pre-authorized_code",
     "login_hint",
+    "credential_offer",
+    "credential_offer_uri",
 )
 _PARAM = re.compile(r"(?P<key>[?&](?:" + "|".join(re.escape(k) for k in SENSITIVE) + r")=)[^&\s\"']*")
 
+#: Paths whose next segment grants something to whoever knows it: the credential offer (it hands
+#: out the pre-authorized code, OpenID4VCI §4.1.3) and the gate's presentation request (its id
+#: fetches the request's nonce and state and lets its holder answer it, OpenID4VP §5.7, §8.2).
+SECRET_PATHS = ("/wallet/offers/", "/gate/requests/", "/gate/responses/")
+_SLASH = "(?:/|%2[fF])"  # also inside a URL-encoded URL
+_PATH = re.compile(
+    "(?P<prefix>"
+    + "|".join(_SLASH + _SLASH.join(re.escape(p) for p in path.strip("/").split("/")) + _SLASH for path in SECRET_PATHS)
+    + r")[^/?#&\s\"'%]+"
+)
+
 
 def redact(text: str) -> str:
+    text = _PATH.sub(lambda m: m.group("prefix") + "[redacted]", text)
     return _PARAM.sub(lambda m: m.group("key") + "[redacted]", text)
 
 

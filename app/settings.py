@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     #: handler that holds two sessions) so a busy worker waits for a thread, never times out on the pool
     worker_threads: int = Field(default=20, ge=1, le=200)
 
+    #: requests per minute from one client address to each endpoint where an anonymous caller makes
+    #: the service store something (/authorize, /par, /wallet/nonce, /login/passkey/options); 0 = no limit
+    anonymous_requests_per_minute: int = Field(default=120, ge=0)
+    #: how often each worker deletes expired rows (c_nonces, interactions, PAR, replay entries...); 0 = never
+    purge_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+
     throttle_free_failures: int = Field(default=5, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)
     throttle_window_seconds: int = Field(default=3600, ge=60)
@@ -106,16 +112,18 @@ class Settings(BaseSettings):
     def resolved_secret(self) -> bytes:
         """Return the master secret; outside production create one under ``var/`` once.
 
-        The file is created with mode 0600 and is ignored by git: keys never live in the repo.
+        The file is created with mode 0600 (its directory 0700) and is ignored by git: keys never
+        live in the repo.
         """
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value().encode()
         if self.environment == "production":  # pragma: no cover - the validator already refused
             raise SettingsError("GENBA_SECRET_KEY is missing; refusing to start")
+        from app.private_files import private_file
+
         path = self.secret_file
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
+            private_file(path)  # 0600 in a 0700 directory
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
 

@@ -24,9 +24,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def genba_env(values: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any ``GENBA_*`` variable, plus ``values``."""
+    """This process's environment without any ``GENBA_*`` variable, plus ``values``.
+
+    The load generator is one address standing for many clients, so the per-address limit on
+    anonymous endpoints (app/ratelimit.py) is off unless ``values`` sets it.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("GENBA_")}
-    return env | {"PYTHONUNBUFFERED": "1"} | values
+    return env | {"PYTHONUNBUFFERED": "1", "GENBA_ANONYMOUS_REQUESTS_PER_MINUTE": "0"} | values
 
 
 @dataclass(frozen=True)

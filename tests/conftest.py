@@ -61,6 +61,8 @@ def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
         "secret_key": TEST_SECRET,
         "secret_file": tmp / "secret.key",
         "logout_retry_seconds": 0,  # tests drive deliveries themselves with the frozen clock
+        "purge_interval_seconds": 0,  # ... and purges (app/housekeeping.py)
+        "anonymous_requests_per_minute": 0,  # one address ("testclient") for every caller of a test
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
 """Key proofs of the credential request (OpenID4VCI 1.0 §8.2.1.1 and Appendix F.1, ``jwt`` proofs),
-and c_nonces from the nonce endpoint (§7): single use, short-lived."""
+and c_nonces from the nonce endpoint (§7): single use, short-lived, deleted once expired."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ class Proof:
     jwk: dict[str, Any]
     jkt: str
     nonce: str
+
+
+def expired_nonces(now: datetime) -> tuple[type[WalletNonce], Any, Any]:
+    """The table, key and condition of c_nonces nobody can use any more (expired, used or not);
+    the anonymous ``POST /wallet/nonce`` writes one per call, so app/housekeeping.py deletes them."""
+    return WalletNonce, col(WalletNonce.value_hash), col(WalletNonce.expires_at) <= now
 
 
 def new_nonce(session: Session, config: WalletConfig, now: datetime) -> str:

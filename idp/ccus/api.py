@@ -6,8 +6,6 @@ a token whose consent was revoked stops working at once (the token check consult
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_token
 from idp.ccus.register import assignment_active, find_site, site_active
+from idp.csv_export import write_csv
 from idp.models import Employer, SiteAssignment, Technician
 from idp.oauth.resource import presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
@@ -223,7 +222,6 @@ async def roster(
                 )
                 rows.append(data)
         if format == "csv":
-            out = io.StringIO()
             fields = [
                 "technician_id",
                 "name",
@@ -236,11 +234,8 @@ async def roster(
                 "pension_insurance",
                 "employment_insurance",
             ]
-            writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: _flat(row.get(k)) for k in fields})
-            return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
+            text = write_csv(fields, ({k: _flat(row.get(k)) for k in fields} for row in rows))
+            return Response(text, media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
         return JSONResponse(
             {"site_id": site.site_id, "site_name": site.name, "roster": rows}, headers={"Cache-Control": "no-store"}
         )

@@ -89,7 +89,7 @@ class AuthorizationCode(SQLModel, table=True):
     code_challenge: str | None = Field(default=None, max_length=128)
     code_challenge_method: str | None = Field(default=None, max_length=8)
     created_at: datetime = _ts()
-    expires_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)  # idp/purge.py deletes by it
     used_at: datetime | None = _ts(nullable=True)
 
 
@@ -119,7 +119,7 @@ class PushedRequest(SQLModel, table=True):
     request_uri_hash: str = Field(primary_key=True, max_length=64)
     client_id: str = Field(max_length=64)
     params: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
-    expires_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)  # idp/purge.py deletes by it
     used_at: datetime | None = _ts(nullable=True)
 
 
@@ -131,7 +131,7 @@ class Interaction(SQLModel, table=True):
     params: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
     login_after: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
-    expires_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)  # idp/purge.py deletes by it
 
 
 class ReplayEntry(SQLModel, table=True):

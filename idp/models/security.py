@@ -61,7 +61,7 @@ class ThrottleEntry(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     failures: int = 0
-    first_failure_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    first_failure_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     blocked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 

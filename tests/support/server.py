@@ -1,7 +1,8 @@
-"""A real Genba ID server process for end-to-end tests.
+"""A real Genba ID server process for end-to-end tests: ``genba serve --fd N``, the command the
+Docker image runs, so the tests meet the shipped limits and logging (app/serving.py, app/logs.py).
 
 The listening socket is bound here, in the test process, on 127.0.0.1 port 0 and handed to
-``uvicorn --fd``: the port is known before the server starts and a request made while it is
+``genba serve --fd``: the port is known before the server starts and a request made while it is
 still importing waits in the socket's backlog instead of failing, so nothing sleeps or polls.
 Readiness is one HTTP GET with a generous timeout.
 
@@ -55,6 +56,10 @@ def server_env(tmp: Path, port: int) -> dict[str, str]:
             "GENBA_ISSUER": f"http://localhost:{port}",
             "GENBA_SECRET_KEY": SECRET_KEY,
             "GENBA_SECRET_FILE": str(tmp / "secret.key"),
+            # Every test client is 127.0.0.1: the per-address limit on anonymous endpoints
+            # (app/ratelimit.py) stays on but high enough for whole suites of flows; the
+            # test of the limit itself starts its server with a small one.
+            "GENBA_ANONYMOUS_REQUESTS_PER_MINUTE": "100000",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -63,7 +68,7 @@ def server_env(tmp: Path, port: int) -> dict[str, str]:
 
 @dataclass
 class LiveServer:
-    """A running ``uvicorn --factory app.asgi:create`` process and the means to add accounts to it."""
+    """A running ``genba serve --fd N`` process and the means to add accounts to it."""
 
     base_url: str  # http://localhost:<port>, the issuer and the only origin passkeys work on
     port: int
@@ -277,9 +282,10 @@ def run_genba(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Complete
 def _listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # uvicorn --fd wraps the descriptor as an AF_UNIX socket, so the event loop never sets
-    # TCP_NODELAY on accepted connections and each keep-alive response waits ~40 ms for a
-    # delayed ACK (Nagle). Linux copies the option from the listening socket to accepted ones.
+    # uvicorn's own --fd (the reference source uses it) wraps the descriptor as an AF_UNIX socket, so
+    # the event loop never sets TCP_NODELAY on accepted connections and each keep-alive response waits
+    # ~40 ms for a delayed ACK (Nagle). Linux copies the option from the listening socket to accepted
+    # ones. (genba serve --fd keeps the socket's real family, so it needs no help.)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -301,18 +307,9 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveServ
         log_path = tmp / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "app.asgi:create",
-                    "--fd",
-                    str(sock.fileno()),
-                    "--no-server-header",
-                    "--log-level",
-                    "info",
-                ],
+                # The shipped command (docker/Dockerfile runs it too): the same uvicorn limits
+                # (app/serving.py) and the same redacting JSON logs as production.
+                [_genba_executable(), "serve", "--fd", str(sock.fileno())],
                 env=env,
                 cwd=tmp,
                 stdin=subprocess.DEVNULL,
