@@ -1,15 +1,15 @@
 """ops purge indexes: expired interactions, pushed requests, codes and throttle counters are deleted by date
 
-Revision ID: 0011p
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 06:00:00
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0011p'
-down_revision: str | None = '0010'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
