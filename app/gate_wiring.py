@@ -4,7 +4,7 @@ entries and exits become 就業履歴 work records (one per technician, site and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -84,11 +84,15 @@ class RegisterGate:
     def record(self, entry: Entry) -> bool:
         """One work record per technician, site and (Japanese) day: first entry, last exit.
 
-        False (nothing written) when the register refuses it, e.g. a technician not assigned to the
-        site in its 施工体制: the gate event itself is kept, and other entries are unaffected."""
+        False (nothing written) when the register refuses it: a technician not assigned to the site in
+        its 施工体制 on that day, or a day outside the site's period (issue 12: dates must fall within
+        the site's period and the technician's assignment). The gate event itself is kept, and other
+        entries are unaffected."""
         day = local_date(entry.at)
         key = f"gate|{entry.site_id}|{entry.technician_id}|{day.isoformat()}"
         with Session(self._engine) as session:
+            if not self._works_there(session, entry, day):
+                return False
             row = session.exec(select(WorkRecord).where(col(WorkRecord.event_key) == key)).first()
             if row is None:
                 try:
@@ -113,6 +117,23 @@ class RegisterGate:
             session.add(row)
             session.commit()
         return True
+
+    @staticmethod
+    def _works_there(session: Session, entry: Entry, day: date) -> bool:
+        site = find_site(session=session, site_id=entry.site_id)
+        if site is None or site.starts_on > day or (site.ends_on is not None and site.ends_on < day):
+            return False
+        if site.closed_at is not None and site.closed_at <= entry.at:
+            return False
+        return any(
+            assignment_active(a, day)
+            for a, _ in session.exec(
+                select(SiteAssignment, Technician)
+                .where(col(SiteAssignment.technician_pk) == Technician.id)
+                .where(col(SiteAssignment.site_pk) == site.id)
+                .where(col(Technician.technician_id) == entry.technician_id)
+            ).all()
+        )
 
     def operator(self, request: Request) -> Operator | None:
         """A signed-in staff user of the prime contractor runs that company's sites' gates."""

@@ -85,6 +85,7 @@ TYPES = {
             ("certificate_number", "修了証番号", "Certificate number"),
             ("holder_name", "氏名", "Holder name"),
             ("holder_birth_date", "生年月日", "Date of birth"),
+            ("technician_id", "技能者ID", "Technician ID"),
             ("issuing_body_id", "発行機関ID", "Issuing body ID"),
         ),
     ),
@@ -149,6 +150,8 @@ def certificate_claims(cert: CertificateData) -> dict[str, Any]:
         "certificate_number": cert.certificate_number,
         "holder_name": cert.holder_name,
         "holder_birth_date": cert.holder_birth_date.isoformat(),
+        # the holder's 技能者ID: a gate joins a certificate to the card by it, not by the name (issue 12)
+        "technician_id": cert.technician_id,
         "issuing_body_id": cert.issuer_id,
     }
 

@@ -196,11 +196,33 @@ class KeyRing:
         )
         return session.exec(stmt).first()
 
+    def signing(self, now: datetime) -> list[dict[str, object]]:
+        """Public JWKs of the issuer keys still in their use period: the only ones whose signature on
+        something new (a status list) is accepted. A retired key's credentials still verify (through
+        ``x5c``, within its use period), but it signs nothing a gate trusts (issue 12, item 9)."""
+        self.current(now)  # rotate in a new key first if the current one just retired
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(IssuerKey)
+                .where(col(IssuerKey.kind) == "issuer")
+                .where(col(IssuerKey.created_at) > now - timedelta(days=USE_DAYS))
+                .where(col(IssuerKey.not_after) > now)
+            ).all()
+            return [json.loads(json.dumps(r.public_jwk)) for r in rows]
+
     def published(self) -> list[dict[str, object]]:
         """Public JWKs of every issuer key that can still have valid credentials out there."""
         with Session(self._engine) as session:
             rows = session.exec(select(IssuerKey).where(col(IssuerKey.kind) == "issuer")).all()
             return [json.loads(json.dumps(r.public_jwk)) for r in rows]
+
+
+def signing_window(x5c: list[str]) -> tuple[datetime, datetime]:
+    """When the ``x5c`` leaf's key may sign: from its certificate's start to the end of its use period
+    (the certificate outlives the use period by CREDENTIAL_MAX_DAYS, see ``create``). Call after
+    ``verify_chain``; a key past its use period is retired and what it signs later is not accepted."""
+    leaf = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
+    return leaf.not_valid_before_utc, leaf.not_valid_after_utc - timedelta(days=CREDENTIAL_MAX_DAYS)
 
 
 def verify_chain(x5c: list[str], root_pem: str, *, now: datetime, issuer: str | None = None) -> ECKey:

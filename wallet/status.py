@@ -104,6 +104,7 @@ class _Built:
     token: str
     built_at: datetime
     updated_at: datetime
+    kid: str
 
 
 class StatusPublisher:
@@ -115,14 +116,17 @@ class StatusPublisher:
         return f"{self._issuer}/wallet/status/{list_id}"
 
     def token(self, list_id: str) -> str | None:
-        """The signed list; rebuilt when statuses changed or after half a ``ttl``."""
+        """The signed list; rebuilt when statuses changed, after half a ``ttl``, or when the key that signed
+        it has retired (verifiers accept lists from keys in their use period only: wallet.keys.signing)."""
         now = self._clock()
+        kid = self._keys.current(now).kid
         with Session(self._engine) as session:
             row = session.get(StatusList, list_id)
             if row is None:
                 return None
             cached = self._cache.get(list_id)
-            if cached and cached.updated_at == row.updated_at and now - cached.built_at < TTL / 2:
+            fresh = cached and cached.kid == kid and now - cached.built_at < TTL / 2
+            if cached and fresh and cached.updated_at == row.updated_at:
                 return cached.token
             statuses = dict(
                 session.exec(
@@ -132,7 +136,7 @@ class StatusPublisher:
                 ).all()
             )
             token = self._sign(list_id, encode(statuses, row.size, row.bits), row.bits, now)
-            self._cache[list_id] = _Built(token, now, row.updated_at)
+            self._cache[list_id] = _Built(token, now, row.updated_at, kid)
             return token
 
     def _sign(self, list_id: str, compressed: bytes, bits: int, now: datetime) -> str:

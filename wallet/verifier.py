@@ -1,7 +1,12 @@
 """Verifying a presented SD-JWT VC (RFC 9901 §7, SD-JWT VC §3), for gates and tests:
 issuer signature through the ``x5c`` chain to a pinned root (offline) or a given key, every
 disclosure digest, key binding (nonce, audience, ``sd_hash``, ``iat`` within a skew), expiry,
-and status from a status list token that is itself verified and fresh enough."""
+and status from a status list token that is itself verified and fresh enough.
+
+A credential's ``iat`` must fall inside the signing key's use period, read from its certificate
+(wallet.keys: a key signs for USE_DAYS, its certificate lasts CREDENTIAL_MAX_DAYS longer so what it
+signed stays verifiable): a key past its use period (retired) cannot sign anything a verifier accepts,
+whether dated now or before the key existed, and nothing dated in the future is accepted."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from wallet import sdjwt, status
-from wallet.keys import verify_chain
+from wallet.keys import signing_window, verify_chain
 
 
 class VerificationError(ValueError):
@@ -37,6 +42,8 @@ class Verified:
     vct: str
     status_uri: str | None
     status_index: int | None
+    #: the key-binding JWT's ``iat`` (None when key binding was not required)
+    kb_iat: int | None = None
 
 
 def _fail(code: str, ja: str, en: str) -> VerificationError:
@@ -95,12 +102,15 @@ def verify(
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp + skew.total_seconds() < now.timestamp():
         raise _fail("expired", "資格情報の有効期限が切れています", "the credential has expired")
+    if root_pem is not None:
+        _signed_in_use_period(claims.get("iat"), header["x5c"], now=now, skew=skew)
+    kb: dict[str, Any] = {}
     if require_kb:
         cnf = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
         if not isinstance(cnf, dict):
             raise _fail("no_holder_key", "本人確認用の鍵がありません", "the credential is not bound to a holder key")
         try:
-            sdjwt.verify_key_binding(
+            kb = sdjwt.verify_key_binding(
                 parsed, cnf, aud=aud, nonce=nonce, now=int(now.timestamp()), skew=int(skew.total_seconds())
             )
         except sdjwt.SdJwtError as exc:
@@ -111,7 +121,26 @@ def verify(
         str(claims.get("vct")),
         reference.get("uri") if reference else None,
         reference.get("idx") if reference else None,
+        kb.get("iat") if isinstance(kb.get("iat"), int) else None,
     )
+
+
+def _signed_in_use_period(iat: Any, x5c: list[str], *, now: datetime, skew: timedelta) -> None:
+    """``iat`` is a number, not in the future, and inside the signing key's use period (issue 12, item 9:
+    a retired key signing backdated records). A credential dated after the key's use period ended was
+    signed by a retired key; one dated before its certificate began was backdated."""
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise _fail("malformed", "読み取れない資格情報です", "the credential has no issue time (iat)")
+    begins, ends = signing_window(x5c)
+    issued = datetime.fromtimestamp(iat, tz=now.tzinfo)
+    if issued > now + skew:
+        raise _fail("invalid_iat", "発行日時が未来の資格情報です", "the credential is dated in the future")
+    if not begins - skew <= issued <= ends + skew:
+        raise _fail(
+            "untrusted_issuer",
+            "信頼できない発行者です（署名鍵の使用期間外に発行されています）",
+            "the credential is dated outside its signing key's use period (retired or backdated key)",
+        )
 
 
 @dataclass(frozen=True)

@@ -179,16 +179,68 @@ def build_world(
     return GateWorld(app, person, staff_person, card, certs)
 
 
-def receive_all(app: FastAPI, http: httpx.Client, *, configurations: list[str]) -> list[HeldCredential]:
+def receive_all(
+    app: FastAPI, http: httpx.Client, *, configurations: list[str], technician_id: str = TECHNICIAN
+) -> list[HeldCredential]:
     """The technician's wallet receives ``configurations`` through OpenID4VCI (pre-authorized code)."""
     wallet = app.state.wallet
     with Session(wallet.engine) as s:
-        offer = create_offer(s, wallet, technician_id=TECHNICIAN, configuration_ids=configurations)
+        offer = create_offer(s, wallet, technician_id=technician_id, configuration_ids=configurations)
         s.commit()
     held = receive(http, offer.link, tx_code=offer.tx_code, now=int(wallet.clock().timestamp()))
     for item in held:
         item.claims = unverified_claims(item.sd_jwt)
     return held
+
+
+def another_technician(
+    app: FastAPI,
+    http: httpx.Client,
+    *,
+    technician_id: str,
+    name: str = NAME,
+    courses: tuple[tuple[str, str], ...] = (),
+) -> GateWorld:
+    """Someone else (by default with the same name as the world's technician), employed by SUB but not
+    assigned to any site, holding a card and a certificate per ``courses`` in their own name; only
+    ``card`` and ``certificates`` of the answer are theirs."""
+    rt = runtime(app)
+    clock = rt.clock
+    person = make_technician(app, technician_id=technician_id, name=name, with_totp=False)
+    with Session(rt.engine, expire_on_commit=False) as s:
+        accounts.link_affiliation(
+            session=s, technician_id=technician_id, employer_id=SUB, start_date=date(2021, 4, 1), now=clock()
+        )
+        register.set_record(
+            session=s,
+            technician_id=technician_id,
+            now=clock(),
+            level=2,
+            occupations=["型枠大工"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="enrolled",
+        )
+        for i, (code, course) in enumerate(courses):
+            add_imported(
+                s,
+                technician_id=technician_id,
+                issuer_id="training-body-03",
+                number=f"B-{technician_id[-4:]}-{i:03d}",
+                course_code=code,
+                course_name=course,
+                training_body="東京技能講習センター",
+                completed_on=date(2020, 7, 1 + i),
+                holder_name=name,
+                holder_birth_date=date(1985, 4, 12),
+                now=clock(),
+            )
+        s.commit()
+    configurations = ["ccus_card", *(["skill_training_certificate"] if courses else [])]
+    held = receive_all(app, http, configurations=configurations, technician_id=technician_id)
+    card = next(h for h in held if "course_code" not in h.claims)
+    certs = {str(h.claims["course_code"]): h for h in held if "course_code" in h.claims}
+    return GateWorld(app, person, Person("", "", None, 0), card, certs)
 
 
 # -- presentations ---------------------------------------------------------------------------------

@@ -1,7 +1,15 @@
 """Checking a presentation at the gate (issue 7, item 4): issuer signature and chain, every disclosure,
 key binding (nonce, audience, sd_hash, iat within a small skew), expiry, status from the (cached)
 status list — failing closed when the list is too old — and that the site's requirements are met.
-The result is what the gate screen shows: name, photo, card level colour, or the reason in plain words."""
+The result is what the gate screen shows: name, photo, card level colour, or the reason in plain words.
+
+Card and certificates are joined by the holder, not by a name (issue 12, item 9): each certificate
+must show the card's 技能者ID (two people can share a name), and where the issuer's records are at hand
+(online, on upload, ``genba gate verify`` against the server) every credential must be one Genba ID
+issued to that technician, bound to the very key that signed its key binding. The web wallet gives
+every credential its own key (unlinkability), so "one key for all" would refuse honest holders.
+The result also says what was verified (``evidence``): the nonce, each credential's digest, holder
+key thumbprint and status entry, and the key binding's audience and time."""
 
 from __future__ import annotations
 
@@ -31,11 +39,41 @@ class GateResult:
     level: int | None = None
     level_colour: dict[str, str] | None = None
     event_key: str | None = None
+    nonce: str | None = None
+    audience: str | None = None
+    #: DCQL query id -> what was verified of the credential presented for it
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def refuse(self, code: str, ja: str, en: str) -> GateResult:
         self.ok = False
         self.reasons.append({"code": code, "ja": ja, "en": en})
         return self
+
+    @property
+    def card_digest(self) -> str | None:
+        card = next((c for c in self.credentials.values() if c.get("card")), None)
+        return str(card["digest"]) if card else None
+
+    def evidence(self, *, mode: str, verified_at: datetime, work_kind: str) -> dict[str, Any]:
+        """What the server verified before recording an entry (kept with the entry)."""
+        return {
+            "verified": self.ok,
+            "verified_by": "server",
+            "verified_at": int(verified_at.timestamp()),
+            "mode": mode,
+            "work_kind": work_kind,
+            "nonce": self.nonce,
+            "audience": self.audience,
+            "credentials": self.credentials,
+        }
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The issuer's own record of a credential (wallet.models.IssuedCredential)."""
+
+    technician_id: str
+    holder_jkt: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +83,8 @@ class Trust:
     status_lists: Callable[[str], str | None]
     #: kid -> issuer public key (to check status list signatures)
     issuer_keys: dict[str, ECKey]
+    #: (status list URI, index) -> the issuance record; None offline, where the records are not at hand
+    issued: Callable[[str, int], Issued | None] | None = None
 
 
 def _same_name(a: Any, b: Any) -> bool:
@@ -73,7 +113,7 @@ def check(
     skew: timedelta = SKEW,
     status_grace: timedelta = STATUS_GRACE,
 ) -> GateResult:
-    result = GateResult(ok=True)
+    result = GateResult(ok=True, nonce=nonce, audience=aud)
     if not isinstance(vp_token, dict):
         return result.refuse("malformed", "読み取れない提示です", "the presentation cannot be read")
     verified: dict[str, Verified] = {}
@@ -108,11 +148,15 @@ def check(
             result.refuse("requirement_not_met", missing.ja, missing.en)
             continue
         verified[query["id"]] = item
+        result.credentials[query["id"]] = _what_was_verified(presented[0], item)
     card = next((v for v in verified.values() if v.vct == TYPES[CARD].vct(v.claims.get("iss", ""))), None)
     if card is not None:
         claims = card.claims
         result.technician_id, result.name = claims.get("technician_id"), claims.get("name")
         result.level, result.level_colour = claims.get("level"), claims.get("level_colour")
+        for query_id, item in verified.items():
+            result.credentials[query_id]["card"] = item is card
+        _same_holder(result, card, verified, trust)
         for other in verified.values():
             # Notice §4.3: certificates count only in the card holder's own name, so a certificate
             # whose holder name was not shown (a requirement that forgot to ask) cannot count either.
@@ -133,6 +177,58 @@ def check(
     if result.ok and result.technician_id:
         result.event_key = event_key(site_id, gate_id, str(result.technician_id), direction, nonce)
     return result
+
+
+def _what_was_verified(presented: str, item: Verified) -> dict[str, Any]:
+    cnf = item.claims.get("cnf", {}).get("jwk") if isinstance(item.claims.get("cnf"), dict) else None
+    return {
+        "digest": hashlib.sha256(presented.split("~", 1)[0].encode()).hexdigest(),
+        "vct": item.vct,
+        "iat": item.claims.get("iat"),
+        "holder_jkt": _thumbprint(cnf),
+        "status": f"{item.status_uri}#{item.status_index}" if item.status_uri else None,
+        "kb_iat": item.kb_iat,
+    }
+
+
+def _thumbprint(jwk: Any) -> str | None:
+    try:
+        return ECKey.import_key(jwk).thumbprint() if isinstance(jwk, dict) else None
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _same_holder(result: GateResult, card: Verified, verified: dict[str, Verified], trust: Trust) -> None:
+    """Issue 12, item 9: every certificate names the card's 技能者ID; with the issuer's records at hand,
+    every credential was issued by Genba ID to that technician and bound to the key that signed."""
+    holder = card.claims.get("technician_id")
+    for query_id, item in verified.items():
+        if item is not card:
+            shown = item.claims.get("technician_id")
+            if shown is None:
+                result.refuse(
+                    "holder_unknown",
+                    "資格証の技能者IDが提示されていないため本人の資格か確認できません",
+                    "a certificate was shown without its technician ID, so it cannot be matched to the card",
+                )
+            elif str(shown) != str(holder):
+                result.refuse(
+                    "holder_mismatch", "資格証が別の技能者のものです", "a certificate belongs to another technician"
+                )
+        if trust.issued is None:
+            continue
+        index = item.status_index
+        record = trust.issued(item.status_uri or "", index) if isinstance(index, int) else None
+        if record is None or record.holder_jkt != result.credentials[query_id]["holder_jkt"]:
+            result.refuse(
+                "not_issued",
+                "発行記録と一致しない資格情報です",
+                "the issuer has no record of this credential for this holder key",
+            )
+        elif record.technician_id != str(holder):
+            result.refuse(
+                "holder_mismatch", "資格証が別の技能者のものです", "a certificate belongs to another technician"
+            )
 
 
 def _kid(token: str) -> str:

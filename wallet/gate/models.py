@@ -42,10 +42,18 @@ class GateRequest(SQLModel, table=True):
     expires_at: datetime = _at()
     answered_at: datetime | None = _at(nullable=True)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: the gate staff who asked (the entry it makes is recorded under their name)
+    created_by: str | None = Field(default=None, max_length=80)
 
 
 class GateEvent(SQLModel, table=True):
-    """A successful check: an entry or exit. ``event_key`` makes recording idempotent."""
+    """A successful check: an entry or exit. ``event_key`` makes recording idempotent.
+
+    Work history only from verified presentations (issue 12): the row carries what the server itself
+    verified — the presentation's ``nonce`` (used once: a second event answering the same challenge is
+    a replay), the digest of the CCUS card that was shown, and ``evidence`` (every credential's digest,
+    holder key thumbprint and status entry, the key-binding audience and ``iat``, when and how it was
+    verified) — and the gate staff who recorded it."""
 
     id: int | None = Field(default=None, primary_key=True)
     event_key: str = Field(max_length=80, unique=True)
@@ -54,8 +62,13 @@ class GateEvent(SQLModel, table=True):
     technician_id: str = Field(max_length=14, index=True)
     direction: str = Field(max_length=8)
     at: datetime = _at(index=True)
-    mode: str = Field(max_length=8)  # online | offline
+    mode: str = Field(max_length=8)  # online | offline | reader
     received_at: datetime = _at()
+    nonce: str | None = Field(default=None, max_length=64, unique=True)
+    #: SHA-256 (hex) of the issuer-signed JWT of the card presented
+    credential_digest: str | None = Field(default=None, max_length=64)
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    recorded_by: str | None = Field(default=None, max_length=80)
 
 
 class GateRefusal(SQLModel, table=True):
@@ -71,3 +84,6 @@ class GateRefusal(SQLModel, table=True):
     mode: str = Field(max_length=8)
     #: the gate's id for this check, so an upload retried after a lost reply is recorded once
     event_key: str | None = Field(default=None, max_length=80, unique=True)
+    #: the challenge's nonce when known: a presentation answering it again is a replay
+    nonce: str | None = Field(default=None, max_length=64, index=True)
+    recorded_by: str | None = Field(default=None, max_length=80)

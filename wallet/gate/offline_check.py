@@ -4,12 +4,13 @@ challenge, so a clock far off gives a red screen instead of a wrong answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey
 
-from wallet.gate.check import GateResult, Trust, check
+from wallet.gate.check import GateResult, Issued, Trust, check
 from wallet.gate.codec import Challenge, CodecError, decode_presentation
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -17,9 +18,17 @@ MAX_BUNDLE_AGE = timedelta(days=2)
 
 
 def verify_offline(
-    frames: list[str], challenge: Challenge, bundle: dict[str, Any], *, now: datetime, direction: str
+    frames: list[str],
+    challenge: Challenge,
+    bundle: dict[str, Any],
+    *,
+    now: datetime,
+    direction: str,
+    issued: Callable[[str, int], Issued | None] | None = None,
 ) -> GateResult:
-    result = GateResult(ok=True)
+    """``issued``: the issuer's records, when the check runs where they are (``genba gate verify``
+    against the server's own data); a gate with only its bundle has none."""
+    result = GateResult(ok=True, nonce=challenge.nonce, audience=challenge.audience)
     generated = datetime.fromtimestamp(int(bundle.get("generated_at", 0)), tz=now.tzinfo)
     if now < generated - timedelta(minutes=5) or now - generated > MAX_BUNDLE_AGE:
         return result.refuse(
@@ -27,8 +36,8 @@ def verify_offline(
             "ゲートの時計か同期データの日時が正しくありません",
             "the gate's clock or its synced data is off; sync the gate",
         )
-    issued = datetime.fromtimestamp(challenge.time, tz=now.tzinfo)
-    if not timedelta(minutes=-1) <= now - issued <= CHALLENGE_LIFETIME:
+    shown_at = datetime.fromtimestamp(challenge.time, tz=now.tzinfo)
+    if not timedelta(minutes=-1) <= now - shown_at <= CHALLENGE_LIFETIME:
         return result.refuse(
             "challenge_expired",
             "読み取り用QRコードの有効期限が切れました",
@@ -48,7 +57,7 @@ def verify_offline(
         )
     keys = {str(k["kid"]): ECKey.import_key(k) for k in bundle.get("issuer_keys", [])}
     lists: dict[str, str] = dict(bundle.get("status_lists", {}))
-    trust = Trust(root_pem=str(bundle["root_pem"]), status_lists=lists.get, issuer_keys=keys)
+    trust = Trust(root_pem=str(bundle["root_pem"]), status_lists=lists.get, issuer_keys=keys, issued=issued)
     dcql = bundle.get("requirements", {}).get(challenge.work_kind) or bundle["requirements"]["general"]
     return check(
         vp_token,

@@ -3,6 +3,10 @@ with the plain-language reason when something is missing (「玉掛け技能講�
 
 The CCUS card with social insurance enrolment confirmed is always required: entry checks are to use
 CCUS data (MLIT notice 1(2)). Crane work also needs 玉掛け and 小型移動式クレーン.
+
+Every certificate query asks for the holder's 技能者ID as well as the name, so the gate joins a
+certificate to the card by the technician, not by a name two people may share (issue 12, item 9);
+``with_holder_id`` adds it to a site's own queries that forgot it.
 """
 
 from __future__ import annotations
@@ -50,8 +54,29 @@ def course_query(issuer: str, code: str) -> dict[str, Any]:
             {"path": ["course_name"]},
             {"path": ["completed_on"]},
             {"path": ["holder_name"]},
+            {"path": ["technician_id"]},
         ],
     }
+
+
+def is_certificate_query(query: dict[str, Any], issuer: str) -> bool:
+    vcts = query.get("meta", {}).get("vct_values", []) if isinstance(query.get("meta"), dict) else []
+    paths = [c.get("path") for c in query.get("claims", []) if isinstance(c, dict)]
+    return TYPES[CERTIFICATE].vct(issuer) in vcts or ["course_code"] in paths
+
+
+def with_holder_id(dcql: dict[str, Any], issuer: str) -> dict[str, Any]:
+    """The query with ``technician_id`` asked for in every certificate query (a copy; the input is kept)."""
+    out = dict(dcql)
+    queries = []
+    for query in dcql.get("credentials", []):
+        if isinstance(query, dict) and is_certificate_query(query, issuer):
+            claims = [c for c in query.get("claims", []) if isinstance(c, dict)]
+            if not any(c.get("path") == ["technician_id"] for c in claims):
+                query = dict(query, claims=[*claims, {"path": ["technician_id"]}])
+        queries.append(query)
+    out["credentials"] = queries
+    return out
 
 
 def default_dcql(issuer: str, work_kind: str) -> dict[str, Any]:
@@ -110,6 +135,12 @@ def missing_reason(query: dict[str, Any], problem: str | None) -> Missing:
         return Missing(query["id"], "社会保険の加入が確認できません", "social insurance enrolment is not confirmed")
     if problem in (None, "vct"):
         return Missing(query["id"], f"{ja}がありません", f"{en} is missing")
+    if problem == "technician_id" and ja.endswith("修了証"):
+        return Missing(
+            query["id"],
+            f"{ja}に技能者IDがありません（ウォレットで受け取り直してください）",
+            f"{en} carries no technician ID (receive it again in the wallet)",
+        )
     return Missing(query["id"], f"{ja}の必要な項目（{problem}）が提示されていません", f"{en} lacks {problem}")
 
 

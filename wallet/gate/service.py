@@ -1,10 +1,16 @@
 """Gate operations shared by the online flow, the offline upload and ``genba gate verify``:
-requirements per site and kind of work, trust material, and recording results."""
+requirements per site and kind of work, trust material, and recording results.
+
+Recording (issue 12, "work history only from verified presentations"): an entry is stored only from
+a ``GateResult`` the server computed itself, with its evidence (nonce, card digest, what was checked)
+and the staff who recorded it; each challenge nonce makes at most one entry, so a presentation
+answered again — as the other direction, or a second scan at a card reader — is a replay."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,11 +18,18 @@ from joserfc.jwk import ECKey
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from wallet.gate.check import GateResult, Trust
+from wallet.gate.check import GateResult, Issued, Trust
 from wallet.gate.models import GateEvent, GateRefusal, SiteRequirement
 from wallet.gate.ports import Entry, GateDirectory
-from wallet.gate.requirements import WORK_KINDS, default_dcql
+from wallet.gate.requirements import WORK_KINDS, default_dcql, with_holder_id
+from wallet.models import IssuedCredential
 from wallet.runtime import WalletRuntime
+
+REPLAYED = {
+    "code": "replayed",
+    "ja": "この提示はすでに使われています（再提示）",
+    "en": "this presentation was already used (replay)",
+}
 
 
 @dataclass
@@ -39,13 +52,14 @@ def requirement(session: Session, runtime: GateRuntime, site_id: str, work_kind:
         .where(col(SiteRequirement.site_id) == site_id)
         .where(col(SiteRequirement.work_kind) == work_kind)
     ).first()
-    return dict(row.dcql) if row else default_dcql(runtime.wallet.config.issuer, work_kind)
+    issuer = runtime.wallet.config.issuer
+    return with_holder_id(dict(row.dcql), issuer) if row else default_dcql(issuer, work_kind)
 
 
 def requirements(session: Session, runtime: GateRuntime, site_id: str) -> dict[str, dict[str, Any]]:
     kinds = {k: requirement(session, runtime, site_id, k) for k in WORK_KINDS}
     for row in session.exec(select(SiteRequirement).where(col(SiteRequirement.site_id) == site_id)).all():
-        kinds[row.work_kind] = dict(row.dcql)
+        kinds[row.work_kind] = with_holder_id(dict(row.dcql), runtime.wallet.config.issuer)
     return kinds
 
 
@@ -87,20 +101,48 @@ def set_requirement(
 
 
 def live_trust(runtime: GateRuntime, now: datetime) -> Trust:
-    """Online: status lists straight from the publisher, issuer keys from the key ring."""
+    """Online: status lists straight from the publisher, status-list signers from the key ring (keys in
+    their use period only), and the issuer's records of what it issued to whom."""
     wallet = runtime.wallet
     root_pem = wallet.keys.current(now).root_pem  # first: it may rotate in the key that signs the lists
-    keys = {str(k["kid"]): ECKey.import_key(k) for k in wallet.keys.published()}  # type: ignore[arg-type]
+    keys = {str(k["kid"]): ECKey.import_key(k) for k in wallet.keys.signing(now)}  # type: ignore[arg-type]
+    prefix = f"{wallet.config.issuer}/wallet/status/"
 
     def lookup(uri: str) -> str | None:
-        prefix = f"{wallet.config.issuer}/wallet/status/"
         return wallet.publisher.token(uri[len(prefix) :]) if uri.startswith(prefix) else None
 
-    return Trust(root_pem=root_pem, status_lists=lookup, issuer_keys=keys)
+    @lru_cache(maxsize=16)
+    def issued(uri: str, index: int) -> Issued | None:
+        if not uri.startswith(prefix):
+            return None
+        with Session(wallet.engine) as session:
+            row = session.exec(
+                select(IssuedCredential)
+                .where(col(IssuedCredential.status_list_id) == uri[len(prefix) :])
+                .where(col(IssuedCredential.status_index) == index)
+            ).first()
+            return Issued(row.technician_id, row.holder_jkt) if row else None
+
+    return Trust(root_pem=root_pem, status_lists=lookup, issuer_keys=keys, issued=issued)
 
 
 def refusal_recorded(session: Session, event_key: str) -> bool:
     return session.exec(select(GateRefusal.id).where(col(GateRefusal.event_key) == event_key)).first() is not None
+
+
+def nonce_used(session: Session, nonce: str) -> bool:
+    """Whether a check answering this challenge nonce was already recorded, green or red."""
+    if session.exec(select(GateEvent.id).where(col(GateEvent.nonce) == nonce)).first() is not None:
+        return True
+    return session.exec(select(GateRefusal.id).where(col(GateRefusal.nonce) == nonce)).first() is not None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    #: recorded | duplicate (the same event again: an upload retried) | replayed | refused
+    outcome: str
+    #: the entry to hand to the work history once the caller has committed
+    entry: Entry | None = None
 
 
 def record(
@@ -114,33 +156,23 @@ def record(
     at: datetime,
     mode: str,
     received_at: datetime,
-) -> Entry | None:
-    """Store an entry/exit (idempotent by event key) or the refusal with its reason. Returns the entry to
-    hand to the work history once the caller has committed (None for refusals and repeats)."""
+    recorded_by: str | None = None,
+    work_kind: str = "general",
+    retry_is_duplicate: bool = True,
+) -> Recorded:
+    """Store an entry/exit from a result the server verified, with its evidence, or the refusal with
+    its reason. Idempotent by event key when ``retry_is_duplicate`` (an upload retried after a lost
+    reply); a second use of the nonce is otherwise a replay, refused and recorded as such."""
     if not result.ok or not result.event_key or not result.technician_id:
         if result.event_key and refusal_recorded(session, result.event_key):
-            return None  # the same check uploaded again (a retry after a lost reply)
-        reasons = "; ".join(f"{r.get('ja', '')} / {r.get('en', '')}" for r in result.reasons)
-        code = str((result.reasons or [{}])[0].get("code", "refused"))[:40]
-        try:
-            with session.begin_nested():
-                session.add(
-                    GateRefusal(
-                        site_id=site_id,
-                        gate_id=gate_id,
-                        at=at,
-                        reason_code=code,
-                        reason=reasons[:300],
-                        technician_id=result.technician_id,
-                        mode=mode,
-                        event_key=result.event_key,
-                    )
-                )
-        except IntegrityError:  # recorded by a concurrent upload of the same queue
-            pass
-        return None
-    if session.exec(select(GateEvent.id).where(col(GateEvent.event_key) == result.event_key)).first() is not None:
-        return None
+            return Recorded("duplicate")  # the same check uploaded again (a retry after a lost reply)
+        _refusal(session, result, site_id, gate_id, at, mode, recorded_by)
+        return Recorded("refused")
+    same = session.exec(select(GateEvent).where(col(GateEvent.event_key) == result.event_key)).first()
+    if retry_is_duplicate and (same is not None or refusal_recorded(session, result.event_key)):
+        return Recorded("duplicate")
+    if same is not None or (result.nonce and nonce_used(session, result.nonce)):
+        return _replayed(session, result, site_id, gate_id, at, mode, recorded_by, keyed=retry_is_duplicate)
     try:
         with session.begin_nested():
             session.add(
@@ -153,8 +185,61 @@ def record(
                     at=at,
                     mode=mode,
                     received_at=received_at,
+                    nonce=result.nonce,
+                    credential_digest=result.card_digest,
+                    evidence=result.evidence(mode=mode, verified_at=received_at, work_kind=work_kind),
+                    recorded_by=recorded_by,
                 )
             )
-    except IntegrityError:
-        return None
-    return Entry(result.event_key, site_id, str(result.technician_id), direction, at)
+    except IntegrityError:  # the same key or nonce, recorded by a concurrent request
+        return Recorded("duplicate") if retry_is_duplicate else Recorded("replayed")
+    return Recorded("recorded", Entry(result.event_key, site_id, str(result.technician_id), direction, at))
+
+
+def _replayed(
+    session: Session,
+    result: GateResult,
+    site_id: str,
+    gate_id: str,
+    at: datetime,
+    mode: str,
+    by: str | None,
+    *,
+    keyed: bool,
+) -> Recorded:
+    """The refusal of a replay; ``keyed`` (uploads) keeps the event key so that a retry is a duplicate."""
+    replay = GateResult(
+        ok=False,
+        technician_id=result.technician_id,
+        nonce=result.nonce,
+        reasons=[dict(REPLAYED)],
+        event_key=result.event_key if keyed else None,
+    )
+    _refusal(session, replay, site_id, gate_id, at, mode, by)
+    result.ok, result.reasons = False, [dict(REPLAYED)]
+    return Recorded("replayed")
+
+
+def _refusal(
+    session: Session, result: GateResult, site_id: str, gate_id: str, at: datetime, mode: str, by: str | None
+) -> None:
+    reasons = "; ".join(f"{r.get('ja', '')} / {r.get('en', '')}" for r in result.reasons)
+    code = str((result.reasons or [{}])[0].get("code", "refused"))[:40]
+    try:
+        with session.begin_nested():
+            session.add(
+                GateRefusal(
+                    site_id=site_id,
+                    gate_id=gate_id,
+                    at=at,
+                    reason_code=code,
+                    reason=reasons[:300],
+                    technician_id=str(result.technician_id)[:14] if result.technician_id else None,
+                    mode=mode,
+                    event_key=result.event_key,
+                    nonce=(result.nonce or "")[:64] or None,
+                    recorded_by=by,
+                )
+            )
+    except IntegrityError:  # recorded by a concurrent upload of the same queue
+        pass

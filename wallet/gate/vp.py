@@ -19,6 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from wallet.gate.check import check
+from wallet.gate.guard import same_origin_json
 from wallet.gate.models import GateRequest
 from wallet.gate.service import GateRuntime, live_trust, record, requirement
 from wallet.sdjwt import REGISTRY
@@ -42,6 +43,9 @@ def _error(status: int, error: str, description: str) -> Response:
 async def create_request(request: Request) -> Response:
     """Gate page: a new request for one check; answers the QR (request by reference) to show."""
     gate = _gate(request)
+    refused = same_origin_json(request, gate.wallet.config.issuer)
+    if refused is not None:
+        return refused
     operator = gate.directory.operator(request)
     try:
         body = json.loads(await request.body())
@@ -64,6 +68,7 @@ async def create_request(request: Request) -> Response:
         state=secrets.token_urlsafe(16),
         created_at=now,
         expires_at=now + REQUEST_LIFETIME,
+        created_by=operator.username,
     )
     with Session(gate.wallet.engine, expire_on_commit=False) as session:
         session.add(row)
@@ -147,6 +152,20 @@ def _answer(gate: GateRuntime, request_id: str, form: dict[str, str]) -> Respons
             gate_id=row.gate_id,
             direction=row.direction,
         )
+        done = record(
+            session,
+            gate,
+            result,
+            site_id=row.site_id,
+            gate_id=row.gate_id,
+            direction=row.direction,
+            at=now,
+            mode="online",
+            received_at=now,
+            recorded_by=row.created_by,
+            work_kind=row.work_kind,
+            retry_is_duplicate=False,
+        )
         row.answered_at = now
         row.result = {
             "ok": result.ok,
@@ -158,20 +177,9 @@ def _answer(gate: GateRuntime, request_id: str, form: dict[str, str]) -> Respons
             "direction": row.direction,
         }
         session.add(row)
-        entry = record(
-            session,
-            gate,
-            result,
-            site_id=row.site_id,
-            gate_id=row.gate_id,
-            direction=row.direction,
-            at=now,
-            mode="online",
-            received_at=now,
-        )
         session.commit()
-    if entry is not None:
-        gate.directory.record(entry)  # after the commit: work history is written in its own transaction
+    if done.entry is not None:
+        gate.directory.record(done.entry)  # after the commit: work history is written in its own transaction
     return JSONResponse({}, headers={"Cache-Control": "no-store"})
 
 

@@ -28,7 +28,9 @@ from tests.support.gate_world import (
     SITE,
     TECHNICIAN,
     GateWorld,
+    another_technician,
     challenge,
+    challenge_text,
     offline_frames,
     set_credential_status,
     untrusted_copy,
@@ -51,8 +53,21 @@ def sync(gate: TestClient, site_id: str = SITE) -> dict[str, Any]:
     return body
 
 
-def event(result: GateResult, c: Challenge, direction: str, at: int, site_id: str = SITE) -> dict[str, Any]:
-    """What the gate page queues (IndexedDB) after a check, per docs/offline-gate.md §4."""
+STAFF = "31000000000034-gate"  # the gate staff's username (tests/support/gate_world.py)
+
+
+def event(
+    result: GateResult,
+    c: Challenge,
+    direction: str,
+    at: int,
+    site_id: str = SITE,
+    *,
+    frames: list[str] | None = None,
+    by: str = STAFF,
+) -> dict[str, Any]:
+    """What the gate page queues (IndexedDB) after a check, per docs/offline-gate.md §4-5: the result,
+    the challenge shown and the presentation read (the server verifies it again), and who recorded it."""
     return {
         "event_key": result.event_key,
         "site_id": site_id,
@@ -62,14 +77,22 @@ def event(result: GateResult, c: Challenge, direction: str, at: int, site_id: st
         "at": at,
         "ok": result.ok,
         "reasons": result.reasons,
+        "recorded_by": by,
+        "challenge": challenge_text(c),
+        "presentation": frames or [],
     }
 
 
 def upload(gate: TestClient, events: list[dict[str, Any]]) -> dict[str, int]:
-    answer = gate.post("/gate/events", content=json.dumps(events))
+    answer = gate.post("/gate/events", content=json.dumps(events), headers={"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
     counts: dict[str, int] = answer.json()
     return counts
+
+
+def counts(**nonzero: int) -> dict[str, int]:
+    keys = ("recorded", "duplicate", "refusals", "rejected", "unverified", "history_refused")
+    return {k: nonzero.get(k, 0) for k in keys}
 
 
 def work_records(app: FastAPI) -> list[WorkRecord]:
@@ -167,10 +190,8 @@ def test_offline_red_results_are_uploaded_as_refusals_with_reasons(
         assert result.reasons[0]["code"] == "status_list_stale" and "sync the gate" in result.reasons[0]["en"]
         results.append(("stale status list", result, c3))
 
-    counts = upload(gate, [event(r, c, "in", int(clock().timestamp())) for _, r, c in results])
-    assert counts == {"recorded": 0, "duplicate": 0, "refusals": len(results), "rejected": 0, "history_refused": 0}, (
-        counts
-    )
+    answered = upload(gate, [event(r, c, "in", int(clock().timestamp())) for _, r, c in results])
+    assert answered == counts(refusals=len(results)), answered
     rows = refusals(app.state.wallet.engine)
     assert [r.reason_code for r in rows] == [r.reasons[0]["code"] for _, r, _ in results]
     for row, (_, result, _) in zip(rows, results, strict=True):
@@ -197,31 +218,15 @@ def test_the_same_offline_entry_uploaded_twice_is_recorded_once_with_one_work_re
     )
     assert result_in.ok and result_out.ok, (result_in.reasons, result_out.reasons)
     assert result_in.event_key != result_out.event_key
-    entry = event(result_in, c_in, "in", int(entered.timestamp()))
-    leave = event(result_out, c_out, "out", int(left.timestamp()))
+    frames_in = offline_frames(world, bundle, c_in, iat=int(entered.timestamp()))
+    frames_out = offline_frames(world, bundle, c_out, iat=int(left.timestamp()))
+    entry = event(result_in, c_in, "in", int(entered.timestamp()), frames=frames_in)
+    leave = event(result_out, c_out, "out", int(left.timestamp()), frames=frames_out)
     clock.now = left + timedelta(minutes=30)  # the network is back; the staff sign in again
     sign_in(gate, app, world.staff)
-    assert upload(gate, [entry, entry]) == {
-        "recorded": 1,
-        "duplicate": 1,
-        "refusals": 0,
-        "rejected": 0,
-        "history_refused": 0,
-    }
-    assert upload(gate, [entry, leave]) == {
-        "recorded": 1,
-        "duplicate": 1,
-        "refusals": 0,
-        "rejected": 0,
-        "history_refused": 0,
-    }
-    assert upload(gate, [leave, entry]) == {
-        "recorded": 0,
-        "duplicate": 2,
-        "refusals": 0,
-        "rejected": 0,
-        "history_refused": 0,
-    }
+    assert upload(gate, [entry, entry]) == counts(recorded=1, duplicate=1)
+    assert upload(gate, [entry, leave]) == counts(recorded=1, duplicate=1)
+    assert upload(gate, [leave, entry]) == counts(duplicate=2)
     assert event_count(app.state.wallet.engine) == 2
     with Session(app.state.wallet.engine) as s:
         modes = {e.direction: e.mode for e in s.exec(select(GateEvent)).all()}
@@ -237,20 +242,16 @@ def test_uploads_for_a_site_the_staff_do_not_run_are_rejected(
 ) -> None:
     bundle = sync(gate)
     c = challenge(clock())
-    result = verify_offline(
-        offline_frames(world, bundle, c, iat=int(clock().timestamp())), c, bundle, now=clock(), direction="in"
-    )
+    frames = offline_frames(world, bundle, c, iat=int(clock().timestamp()))
+    result = verify_offline(frames, c, bundle, now=clock(), direction="in")
     assert result.ok
-    foreign = event(result, c, "in", int(clock().timestamp()), site_id=OTHER_SITE)
+    foreign = event(result, c, "in", int(clock().timestamp()), site_id=OTHER_SITE, frames=frames)
     refused = dict(foreign, ok=False, reasons=[{"code": "x", "ja": "x", "en": "x"}])
-    assert upload(gate, [foreign, refused]) == {
-        "recorded": 0,
-        "duplicate": 0,
-        "refusals": 0,
-        "rejected": 2,
-        "history_refused": 0,
-    }
-    assert client.post("/gate/events", content=json.dumps([event(result, c, "in", 0)])).status_code == 403
+    assert upload(gate, [foreign, refused]) == counts(rejected=2)
+    signed_out = client.post(
+        "/gate/events", content=json.dumps([event(result, c, "in", 0)]), headers={"Content-Type": "application/json"}
+    )
+    assert signed_out.status_code == 403
     assert event_count(app.state.wallet.engine) == 0 and refusals(app.state.wallet.engine) == []
     assert work_records(app) == []
 
@@ -270,10 +271,12 @@ def test_a_malformed_event_is_rejected_not_a_server_error(
 ) -> None:
     """One malformed event in a queue is counted as rejected; the others are still recorded."""
     base = {"event_key": "k" * 40, "site_id": SITE, "gate_id": "north", "technician_id": TECHNICIAN}
-    base |= {"direction": "in", "at": int(clock().timestamp()), "ok": False, "reasons": []}
+    base |= {"direction": "in", "at": int(clock().timestamp()), "ok": False, "reasons": [], "recorded_by": STAFF}
     with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as raw:
         raw.cookies = gate.cookies
-        answer = raw.post("/gate/events", content=json.dumps([base | bad, base]))
+        answer = raw.post(
+            "/gate/events", content=json.dumps([base | bad, base]), headers={"Content-Type": "application/json"}
+        )
     assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
     assert answer.json()["rejected"] == 1 and answer.json()["refusals"] == 1
 
@@ -285,20 +288,23 @@ def test_an_entry_of_someone_not_on_the_roster_does_not_lose_the_queue(
     uploaded in the same queue as an assigned technician's entry: the assigned one still gets its
     work record, and the upload answers."""
     bundle = sync(gate)
+    json_body = {"Content-Type": "application/json"}
     c = challenge(clock())
-    result = verify_offline(
-        offline_frames(world, bundle, c, iat=int(clock().timestamp())), c, bundle, now=clock(), direction="in"
-    )
+    frames = offline_frames(world, bundle, c, iat=int(clock().timestamp()))
+    result = verify_offline(frames, c, bundle, now=clock(), direction="in")
     assert result.ok
-    visitor = event(result, c, "in", int(clock().timestamp())) | {
-        "event_key": "v" * 40,
-        "technician_id": "10000000000027",
-    }
-    mine = event(result, c, "in", int(clock().timestamp()))
+    mine = event(result, c, "in", int(clock().timestamp()), frames=frames)
+    # a visitor with a valid card of their own, not assigned to the site
+    other = another_technician(app, gate, technician_id="10000000000027", name="佐藤 次郎")
+    c2 = challenge(clock())
+    frames2 = offline_frames(other, bundle, c2, iat=int(clock().timestamp()))
+    checked = verify_offline(frames2, c2, bundle, now=clock(), direction="in")
+    assert checked.ok and checked.technician_id == "10000000000027", checked.reasons
+    visitor = event(checked, c2, "in", int(clock().timestamp()), frames=frames2)
     with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as raw:
         raw.cookies = gate.cookies
-        answer = raw.post("/gate/events", content=json.dumps([visitor, mine]))
-        retried = raw.post("/gate/events", content=json.dumps([visitor, mine]))  # the gate retries its queue
+        answer = raw.post("/gate/events", content=json.dumps([visitor, mine]), headers=json_body)
+        retried = raw.post("/gate/events", content=json.dumps([visitor, mine]), headers=json_body)  # retried queue
     assert len(work_records(app)) == 1, (answer.status_code, retried.status_code, retried.text[:200])
     assert answer.status_code == 200, answer.text[:300]
     # both entries are kept as gate events; the visitor's work history is refused and counted
@@ -317,18 +323,6 @@ def test_a_refusal_uploaded_again_after_a_lost_reply_is_recorded_once(
     assert not result.ok
     red = event(result, c, "in", int(clock().timestamp())) | {"event_key": "r" * 40}
     other = red | {"event_key": "s" * 40}
-    assert upload(gate, [red]) == {
-        "recorded": 0,
-        "duplicate": 0,
-        "refusals": 1,
-        "rejected": 0,
-        "history_refused": 0,
-    }
-    assert upload(gate, [red, other]) == {
-        "recorded": 0,
-        "duplicate": 1,
-        "refusals": 1,
-        "rejected": 0,
-        "history_refused": 0,
-    }
+    assert upload(gate, [red]) == counts(refusals=1)
+    assert upload(gate, [red, other]) == counts(refusals=1, duplicate=1)
     assert len(refusals(app.state.wallet.engine)) == 2

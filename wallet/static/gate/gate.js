@@ -10,6 +10,15 @@
  *   network returns (on load, on the 'online' event and after each check); the server records each
  *   event key once.
  * - Today's list: the synced roster with what this gate has seen today.
+ * - Work history only from verified presentations (issue 12): every queued offline result carries the
+ *   challenge shown and the presentation read (GP1 frames), so the server verifies it again before it
+ *   records an entry; and the staff member who recorded it (recorded_by), whose session alone may
+ *   upload it.
+ * - A shared tablet (issue 12, item 10): when /gate/operator says nobody is signed in, or someone else
+ *   is, the previous staff member's synced bundles (rosters with face photos), operator details,
+ *   settings and uploaded results are deleted from this device. A queue not yet sent is kept only for
+ *   the staff who recorded it — sent when they sign in again, deleted unsent when someone else signs
+ *   in. 「ログアウト」 sends what it can, deletes everything, then signs out.
  */
 "use strict";
 
@@ -24,7 +33,7 @@
   const REQUEST_LIFETIME_MS = 5 * 60 * 1000;
   const CHALLENGE_RENEW_MS = 4 * 60 * 1000;
   const STATUS_GRACE_S = 12 * 3600;
-  const UPLOAD_BATCH = 500;
+  const UPLOAD_BATCH = 50; // each event carries its presentation (a few kB); the server takes 200 at most
   const RETRY_MS = 60 * 1000;
 
   const TEXT = {
@@ -76,6 +85,9 @@
       today_title: "本日の入退場",
       queue_pending: "未送信 {count}件（通信が戻ると送信します）",
       queue_login: "未送信 {count}件（送信にはログインが必要です）",
+      queue_owner: "未送信 {count}件（記録した {user} さんのログインで送信します）",
+      signout: "ログアウト",
+      signout_pending: "未送信の記録が {count}件あります。ログアウトするとこの端末から削除され、送信されません。ログアウトしますか？",
       queue_done: "記録はすべて送信済みです",
       state_in: "入場 {time}",
       state_out: "退場 {time}",
@@ -138,6 +150,9 @@
       today_title: "Today at this site",
       queue_pending: "{count} not sent yet (sent when the network returns)",
       queue_login: "{count} not sent yet (sign in to send)",
+      queue_owner: "{count} not sent yet (sent when {user}, who recorded them, signs in)",
+      signout: "Sign out",
+      signout_pending: "{count} records have not been sent. Signing out deletes them from this device unsent. Sign out?",
       queue_done: "All records sent",
       state_in: "In {time}",
       state_out: "Out {time}",
@@ -181,6 +196,8 @@
     events: async () => ((await dbRun("events", "readonly", (s) => s.getAll())) || []).sort((a, b) => a.at - b.at),
     event: (key) => dbRun("events", "readonly", (s) => s.get(key)),
     putEvent: (record) => dbRun("events", "readwrite", (s) => s.put(record)),
+    deleteEvent: (key) => dbRun("events", "readwrite", (s) => s.delete(key)),
+    clear: (name) => dbRun(name, "readwrite", (s) => s.clear()),
   };
 
   // -- state ------------------------------------------------------------------------------------------------
@@ -188,6 +205,7 @@
   const state = {
     operator: null,
     loginNeeded: false,
+    pendingOwner: null, // signed out with an unsent queue: whose it is
     bundle: null, // the synced bundle of the chosen site and gate
     syncedAt: 0,
     mode: null, // "online" | "offline" while checking
@@ -257,6 +275,38 @@
 
   // -- who is signed in, and which sites --------------------------------------------------------------------
 
+  function storedOperator() {
+    try {
+      const stored = JSON.parse(localStorage.getItem(OPERATOR_KEY) || "null");
+      return stored && typeof stored.username === "string" ? stored : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Nothing of a previous staff member stays on a shared tablet: the synced bundles (rosters with face
+   * photos), the operator details and settings, and the results already sent. Results not yet sent are
+   * kept only when `keepPendingOf` (the staff member who recorded them) may still sign in and send them.
+   */
+  async function forgetPreviousStaff(keepPendingOf) {
+    await store.clear("bundles").catch(() => {});
+    for (const event of await store.events().catch(() => [])) {
+      if (!(keepPendingOf && !event.uploaded && event.recorded_by === keepPendingOf)) {
+        await store.deleteEvent(event.event_key).catch(() => {});
+      }
+    }
+    try {
+      localStorage.removeItem(SETTINGS_KEY);
+      if (keepPendingOf) localStorage.setItem(OPERATOR_KEY, JSON.stringify({ username: keepPendingOf, sites: [] }));
+      else localStorage.removeItem(OPERATOR_KEY);
+    } catch {
+      // storage unavailable: nothing was kept there either
+    }
+    state.bundle = null;
+    state.syncedAt = 0;
+  }
+
   async function loadOperator() {
     let response;
     try {
@@ -264,24 +314,50 @@
     } catch {
       response = null;
     }
+    const previous = storedOperator();
     if (response && response.ok) {
-      state.operator = await response.json();
+      const current = await response.json();
+      // Someone else signed in on this tablet: the previous staff member's data goes, queue included
+      // (it is theirs to send; the server would refuse it from this session anyway).
+      if (previous && previous.username !== current.username) await forgetPreviousStaff(null);
+      for (const event of await store.events().catch(() => [])) {
+        // queued before results carried their presentation and recorder: the server cannot verify them
+        if (!event.uploaded && !event.recorded_by) await store.deleteEvent(event.event_key).catch(() => {});
+      }
+      state.operator = current;
       state.loginNeeded = false;
       try {
         localStorage.setItem(OPERATOR_KEY, JSON.stringify(state.operator));
       } catch {
         // not kept
       }
+    } else if (response && response.status === 401) {
+      // Signed out, or the session ended: keep only the unsent queue, for its own recorder.
+      state.loginNeeded = true;
+      state.operator = null;
+      state.pendingOwner = previous ? previous.username : null;
+      await forgetPreviousStaff(state.pendingOwner);
     } else {
-      if (response && response.status === 401) state.loginNeeded = true;
-      try {
-        state.operator = JSON.parse(localStorage.getItem(OPERATOR_KEY) || "null");
-      } catch {
-        state.operator = null;
-      }
+      // No network: the operator last confirmed keeps the gate working offline.
+      state.operator = previous;
     }
     $("#signin").hidden = !state.loginNeeded;
+    $("#signout").hidden = state.loginNeeded || !state.operator;
     $("#operator").textContent = state.operator && !state.loginNeeded ? state.operator.username : "";
+  }
+
+  /** 「ログアウト」: send what can be sent, delete everything of this staff member here, then sign out. */
+  async function signOut() {
+    await upload().catch(() => {});
+    const pending = (await store.events().catch(() => [])).filter((e) => !e.uploaded).length;
+    if (pending && !window.confirm(t("signout_pending", { count: pending }))) return;
+    await forgetPreviousStaff(null);
+    window.location.assign("/logout");
+  }
+
+  /** Who may send and see the queue now: the confirmed operator (never a stored one from another session). */
+  function currentUser() {
+    return state.operator && !state.loginNeeded ? state.operator.username : null;
   }
 
   let knownSites = [];
@@ -538,6 +614,7 @@
       name: result.name || null,
       mode: "online",
       uploaded: true, // the server recorded it when it checked the presentation
+      recorded_by: state.operator ? state.operator.username : null,
     };
     await store.putEvent(event).catch(() => {});
     showResult(result, event.direction);
@@ -637,6 +714,10 @@
         name: result.name || null,
         mode: "offline",
         uploaded: false,
+        // what the server verifies again before it records an entry, and who recorded it
+        challenge: G.encodeChallenge(challenge),
+        presentation: frames.slice(),
+        recorded_by: state.operator ? state.operator.username : null,
       };
       const existing = await store.event(event.event_key).catch(() => null);
       if (!existing) await store.putEvent(event).catch(() => showError(t("err_storage")));
@@ -712,15 +793,17 @@
   }
 
   async function uploadPending() {
-    const pending = (await store.events()).filter((e) => !e.uploaded);
-    if (pending.length === 0 || !navigator.onLine) return;
+    const user = currentUser();
+    if (!user || !navigator.onLine) return;
+    // Only this staff member's own results: another's queue is never sent from this session.
+    const pending = (await store.events()).filter((e) => !e.uploaded && e.recorded_by === user);
     for (let i = 0; i < pending.length; i += UPLOAD_BATCH) {
       const batch = pending.slice(i, i + UPLOAD_BATCH);
       let response;
       try {
         response = await postJson(
           "/gate/events",
-          batch.map(({ event_key, site_id, gate_id, technician_id, direction, at, ok, reasons }) => ({
+          batch.map(({ event_key, site_id, gate_id, technician_id, direction, at, ok, reasons, recorded_by, challenge, presentation }) => ({
             event_key,
             site_id,
             gate_id,
@@ -729,6 +812,9 @@
             at,
             ok,
             reasons,
+            recorded_by,
+            challenge,
+            presentation,
           })),
         );
       } catch {
@@ -737,7 +823,11 @@
       uploadNeedsLogin = response.status === 401 || response.status === 403;
       if (!response.ok) return;
       const sentAt = Date.now();
-      for (const event of batch) await store.putEvent({ ...event, uploaded: true, uploadedAt: sentAt });
+      for (const event of batch) {
+        // Sent: the presentation is not kept on the tablet any longer than needed.
+        const { presentation, challenge, ...kept } = event;
+        await store.putEvent({ ...kept, uploaded: true, uploadedAt: sentAt });
+      }
     }
   }
 
@@ -758,11 +848,19 @@
 
   async function renderTodayNow() {
     const site = $("#site").value;
-    const events = await store.events().catch(() => []);
-    const pending = events.filter((e) => !e.uploaded).length;
+    const user = currentUser();
+    const stored = await store.events().catch(() => []);
+    // Another staff member's results (an unsent queue kept for them) are counted, never shown.
+    const events = stored.filter((e) => user && e.recorded_by === user);
+    const pending = stored.filter((e) => !e.uploaded).length;
     const queue = $("#queue-state");
     queue.dataset.pending = String(pending);
-    queue.textContent = pending ? t(uploadNeedsLogin ? "queue_login" : "queue_pending", { count: pending }) : t("queue_done");
+    const owner = !user && state.pendingOwner;
+    queue.textContent = !pending
+      ? t("queue_done")
+      : owner
+        ? t("queue_owner", { count: pending, user: state.pendingOwner })
+        : t(uploadNeedsLogin || !user ? "queue_login" : "queue_pending", { count: pending });
     const now = Date.now();
     const today = events.filter((e) => e.site_id === site && sameDay(e.at * 1000, now));
     const latest = new Map(); // technician -> latest event of today
@@ -832,6 +930,9 @@
     }
     $("#setup-form").addEventListener("change", saveSettings);
     $("#stop").addEventListener("click", backToSetup);
+    $("#signout").addEventListener("click", () => {
+      signOut().catch(report);
+    });
     $("#result-setup").addEventListener("click", backToSetup);
     $("#switch-camera").addEventListener("click", () => {
       if (state.mode !== "offline" || state.busy) return;

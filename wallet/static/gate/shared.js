@@ -584,7 +584,14 @@
       id: `course_${code.replace(/-/g, "_")}`,
       format: "dc+sd-jwt",
       meta: { vct_values: [`${issuer}/vct/${CERTIFICATE_VCT}`] },
-      claims: [{ path: ["course_code"], values: [code] }, { path: ["course_name"] }, { path: ["completed_on"] }, { path: ["holder_name"] }],
+      // technician_id: the gate joins a certificate to the card by the holder's 技能者ID, not by a name
+      claims: [
+        { path: ["course_code"], values: [code] },
+        { path: ["course_name"] },
+        { path: ["completed_on"] },
+        { path: ["holder_name"] },
+        { path: ["technician_id"] },
+      ],
     };
   }
 
@@ -644,6 +651,9 @@
       return { ja: "社会保険の加入が確認できません", en: "social insurance enrolment is not confirmed" };
     }
     if (problem === null || problem === undefined || problem === "vct") return { ja: `${ja}がありません`, en: `${en} is missing` };
+    if (problem === "technician_id" && ja.endsWith("修了証")) {
+      return { ja: `${ja}に技能者IDがありません（ウォレットで受け取り直してください）`, en: `${en} carries no technician ID (receive it again in the wallet)` };
+    }
     return { ja: `${ja}の必要な項目（${problem}）が提示されていません`, en: `${en} lacks ${problem}` };
   }
 

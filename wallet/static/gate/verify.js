@@ -11,7 +11,10 @@
  *    KB-JWT (cnf.jwk, typ kb+jwt, aud, nonce, sd_hash, iat within 60 s), expiry, and the status from
  *    the synced status list (its signature checked with the issuer key of its kid; a list older than
  *    ttl + 12 h fails closed);
- * 3. the DCQL requirement of the kind of work, and certificates in the card holder's name.
+ *    The credential's iat must fall in the signing key's use period (its certificate's start to
+ *    notAfter − CREDENTIAL_MAX_DAYS, wallet/keys.py): a retired key signs nothing accepted here.
+ * 3. the DCQL requirement of the kind of work, and certificates of the card's holder: each shows the
+ *    card's 技能者ID (a name two people share is not enough) and the card holder's name.
  */
 "use strict";
 
@@ -22,6 +25,8 @@
   const CHALLENGE_LIFETIME_S = 5 * 60;
   const MAX_BUNDLE_AGE_S = 2 * 24 * 3600;
   const MAX_SD_JWT_LENGTH = 200_000;
+  const DAY_MS = 24 * 3600 * 1000;
+  const CREDENTIAL_MAX_DAYS = 365; // wallet/keys.py: a key's certificate outlives its use period by this
   const STATUS = { VALID: 0, INVALID: 1, SUSPENDED: 2 };
 
   class Refusal extends Error {
@@ -169,9 +174,23 @@
     }
     if (!leaf.uris.includes(issuer)) throw untrusted("the certificate does not name the credential issuer");
     try {
-      return await G.importSpki(leaf.spki);
+      return { key: await G.importSpki(leaf.spki), leaf };
     } catch {
       throw untrusted("the issuer certificate has no P-256 key");
+    }
+  }
+
+  /** wallet/verifier.py _signed_in_use_period: iat not in the future, inside the key's use period. */
+  function signedInUsePeriod(iat, leaf, nowMs) {
+    if (!Number.isInteger(iat)) throw new Refusal("malformed", "読み取れない資格情報です", "the credential has no issue time (iat)");
+    const issued = iat * 1000;
+    if (issued > nowMs + SKEW_S * 1000) throw new Refusal("invalid_iat", "発行日時が未来の資格情報です", "the credential is dated in the future");
+    if (issued < leaf.notBefore - SKEW_S * 1000 || issued > leaf.notAfter - CREDENTIAL_MAX_DAYS * DAY_MS + SKEW_S * 1000) {
+      throw new Refusal(
+        "untrusted_issuer",
+        "信頼できない発行者です（署名鍵の使用期間外に発行されています）",
+        "the credential is dated outside its signing key's use period (retired or backdated key)",
+      );
     }
   }
 
@@ -192,7 +211,7 @@
     if (!unverified || typeof unverified.iss !== "string") {
       throw new Refusal("malformed", "読み取れない資格情報です", "the credential has no issuer");
     }
-    const key = await issuerKey(header, rootPem, nowMs, unverified.iss);
+    const { key, leaf } = await issuerKey(header, rootPem, nowMs, unverified.iss);
     let jws;
     try {
       jws = await G.verifyJws(parsed.issuerJwt, key);
@@ -208,6 +227,7 @@
     if (!Number.isInteger(claims.exp) || claims.exp + SKEW_S < nowMs / 1000) {
       throw new Refusal("expired", "資格情報の有効期限が切れています", "the credential has expired");
     }
+    signedInUsePeriod(claims.iat, leaf, nowMs);
     const cnf = claims.cnf && typeof claims.cnf === "object" ? claims.cnf.jwk : null;
     if (!cnf || typeof cnf !== "object") {
       throw new Refusal("no_holder_key", "本人確認用の鍵がありません", "the credential is not bound to a holder key");
@@ -363,7 +383,24 @@
       result.level = claims.level ?? null;
       result.level_colour = claims.level_colour ?? null;
       for (const other of verified) {
-        if (other !== card && "holder_name" in other.claims && !sameName(other.claims.holder_name, claims.name)) {
+        if (other === card) continue;
+        // wallet/gate/check.py _same_holder: joined by the 技能者ID, not by a name two people may share
+        if (!("technician_id" in other.claims)) {
+          refuse(
+            "holder_unknown",
+            "資格証の技能者IDが提示されていないため本人の資格か確認できません",
+            "a certificate was shown without its technician ID, so it cannot be matched to the card",
+          );
+        } else if (String(other.claims.technician_id) !== String(claims.technician_id)) {
+          refuse("holder_mismatch", "資格証が別の技能者のものです", "a certificate belongs to another technician");
+        }
+        if (!("holder_name" in other.claims)) {
+          refuse(
+            "holder_unknown",
+            "資格証の氏名が提示されていないため本人の資格か確認できません",
+            "a certificate was shown without its holder's name, so it cannot be matched to the card",
+          );
+        } else if (!sameName(other.claims.holder_name, claims.name)) {
           refuse("holder_mismatch", "資格証の氏名がカードと一致しません", "a certificate is in someone else's name");
         }
       }
