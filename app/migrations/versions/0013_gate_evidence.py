@@ -1,7 +1,7 @@
 """gate evidence: entries carry what was verified (nonce, card digest, evidence) and who recorded them
 
-Revision ID: 0011g
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 10:00:00
 """
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0011g'
-down_revision: str | None = '0010'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
