@@ -92,6 +92,13 @@ def test_a_system_with_a_bad_owner_is_not_registered(
     assert db.exec(select(OAuthClient)).all() == []
 
 
+def test_a_wallet_app_belongs_to_no_orderer(registered: None, db: Session) -> None:
+    """A holder's wallet acts for its holder only (issue 12, hole 3): not for an orderer either."""
+    wallet = ["admin", "create-client", "--name", "ウォレット", "--wallet", "--redirect-uri", "https://w.example/cb"]
+    _one_line_error([*wallet, "--owner-orderer-id", "KTR-2026"], "--wallet:")
+    assert db.exec(select(OAuthClient)).all() == []
+
+
 def test_end_assignment_and_close_site(registered: None, db: Session) -> None:
     """The operator ends a technician's assignment (his last day) and closes a finished site; closing
     again keeps the first closing time; bad input is one line with exit 2 and changes nothing."""
