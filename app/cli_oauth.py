@@ -13,13 +13,12 @@ from sqlmodel import Session, col, select
 
 from app import database
 from app.cli import JsonOpt, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
-from idp.accounts import find_employer
+from idp.ccus.owners import set_owner
 from idp.models import SigningKey
 from idp.oauth import keys as signing_keys
 from idp.oauth.clients import create_client
 from idp.runtime import SystemRandomness, system_clock
 from idp.secretbox import SecretBox
-from idp.validation import normalise_14_digit_id
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
@@ -63,6 +62,13 @@ def create_client_cmd(
     backchannel_logout_uri: Annotated[str | None, typer.Option()] = None,
     request_object_alg: Annotated[str | None, typer.Option(help="Required request object alg (or none)")] = None,
     owner_employer_id: Annotated[str | None, typer.Option(help="事業者ID of the company the system acts for")] = None,
+    owner_orderer_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Orderer code (create-orderer --code) of the 発注者 the system acts for: it reads the roster "
+            "fields and attendance of that orderer's active projects only (not with --owner-employer-id)"
+        ),
+    ] = None,
     id_token_alg: Annotated[
         str | None, typer.Option(help="ID token alg: ES256|RS256|PS256|EdDSA (default: provider's)")
     ] = None,
@@ -74,12 +80,17 @@ def create_client_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a relying party; the client secret is printed once."""
-    if wallet and (owner_employer_id or "client_credentials" in (grant_type or [])):
-        # a wallet holds a person's credentials for that person: it acts for no company and has no
-        # token of its own (issue 12, hole 3)
-        fail("--wallet: a wallet app is owned by no company and has no client_credentials grant")
+    """Register a relying party; the client secret is printed once.
+
+    A system of a company (--owner-employer-id) or of an orderer (--owner-orderer-id) acts for it:
+    with --grant-type client_credentials it calls /api/v1 with that organisation's relationships."""
+    if wallet and (owner_employer_id or owner_orderer_id or "client_credentials" in (grant_type or [])):
+        # a wallet holds a person's credentials for that person: it acts for no company or orderer
+        # and has no token of its own (issue 12, hole 3)
+        fail("--wallet: a wallet app is owned by no company or orderer and has no client_credentials grant")
     settings = settings_or_fail()
+    if owner_employer_id and owner_orderer_id:
+        fail("owner: --owner-employer-id and --owner-orderer-id exclude each other / 所有者はどちらか一方です")
     with transaction(settings) as session:
         new = create_client(
             session=session,
@@ -104,14 +115,7 @@ def create_client_cmd(
             now=system_clock(),
         )
         row = new.client
-        if owner_employer_id:
-            owner = find_employer(
-                session=session, employer_id=normalise_14_digit_id(owner_employer_id, field="owner_employer_id")
-            )
-            if owner is None:
-                fail("owner_employer_id: not a registered employer")
-            row.owner_employer_pk = owner.id
-            session.add(row)
+        owner = set_owner(session=session, client=row, employer_id=owner_employer_id, orderer_code=owner_orderer_id)
         data: dict[str, Any] = {
             "client_id": row.client_id,
             "client_type": row.client_type,
@@ -123,6 +127,7 @@ def create_client_cmd(
             "require_par": row.require_par,
             "require_dpop": row.require_dpop,
             "wallet": row.holder_wallet,
+            "acts_for": owner.label() if owner else None,
         }
         if new.client_secret:
             data["client_secret"] = new.client_secret

@@ -26,6 +26,8 @@ def create_orderer(
     name: Annotated[str, typer.Option(help="発注者名")],
     as_json: JsonOpt = False,
 ) -> None:
+    """Register an orderer (発注者). Then name it on its sites (create-site --orderer-code) and register
+    its system (create-client --owner-orderer-id CODE --grant-type client_credentials)."""
     settings = settings_or_fail()
     with transaction(settings) as session:
         orderer = register.create_orderer(session=session, orderer_code=code, name=name, now=system_clock())
@@ -111,6 +113,32 @@ def assign(
         )
         data = {"site_id": site_id, "technician_id": technician_id, "start": first.isoformat()}
     emit(as_json, data, lambda: out.print(f"assigned {technician_id} to {site_id}"))
+
+
+@admin_cli.command("end-assignment")
+def end_assignment(
+    site_id: Annotated[str, typer.Option()],
+    technician_id: Annotated[str, typer.Option()],
+    end: Annotated[str, typer.Option(help="Last day on the site, YYYY-MM-DD")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The technician leaves the site: the upper tiers and the orderer stop seeing him the next day."""
+    settings = settings_or_fail()
+    last = _date(end, "end")
+    with transaction(settings) as session:
+        register.end_assignment(session=session, site_id=site_id, technician_id=technician_id, end_date=last)
+        data = {"site_id": site_id, "technician_id": technician_id, "end": last.isoformat()}
+    emit(as_json, data, lambda: out.print(f"{technician_id} leaves {site_id} after {data['end']}"))
+
+
+@admin_cli.command("close-site")
+def close_site(site_id: Annotated[str, typer.Option()], as_json: JsonOpt = False) -> None:
+    """Close a finished site (完成): from now on nobody sees its roster or attendance by relationship."""
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        site = register.close_site(session=session, site_id=site_id, now=system_clock())
+        data = {"site_id": site.site_id, "closed_at": site.closed_at}
+    emit(as_json, data, lambda: out.print(f"closed site {site_id}"))
 
 
 @admin_cli.command("set-record")

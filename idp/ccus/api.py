@@ -21,6 +21,7 @@ from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_token
 from idp.ccus.register import assignment_active, find_site, site_active
+from idp.ccus.standing import has_standing
 from idp.csv_export import write_csv
 from idp.models import Employer, SiteAssignment, Technician
 from idp.oauth.resource import presented_token, verify_presented
@@ -185,7 +186,10 @@ async def technician(
         )
 
 
-@router.get("/sites/{site_id}/roster", summary="作業員名簿: roster of today's assigned technicians (JSON or CSV)")
+@router.get(
+    "/sites/{site_id}/roster",
+    summary="作業員名簿: roster of today's assigned technicians (JSON or CSV), for the site's companies and orderer",
+)
 async def roster(
     site_id: str,
     request: Request,
@@ -201,7 +205,8 @@ async def roster(
     def work() -> Response:
         now = oauth.services.clock()
         site = find_site(session=db, site_id=site_id)
-        if site is None or site.id is None:
+        # only the site's companies and its orderer may name it; to anyone else it does not exist
+        if site is None or site.id is None or not has_standing(db, site, caller.party.organisation):
             return json_error("not_found", "no such site", 404)
         rows: list[dict[str, Any]] = []
         if site_active(site, now):

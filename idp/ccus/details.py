@@ -19,7 +19,8 @@ from sqlmodel import Session
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentError, ConsentPort, Party, add_years, local_date
 from idp import accounts
-from idp.models import Account, Employer
+from idp.ccus.owners import owner_party
+from idp.models import Account
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.details import DetailsError
 from idp.runtime import Clock
@@ -40,12 +41,11 @@ class ConsentDetails:
         self._clock = clock
 
     def _party(self, client: RegisteredClient) -> Party:
-        owner = None
-        if client.row.owner_employer_pk:
-            with Session(self._engine) as db:
-                employer = db.get(Employer, client.row.owner_employer_pk)
-                owner = Party("company", employer.employer_id) if employer else None
-        return Party("client", client.client_id, acting_for=owner)
+        """The client acting for its owner, company or orderer (:mod:`idp.ccus.owners`)."""
+        if client.row.owner_employer_pk is None and client.row.owner_orderer_pk is None:
+            return Party("client", client.client_id)
+        with Session(self._engine) as db:
+            return Party("client", client.client_id, acting_for=owner_party(db, client.row))
 
     def validate(
         self, entries: list[dict[str, Any]], client: RegisteredClient, scopes: list[str]

@@ -1,5 +1,6 @@
-"""Who is calling the data API: the OAuth client (acting for the company that owns it), from a
-verified access token; with the consents the token relies on (RFC 9396 authorization details)."""
+"""Who is calling the data API: the OAuth client (acting for the company or the orderer that owns
+it, :mod:`idp.ccus.owners`), from a verified access token; with the consents the token relies on
+(RFC 9396 authorization details)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlmodel import Session
 
 from consent.ports import Party
 from idp import accounts
-from idp.models import Account, Employer, OAuthClient, OAuthGrant, Technician
+from idp.ccus.owners import owner_party
+from idp.models import Account, OAuthClient, OAuthGrant, Technician
 from idp.oauth.tokens import AccessTokenClaims
 
 DETAIL_TYPE = "genba_technician_data"
@@ -34,13 +36,12 @@ def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | N
 
 
 def caller_from_grant(session: Session, client_id: str, grant: OAuthGrant | None) -> Caller | None:
-    """The client acting for its owner company, the grant's technician and the consents it relies on."""
+    """The client acting for its owner (company or orderer), the grant's technician and the consents
+    it relies on."""
     client = session.get(OAuthClient, client_id)
     if client is None or client.disabled:
         return None
-    owner = session.get(Employer, client.owner_employer_pk) if client.owner_employer_pk else None
-    acting_for = Party("company", owner.employer_id) if owner else None
-    party = Party("client", client.client_id, acting_for=acting_for)
+    party = Party("client", client.client_id, acting_for=owner_party(session, client))
     technician_id = None
     consent_ids: tuple[str, ...] | None = None
     if grant is not None:

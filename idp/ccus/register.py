@@ -174,11 +174,38 @@ def assign(
     return row
 
 
+def end_assignment(*, session: Session, site_id: str, technician_id: str, end_date: date) -> list[SiteAssignment]:
+    """The technician leaves the site: each assignment there still open on ``end_date`` ends that day
+    (inclusive). Upper tiers and the orderer stop seeing him from the next day (rules 2 and 5)."""
+    site = find_site(session=session, site_id=site_id)
+    if site is None or site.id is None:
+        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+    technician = _technician(session, technician_id)
+    rows = [
+        row
+        for row in session.exec(
+            select(SiteAssignment)
+            .where(col(SiteAssignment.site_pk) == site.id)
+            .where(col(SiteAssignment.technician_pk) == technician.id)
+        ).all()
+        if row.end_date is None or row.end_date > end_date
+    ]
+    if not rows:
+        raise FieldProblem("technician_id", "この現場に配置されていません", "not assigned to this site")
+    if any(row.start_date > end_date for row in rows):
+        raise FieldProblem("end", "終了日が配置の開始日より前です", "the end is before the assignment starts")
+    for row in rows:
+        row.end_date = end_date
+        session.add(row)
+    return rows
+
+
 def close_site(*, session: Session, site_id: str, now: datetime) -> Site:
     site = find_site(session=session, site_id=site_id)
     if site is None:
         raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
-    site.closed_at = now
+    if site.closed_at is None:  # closing again keeps the first closing time
+        site.closed_at = now
     session.add(site)
     return site
 

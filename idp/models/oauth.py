@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, CheckConstraint, Column, Index
 from sqlmodel import Field, SQLModel
 
 from idp.models.types import UTCDateTime
@@ -15,6 +15,11 @@ def _ts(*, nullable: bool = False, index: bool = False) -> Any:
 
 class OAuthClient(SQLModel, table=True):
     """A registered relying party (RFC 7591 client metadata, OIDC Registration §2)."""
+
+    #: a system belongs to one organisation at most: a company or an orderer (発注者), never both
+    __table_args__ = (
+        CheckConstraint("owner_employer_pk IS NULL OR owner_orderer_pk IS NULL", name="ck_oauthclient_one_owner"),
+    )
 
     client_id: str = Field(primary_key=True, max_length=64)
     client_secret_hash: str | None = Field(default=None, max_length=64)
@@ -38,6 +43,8 @@ class OAuthClient(SQLModel, table=True):
     registration_token_hash: str | None = Field(default=None, max_length=64)
     #: The company this system belongs to and acts for (consent requests, roster access).
     owner_employer_pk: int | None = Field(default=None, foreign_key="employer.id")
+    #: The orderer (発注者) this system belongs to and acts for (MISSION.md rule 5: its projects only).
+    owner_orderer_pk: int | None = Field(default=None, foreign_key="orderer.id")
     #: A holder's wallet app (registered by an operator): the only kind of client that may ask for
     #: ``openid_credential`` and whose tokens reach the credential endpoint (issue 12, hole 3)
     holder_wallet: bool = False

@@ -247,7 +247,7 @@ def create_client(
     if update is not None:
         # what only an operator sets survives a client's own update (RFC 7592 §2.2): its owner, its
         # wallet standing and whether it is disabled
-        kept = {"owner_employer_pk", "holder_wallet", "disabled"}
+        kept = {"owner_employer_pk", "owner_orderer_pk", "holder_wallet", "disabled"}
         for name, value in client.model_dump().items():
             if name not in kept:
                 setattr(update, name, value)

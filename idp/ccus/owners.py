@@ -1,0 +1,61 @@
+"""Who a registered system (OAuth client) belongs to and acts for: a company (所属事業者, 元請 ...) or
+an orderer (発注者), never both.
+
+The owner is the organisation whose relationships the client's calls carry (the consent engine's
+directory computes them for ``Party.organisation``): a company's system sees what that company
+may see (MISSION.md rules 1-4); an orderer's system sees the roster fields and attendance of the
+orderer's own active projects and nothing else (rule 5, policy
+``orderer-sees-own-project-roster-and-attendance``). A client with no owner acts for nobody and
+sees only what two-party consents give it (rule 1).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from consent.ports import Party
+from idp.accounts import find_employer
+from idp.models import Employer, OAuthClient, Orderer
+from idp.validation import FieldProblem, normalise_14_digit_id
+
+
+def owner_party(session: Session, client: OAuthClient) -> Party | None:
+    """The organisation ``client`` acts for, as a consent-engine party, or ``None``."""
+    if client.owner_employer_pk is not None:
+        employer = session.get(Employer, client.owner_employer_pk)
+        return Party("company", employer.employer_id) if employer else None
+    if client.owner_orderer_pk is not None:
+        orderer = session.get(Orderer, client.owner_orderer_pk)
+        return Party("orderer", orderer.orderer_code) if orderer else None
+    return None
+
+
+def find_orderer(*, session: Session, orderer_code: str) -> Orderer | None:
+    return session.exec(select(Orderer).where(col(Orderer.orderer_code) == orderer_code)).first()
+
+
+def set_owner(
+    *, session: Session, client: OAuthClient, employer_id: str | None = None, orderer_code: str | None = None
+) -> Party | None:
+    """Make ``client`` belong to a registered company or orderer (one of them, at most)."""
+    if employer_id and orderer_code:
+        raise FieldProblem(
+            "owner",
+            "所属事業者と発注者の両方を所有者にはできません",
+            "a client belongs to a company or to an orderer, not both",
+        )
+    client.owner_employer_pk = client.owner_orderer_pk = None
+    if employer_id:
+        employer = find_employer(
+            session=session, employer_id=normalise_14_digit_id(employer_id, field="owner_employer_id")
+        )
+        if employer is None or employer.id is None:
+            raise FieldProblem("owner_employer_id", "登録されていない事業者IDです", "not a registered employer")
+        client.owner_employer_pk = employer.id
+    elif orderer_code:
+        orderer = find_orderer(session=session, orderer_code=orderer_code.strip())
+        if orderer is None or orderer.id is None:
+            raise FieldProblem("owner_orderer_id", "登録されていない発注者です", "not a registered orderer")
+        client.owner_orderer_pk = orderer.id
+    session.add(client)
+    return owner_party(session, client)
