@@ -1,7 +1,7 @@
 """orderer-owned clients: a system registered for an orderer (発注者) acts for it (MISSION.md rule 5)
 
-Revision ID: 0011r
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-28 10:00:00
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011r'
-down_revision: str | None = '0012'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
