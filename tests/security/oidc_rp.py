@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import secrets
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +16,38 @@ from tests.support.http_user import HttpUser, authorize, pkce
 from tests.support.server import LiveServer
 
 REDIRECT_URI = "https://rp.example/cb"  # the client_app fixture's default
+STANDARD = "openid profile phone address"
+IN_ID_TOKEN = {"id_token": {"name": None, "birthdate": None, "gender": None, "address": None, "phone_number": None}}
+PERSONAL_ADDRESS, PERSONAL_PHONE = "東京都江東区東陽4-5-6", "090-1234-5678"  # LiveServer.create_technician's
+COMPANY_ADDRESS, COMPANY_PHONE = "大阪府大阪市中央区本町9-9-9", "06-9999-0000"
+_employers = itertools.count(1)
+
+
+def new_employer(server: LiveServer) -> str:
+    """A company of its own per test, so that its settings touch no other test."""
+    employer_id = f"{33000000000000 + next(_employers) * 7907:014d}"
+    server.create_employer(
+        employer_id=employer_id, trade_name="株式会社 試験工務店", address=COMPANY_ADDRESS, phone=COMPANY_PHONE
+    )
+    return employer_id
+
+
+def both_approve(technician: HttpUser, client: dict[str, Any], admin: HttpUser, groups: list[str]) -> dict[str, Any]:
+    """The technician approves a ``genba_technician_data`` request on the consent screen, then the
+    employer's administrator (signed in) approves it on the employer page; the token response."""
+    details = [
+        {
+            "type": "genba_technician_data",
+            "groups": groups,
+            "purpose": "給与計算のための本人確認",
+            "period_end": (date.today() + timedelta(days=90)).isoformat(),
+        }
+    ]
+    tokens = code_flow(technician, client, scope=STANDARD, details=details, claims=IN_ID_TOKEN)
+    consent_id = tokens["authorization_details"][0]["consent_id"]
+    done = admin.form("/consent/employer", "/consent/employer/bulk", {f"id_{consent_id}": "1", "decision": "approve"})
+    assert done.status_code == 303, done.text[:500]
+    return tokens
 
 
 def code_flow(

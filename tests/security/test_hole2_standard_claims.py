@@ -10,20 +10,31 @@ real server, as the relying party would.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
 
 from idp.models import Employer
-from tests.security.oidc_rp import code_flow, disclosures, payload, refresh, userinfo
+from tests.security.oidc_rp import (
+    COMPANY_ADDRESS,
+    COMPANY_PHONE,
+    IN_ID_TOKEN,
+    PERSONAL_ADDRESS,
+    PERSONAL_PHONE,
+    STANDARD,
+    both_approve,
+    code_flow,
+    disclosures,
+    new_employer,
+    payload,
+    refresh,
+    userinfo,
+)
 from tests.support.http_user import Credentials, HttpUser
 from tests.support.server import LiveServer
 
-STANDARD = "openid profile phone address"
 TECHNICIAN_CLAIMS = {
     "name",
     "family_name",
@@ -39,47 +50,6 @@ TECHNICIAN_CLAIMS = {
     "phone_number_verified",
     "address",
 }
-IN_ID_TOKEN = {"id_token": {"name": None, "birthdate": None, "gender": None, "address": None, "phone_number": None}}
-PERSONAL_ADDRESS, PERSONAL_PHONE = "東京都江東区東陽4-5-6", "090-1234-5678"  # LiveServer.create_technician's
-COMPANY_ADDRESS, COMPANY_PHONE = "大阪府大阪市中央区本町9-9-9", "06-9999-0000"
-_employers = itertools.count(1)
-
-
-def new_employer(server: LiveServer) -> str:
-    """A company of its own per test, so that its settings touch no other test."""
-    employer_id = f"{33000000000000 + next(_employers) * 7907:014d}"
-    server.create_employer(
-        employer_id=employer_id, trade_name="株式会社 試験工務店", address=COMPANY_ADDRESS, phone=COMPANY_PHONE
-    )
-    return employer_id
-
-
-def both_approve(
-    server: LiveServer,
-    users: Callable[..., HttpUser],
-    technician: HttpUser,
-    client: dict[str, Any],
-    admin: Credentials,
-    groups: list[str],
-) -> dict[str, Any]:
-    """The technician approves a ``genba_technician_data`` request on the consent screen, then the
-    employer's administrator approves it on the employer page; the token response."""
-    details = [
-        {
-            "type": "genba_technician_data",
-            "groups": groups,
-            "purpose": "給与計算のための本人確認",
-            "period_end": (date.today() + timedelta(days=90)).isoformat(),
-        }
-    ]
-    tokens = code_flow(technician, client, scope=STANDARD, details=details, claims=IN_ID_TOKEN)
-    consent_id = tokens["authorization_details"][0]["consent_id"]
-    employer = users(server, admin).sign_in()
-    done = employer.form(
-        "/consent/employer", "/consent/employer/bulk", {f"id_{consent_id}": "1", "decision": "approve"}
-    )
-    assert done.status_code == 303, done.text[:500]
-    return tokens
 
 
 def test_a_third_party_gets_no_technician_claims_by_scope_alone(
@@ -126,7 +96,7 @@ def test_with_both_approvals_the_claims_leave_and_are_recorded(
     assert not TECHNICIAN_CLAIMS & set(info), info
     assert {g: info["ccus_withheld"][g] for g in groups} == {g: "awaiting_employer" for g in groups}
 
-    tokens = both_approve(server, users, person, client, staff(employer_id=employer_id), groups)
+    tokens = both_approve(person, client, users(server, staff(employer_id=employer_id)).sign_in(), groups)
     consent_id = tokens["authorization_details"][0]["consent_id"]
     info = userinfo(server, tokens["access_token"])
     assert info["name"] == "山本 太郎" and info["birthdate"] == "1985-04-12" and info["gender"] == "male"
@@ -155,9 +125,9 @@ def test_the_company_contact_replaces_the_personal_one_where_the_employer_substi
     employer_id = new_employer(server)
     credentials = technician(employer_id=employer_id)
     person = users(server, credentials).sign_in()
-    admin = staff(employer_id=employer_id)
+    admin = users(server, staff(employer_id=employer_id)).sign_in()
     client = client_app()
-    tokens = both_approve(server, users, person, client, admin, ["contact"])
+    tokens = both_approve(person, client, admin, ["contact"])
     before = userinfo(server, tokens["access_token"])
     assert before["address"]["formatted"] == PERSONAL_ADDRESS and before["phone_number"] == PERSONAL_PHONE
 
