@@ -95,8 +95,8 @@ class Credential:
 @dataclass(frozen=True)
 class Preview:
     now: tuple[str, ...]
-    #: the purposes under which the ``now`` groups leave (the entries', or the system's service)
-    now_purposes: tuple[str, ...]
+    #: the purposes (ja, en) under which the ``now`` groups leave: the entries', or the system's service
+    now_purposes: tuple[tuple[str, str], ...]
     waiting: tuple[Waiting, ...]
     withheld: tuple[Withheld, ...]
     credentials: tuple[Credential, ...]
@@ -142,7 +142,7 @@ def preview(
         party, technician.technician_id, _ordered(asked), now=now, consent_ids=() if entries else None
     )
     now_groups = set(decision.allowed)
-    purposes: list[str] = []
+    purposes: list[tuple[str, str]] = []
     waiting: list[Waiting] = []
     covered: set[str] = set()
     for entry in entries:
@@ -155,9 +155,9 @@ def preview(
             waiting.append(Waiting(str(entry.get("purpose", "")), str(entry.get("period_end", "")), _ordered(rest)))
         covered |= rest
         if groups & now_groups:
-            purposes.append(str(entry.get("purpose", "")))
+            purposes.append((str(entry.get("purpose", "")),) * 2)
     if (standard & now_groups) - {g for d in entries for g in d.get("groups", ())}:
-        purposes.append(f"{client.client_name} のサービス提供 / {client.client_name}'s service")
+        purposes.append((f"{client.client_name} のサービス提供", f"to provide {client.client_name}'s service"))
     withheld = tuple(
         Withheld(g, decision.missing[g].ja, decision.missing[g].en)
         for g in _ordered(asked - now_groups - covered)

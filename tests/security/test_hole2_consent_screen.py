@@ -13,6 +13,7 @@ that go into the requesting wallet app. Each test reads the real server's page o
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -29,7 +30,9 @@ EMPLOYER_SENTENCE = "所属事業者も同意するまで提供されません"
 PURPOSE = "入退場管理のための資格確認"
 
 
-def consent_page(user: HttpUser, client: dict[str, Any], scope: str, details: str | None = None) -> str:
+def consent_page(
+    user: HttpUser, client: dict[str, Any], scope: str, details: str | None = None, ui_locales: str | None = None
+) -> str:
     """The consent screen the signed-in ``user`` sees for this request (followed inside the provider)."""
     params = {
         "response_type": "code",
@@ -42,6 +45,8 @@ def consent_page(user: HttpUser, client: dict[str, Any], scope: str, details: st
     }
     if details is not None:
         params["authorization_details"] = details
+    if ui_locales is not None:
+        params["ui_locales"] = ui_locales
     response = user.get("/authorize?" + urlencode(params))
     for _ in range(5):
         if response.status_code in (302, 303):
@@ -113,11 +118,15 @@ def test_the_employers_own_system_is_shown_as_sharing_at_once(
     gets the standard claims at once: the screen lists them as shared now, says whose system it is, and
     has neither a withheld list nor the employer sentence; userinfo then returns them."""
     person = users(server, technician()).sign_in()
-    own = client_app(owner_employer_id=DEMO_EMPLOYER)
+    own = client_app(name="山田工務店 勤怠管理", owner_employer_id=DEMO_EMPLOYER)
     page = consent_page(person, own, STANDARD)
     assert groups_in(section(page, "release-now")) == ["identity", "birth_date", "contact"]
     assert 'id="own-employer"' in page and "株式会社 山田工務店" in page
     assert section(page, "release-withheld") is None and EMPLOYER_SENTENCE not in page
+    english = consent_page(person, own, STANDARD, ui_locales="en")
+    shared = html.unescape(section(english, "release-now") or "")
+    assert "Shared as soon as you allow" in shared and "to provide 山田工務店 勤怠管理's service" in shared
+    assert "This system belongs to your employer" in english
     info = userinfo(server, code_flow(person, own, scope=STANDARD)["access_token"])
     assert info["birthdate"] == "1985-04-12" and "ccus_withheld" not in info
 
