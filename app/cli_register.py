@@ -13,7 +13,8 @@ from sqlmodel import Session
 from app import database
 from app.cli import JsonOpt, _date, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
 from consent import records
-from idp.ccus import register
+from consent.ports import local_date
+from idp.ccus import register, substitution
 from idp.runtime import system_clock
 
 audit_cli = typer.Typer(help="Consent and disclosure records", no_args_is_help=True)
@@ -162,6 +163,52 @@ def set_record(
         {"technician_id": technician_id, "updated": sorted(parsed)},
         lambda: out.print(f"updated {technician_id}: {', '.join(sorted(parsed))}"),
     )
+
+
+@admin_cli.command("set-contact-substitution")
+def set_contact_substitution(
+    employer_id: Annotated[str, typer.Option(help="事業者ID")],
+    on: Annotated[
+        bool | None, typer.Option("--on/--off", help="Publish the company's address/phone instead (rule 3)")
+    ] = None,
+    technician_id: Annotated[
+        str | None, typer.Option(help="Only this current technician (without it: the default for all)")
+    ] = None,
+    follow_default: Annotated[
+        bool, typer.Option("--follow-default", help="This technician follows the employer's default again")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rule 3: publish the company's address and phone instead of its technicians' (all, or one)."""
+    if follow_default and (technician_id is None or on is not None):
+        fail("--follow-default needs --technician-id and neither --on nor --off")
+    if on is None and not follow_default:
+        fail("give --on or --off (or --follow-default with --technician-id)")
+    settings = settings_or_fail()
+    now = system_clock()
+    with transaction(settings) as session:
+        employer = substitution.employer_or_fail(session, employer_id)
+        if technician_id is None:
+            assert on is not None
+            substitution.set_default(session=session, employer=employer, on=on, now=now, account_id=None)
+            data: dict[str, Any] = {"employer_id": employer.employer_id, "default": on}
+        else:
+            setting = substitution.set_for_technician(
+                session=session,
+                employer=employer,
+                technician_id=technician_id,
+                on=None if follow_default else on,
+                today=local_date(now),
+                now=now,
+                account_id=None,
+            )
+            data = {
+                "employer_id": employer.employer_id,
+                "technician_id": setting.technician_id,
+                "override": setting.override,
+                "effective": setting.effective,
+            }
+    emit(as_json, data, lambda: out.print(f"contact substitution for {employer_id}: {data}"))
 
 
 @audit_cli.command("verify")

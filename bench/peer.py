@@ -53,6 +53,7 @@ DESCRIPTION = "Genba ID (genba serve --workers 2, PostgreSQL) vs node-oidc-provi
 REDIRECT_URI = "https://rp.example.jp/cb"
 RESOURCE = "urn:genba-bench:api"  # the peer's resource server: client_credentials tokens become ES256 JWTs
 SCENARIOS = ("token", "introspection", "discovery", "userinfo", "flow")
+BENCH_EMPLOYER = "39000000000001"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 console = Console(stderr=True, highlight=False)
 
@@ -217,13 +218,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ):
         workdir = Path(tmp)
         console.print(f"seeding {args.accounts} technicians with TOTP …")
-        people = seed(url, args.accounts, secret_key.encode(), password_hash)
+        # the client is the technicians' employer's own system, so userinfo returns their name as the
+        # peer's does (a technician's claims leave only through the consent engine)
+        people = seed(url, args.accounts, secret_key.encode(), password_hash, employer_id=BENCH_EMPLOYER)
         env = genba_env(
             {"GENBA_ENVIRONMENT": "test", "GENBA_DATABASE_URL": url, "GENBA_SECRET_KEY": secret_key}
             | {"GENBA_SECRET_FILE": str(workdir / "secret.key"), "GENBA_REDIS_URL": args.redis_url}
             | {f"GENBA_ARGON2_{name.upper()}": str(value) for name, value in params.items()}
         )
-        genba_client = create_client(env, workdir, REDIRECT_URI)
+        genba_client = create_client(env, workdir, REDIRECT_URI, owner_employer_id=BENCH_EMPLOYER)
         peer_client = {"client_id": "bench-peer", "client_secret": secrets.token_urlsafe(32)}
         accounts = workdir / "peer-accounts.json"
         accounts.write_text(json.dumps([[p.username, p.totp_secret, secrets.token_urlsafe(16)] for p in people]))

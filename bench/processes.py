@@ -87,10 +87,15 @@ def genba_serve(env: dict[str, str], workdir: Path, workers: int) -> Iterator[Li
         stop(process)
 
 
-def create_client(env: dict[str, str], workdir: Path, redirect_uri: str) -> dict[str, Any]:
-    """``genba admin create-client --json``: a confidential client (client_secret_basic) for both grants."""
+def create_client(
+    env: dict[str, str], workdir: Path, redirect_uri: str, owner_employer_id: str | None = None
+) -> dict[str, Any]:
+    """``genba admin create-client --json``: a confidential client (client_secret_basic) for both grants,
+    owned by ``owner_employer_id`` when given."""
     command = [GENBA, "admin", "create-client", "--name", "bench peer client", "--redirect-uri", redirect_uri]
     command += ["--grant-type", "authorization_code", "--grant-type", "client_credentials", "--json"]
+    if owner_employer_id is not None:
+        command += ["--owner-employer-id", owner_employer_id]
     done = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"genba admin create-client failed: {done.stderr[-2000:]}")

@@ -40,7 +40,7 @@ from app.settings import Settings
 from bench import machine_info, timestamp
 from bench.server import LiveServer, genba_env, running_server
 from idp import totp
-from idp.models import Account, AccountKind, Technician
+from idp.models import Account, AccountKind, Affiliation, Employer, Technician
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness, token_urlsafe
 from idp.secretbox import SecretBox
@@ -95,8 +95,10 @@ def argon2_params() -> dict[str, int]:
     return {n: int(os.environ.get(f"GENBA_ARGON2_{n.upper()}", fields[f"argon2_{n}"].default)) for n in ARGON2_SETTINGS}
 
 
-def seed(url: str, count: int, master: bytes, password_hash: str) -> list[Person]:
-    """Insert ``count`` technicians sharing one password hash, each with its own sealed TOTP secret."""
+def seed(url: str, count: int, master: bytes, password_hash: str, *, employer_id: str | None = None) -> list[Person]:
+    """Insert ``count`` technicians sharing one password hash, each with its own sealed TOTP secret;
+    with ``employer_id``, that company (created) employs them all (so its own systems read their
+    standard claims: they leave only through the consent engine)."""
     rng = SystemRandomness()
     box, now = SecretBox(master, "totp", rng), datetime.now(UTC)
     first = 9 * 10**13 + secrets.randbelow(9 * 10**12)  # random 14-digit ids: no clash in a reused database
@@ -121,10 +123,24 @@ def seed(url: str, count: int, master: bytes, password_hash: str) -> list[Person
         with engine.begin() as conn:
             rows = conn.execute(insert(Account).returning(col(Account.id), col(Account.username)), accounts)
             ids = {username: pk for pk, username in rows}
-            conn.execute(
-                insert(Technician),
+            technicians = conn.execute(
+                insert(Technician).returning(col(Technician.id)),
                 [profile | {"technician_id": p.username, "account_id": ids[p.username]} for p in people],
-            )
+            ).all()
+            if employer_id is not None:
+                company: dict[str, Any] = {"employer_id": employer_id, "trade_name": "試験建設", "address": "港区1-1"}
+                company |= {"phone": "03-0000-0000", "sole_proprietor": False, "contact_substitution": False}
+                employer_pk = conn.execute(
+                    insert(Employer).values(**company, created_at=now).returning(col(Employer.id))
+                ).scalar_one()
+                since = date(2020, 4, 1)
+                conn.execute(
+                    insert(Affiliation),
+                    [
+                        {"technician_pk": pk, "employer_pk": employer_pk, "start_date": since, "created_at": now}
+                        for (pk,) in technicians
+                    ],
+                )
     finally:
         engine.dispose()
     return people

@@ -19,7 +19,7 @@ from consent.groups import ALL_GROUPS, FieldGroup
 from consent.models import ConsentRequest
 from consent.policy import PolicyEngine, history_scope
 from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason, add_years, local_date
-from consent.receipt import kantara_receipt
+from consent.receipt import kantara_receipt, readable_receipt
 
 MAX_YEARS = 2
 MAX_TECHNICIANS = 10_000
@@ -337,10 +337,16 @@ class ConsentService:
             return [self._view(r, now) for r in rows]
 
     def for_employer(self, employer_id: str, *, now: datetime) -> list[ConsentView]:
+        """Consents asked of this employer about the technicians who work for it now: once an
+        affiliation ends, the former employer no longer follows that technician's consents."""
+        current = self._directory.technicians_of(employer_id, on=local_date(now))
+        if not current:
+            return []
         with Session(self._engine) as db:
             rows = db.exec(
                 select(ConsentRequest)
                 .where(col(ConsentRequest.employer_id) == employer_id)
+                .where(col(ConsentRequest.technician_id).in_(current))
                 .order_by(col(ConsentRequest.created_at).desc())
                 .limit(2000)
             ).all()
@@ -386,6 +392,13 @@ class ConsentService:
     def receipt(self, consent_id: str, *, now: datetime) -> dict[str, object] | None:
         view = self.get(consent_id, now=now)
         return kantara_receipt(view) if view else None
+
+    def receipt_for(self, consent_id: str, reader: Party, *, now: datetime) -> dict[str, object] | None:
+        """The receipt as ``reader`` may read it (``consent.receipt.readable_receipt``), or ``None``."""
+        view = self.get(consent_id, now=now)
+        if view is None:
+            return None
+        return readable_receipt(view, reader, self._directory.current_employer(view.technician_id, on=local_date(now)))
 
     def verify_records(self) -> tuple[bool, int, str | None]:
         with Session(self._engine) as db:

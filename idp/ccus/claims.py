@@ -1,15 +1,28 @@
-"""CCUS data in OpenID Connect claims (issue 4, item 5: enforcement wherever data leaves).
+"""Technician data in OpenID Connect claims: the one path by which anything about a technician
+leaves through userinfo or an ID token (issue 4, item 5; issue 12 hole 2: one disclosure path).
 
-The ``ccus`` claim carries the fields the consent engine allows for the signed-in technician under
-the consents the grant relies on (its RFC 9396 ``genba_technician_data`` authorization details, which
-the ``ccus.*`` scopes are shorthand for); ``ccus_withheld`` names each group still withheld and why
-(for example ``awaiting_employer``). Both are returned by userinfo (OIDC Core §5.3), like the claims
-of the standard scopes when an access token is issued (§5.4). A client that wants them in the ID
-token asks with the ``claims`` request parameter (§5.5: ``{"id_token": {"ccus": null}}``); it then
-gets them in every ID token of the grant, refreshes included, each holding no more than the consents
-in force when it was minted. Not by default: ID tokens come back through browsers as
-``id_token_hint`` (in URLs, logs and history), so personal data goes there only when asked for.
-Every release is a recorded disclosure (APPI art. 29), with the channel it left by.
+Two kinds of claims, one decision per response:
+
+- the standard claims of the scopes ``profile``, ``phone``, ``address`` and ``email`` (and those
+  asked for one by one with the ``claims`` parameter, OIDC Core §5.5), each mapped to its field group
+  (``idp.ccus.standard_claims``). They are released to the client acting for its owner company as the
+  relationship rules (``policies/disclosure.cedar``: the current employer's own systems) or a consent
+  of both the technician and the employer allow; nobody gets them by scope alone;
+- ``ccus``: the fields the consent engine allows under the consents the grant relies on (its
+  RFC 9396 ``genba_technician_data`` authorization details, which the ``ccus.*`` scopes are
+  shorthand for).
+
+``ccus_withheld`` names each group asked for (through ``ccus`` or a standard claim) that stays back
+and why (for example ``no_consent`` or ``awaiting_employer``), so it always agrees with what was
+released. A grant that relies on consents is decided under exactly those consents; one that relies
+on none, under the relationship and the consents in force between the company and the technician.
+
+Claims go in the ID token only when asked for with the ``claims`` parameter (§5.5:
+``{"id_token": {"ccus": null, "birthdate": null}}``); they are then in every ID token of the grant,
+refreshes included, each holding no more than the decision when it was minted. Not by default: ID
+tokens come back through browsers as ``id_token_hint`` (in URLs, logs and history), so personal data
+goes there only when asked for. Every release is a recorded disclosure (APPI art. 29), with the
+channel it left by (``userinfo`` or ``id_token``).
 
 The face photo is released at userinfo and the data API only: as a data URI it would make the ID
 token tens of kilobytes, and ID tokens travel in headers and ``id_token_hint`` parameters.
@@ -25,10 +38,11 @@ from sqlmodel import Session
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort, local_date
 from idp import accounts
+from idp.ccus import standard_claims
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
-from idp.models import OAuthGrant
-from idp.oauth.claims import requested_claim_names
+from idp.models import Account, OAuthGrant
+from idp.oauth.claims import requested_claim_names, wanted_claims
 from idp.oauth.tokens import AccessTokenClaims
 from idp.runtime import Clock
 
@@ -41,57 +55,104 @@ def _release(
     db: Session,
     caller: Caller | None,
     *,
+    names: frozenset[str],
+    with_ccus: bool,
     channel: str,
     leave_out: frozenset[str],
     in_transaction: bool,
 ) -> dict[str, Any]:
-    """Decide for every group under the caller's consents, build the allowed fields, record them
-    (in ``db``'s transaction when ``in_transaction``: it commits the response that discloses them)."""
-    if caller is None or caller.consent_ids is None or caller.user_technician_id is None:
+    """Decide once for the groups the standard claim ``names`` need (and every group when ``ccus`` is
+    asked for), build what is allowed, record it (in ``db``'s transaction when ``in_transaction``:
+    it commits the response that discloses it)."""
+    if caller is None or caller.user_technician_id is None or caller.account_id is None:
+        return {}  # not a technician: the provider's own account claims apply
+    wanted = standard_claims.groups_for(names)
+    groups = ALL_GROUPS if with_ccus else tuple(g for g in ALL_GROUPS if g in wanted)
+    if not groups:
         return {}
     now = clock()
-    decision = consent.decide(
-        caller.party, caller.user_technician_id, ALL_GROUPS, now=now, consent_ids=caller.consent_ids
-    )
-    withheld = {g: r.code for g, r in decision.missing.items()}
+    decision = consent.decide(caller.party, caller.user_technician_id, groups, now=now, consent_ids=caller.consent_ids)
+    withheld = {g: r.code for g, r in decision.missing.items() if with_ccus or g in wanted}
+    out: dict[str, Any] = {"ccus": {}, "ccus_withheld": withheld} if with_ccus else {}
+    if withheld:
+        out["ccus_withheld"] = withheld
     technician = accounts.find_technician(session=db, technician_id=caller.user_technician_id)
     if technician is None or not decision.allowed:
-        return {"ccus": {}, "ccus_withheld": withheld}
-    data = {k: v for k, v in disclose(db, technician, decision, today=local_date(now)).items() if k not in leave_out}
-    if not data:  # nothing leaves (only the photo was allowed, and it stays out of ID tokens): no record
-        return {"ccus": {}, "ccus_withheld": withheld}
+        return out
+    data = disclose(db, technician, decision, today=local_date(now))
+    account = db.get(Account, caller.account_id)
+    released = standard_claims.build(data, names, technician, account.email if account else None)
+    ccus = {k: v for k, v in data.items() if k not in leave_out} if with_ccus else {}
+    items = set(ccus) | standard_claims.items_of(released)
+    if not items:  # nothing leaves (only the photo was allowed, and it stays out of ID tokens): no record
+        return out
     consent.record_disclosure(
         caller.party,
         caller.user_technician_id,
-        sorted(data),
+        sorted(items),
         decision,
         now=now,
         channel=channel,
         session=db if in_transaction else None,
     )
-    return {"ccus": data, "ccus_withheld": withheld}
+    out.update(released)
+    if with_ccus:
+        out["ccus"] = ccus
+    return out
 
 
 def ccus_userinfo(consent: ConsentPort, clock: Clock) -> Callable[[Session, AccessTokenClaims], dict[str, Any]]:
-    """The userinfo hook: ``ccus`` and ``ccus_withheld`` for the token's grant."""
+    """The userinfo hook: a technician's standard claims of the token's scope (§5.4) and those asked
+    for in the ``claims`` parameter (§5.5), plus ``ccus`` when the grant relies on consents."""
 
     def extra(db: Session, claims: AccessTokenClaims) -> dict[str, Any]:
-        if claims.grant is None or consent_ids_of(claims.grant) is None:
-            return {}  # no consent to release anything under: nothing to look up
+        grant = claims.grant
+        if grant is None and claims.grant_id:
+            grant = db.get(OAuthGrant, claims.grant_id)
+        if grant is None:
+            return {}
+        names = frozenset(wanted_claims(claims.scope, requested_claim_names(grant.claims, "userinfo")))
+        with_ccus = consent_ids_of(grant) is not None
+        if not with_ccus and not standard_claims.groups_for(names):
+            return {}  # nothing about a person asked for: nothing to look up
         caller = caller_from_token(db, claims)
-        return _release(consent, clock, db, caller, channel="userinfo", leave_out=frozenset(), in_transaction=False)
+        return _release(
+            consent,
+            clock,
+            db,
+            caller,
+            names=names,
+            with_ccus=with_ccus,
+            channel="userinfo",
+            leave_out=frozenset(),
+            in_transaction=False,
+        )
 
     return extra
 
 
 def ccus_id_token(consent: ConsentPort, clock: Clock) -> Callable[[Session, str, OAuthGrant], dict[str, Any]]:
-    """The ID token hook: ``ccus`` (without the face photo) and ``ccus_withheld`` for the grant."""
+    """The ID token hook: the standard claims the ``claims`` parameter asks for in the ID token (within
+    the granted scope, as for any account), and ``ccus`` (without the face photo) when asked for."""
 
     def extra(db: Session, client_id: str, grant: OAuthGrant) -> dict[str, Any]:
-        if consent_ids_of(grant) is None or "ccus" not in requested_claim_names(grant.claims, "id_token"):
+        asked = requested_claim_names(grant.claims, "id_token")
+        names = frozenset(wanted_claims(grant.scope, set()) & asked)
+        with_ccus = consent_ids_of(grant) is not None and "ccus" in asked
+        if not with_ccus and not standard_claims.groups_for(names):
             return {}
         caller = caller_from_grant(db, client_id, grant)
         # the token endpoint's transaction: the record commits with the tokens it accompanies
-        return _release(consent, clock, db, caller, channel="id_token", leave_out=NOT_IN_ID_TOKEN, in_transaction=True)
+        return _release(
+            consent,
+            clock,
+            db,
+            caller,
+            names=names,
+            with_ccus=with_ccus,
+            channel="id_token",
+            leave_out=NOT_IN_ID_TOKEN,
+            in_transaction=True,
+        )
 
     return extra

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from consent.ports import Party, Relationship, local_date
+from idp.ccus import substitution
 from idp.ccus.register import assignment_active, site_active
 from idp.models import (
     Affiliation,
@@ -25,16 +26,23 @@ from idp.models import (
 )
 
 
-def _current_affiliation_employer(session: Session, technician_pk: int, today: date) -> Employer | None:
+def _current_affiliation(session: Session, technician_pk: int, today: date) -> tuple[Affiliation, Employer] | None:
     stmt = (
-        select(Employer)
-        .join(Affiliation, col(Affiliation.employer_pk) == Employer.id)
+        select(Affiliation, Employer)
+        .where(col(Affiliation.employer_pk) == Employer.id)
         .where(col(Affiliation.technician_pk) == technician_pk)
         .where(col(Affiliation.start_date) <= today)
         .where((col(Affiliation.end_date).is_(None)) | (col(Affiliation.end_date) >= today))
         .order_by(col(Affiliation.start_date).desc())
     )
-    return session.exec(stmt).first()
+    row = session.exec(stmt).first()
+    return (row[0], row[1]) if row else None
+
+
+def current_employer_of(session: Session, technician_pk: int, today: date) -> Employer | None:
+    """The employer the technician works for on ``today`` (affiliation periods are inclusive)."""
+    current = _current_affiliation(session, technician_pk, today)
+    return current[1] if current else None
 
 
 class RegisterDirectory:
@@ -58,7 +66,7 @@ class RegisterDirectory:
             technician = self._technician(session, technician_id)
             if technician is None or technician.id is None:
                 return None
-            employer = _current_affiliation_employer(session, technician.id, on)
+            employer = current_employer_of(session, technician.id, on)
             return employer.employer_id if employer else None
 
     def technicians_of(self, employer_id: str, *, on: date) -> list[str]:
@@ -104,10 +112,12 @@ class RegisterDirectory:
             technician = self._technician(session, technician_id)
             if technician is None or technician.id is None:
                 return Relationship()
-            employer = _current_affiliation_employer(session, technician.id, today)
+            current = _current_affiliation(session, technician.id, today)
+            employer = current[1] if current else None
             facts: dict[str, object] = {
                 "employer_id": employer.employer_id if employer else None,
-                "contact_substitution": bool(employer and employer.contact_substitution),
+                # rule 3: the employer's default, or its choice for this technician
+                "contact_substitution": bool(current and substitution.effective(current[1], current[0])),
             }
             if org.kind == "technician":
                 return Relationship(is_self=org.id == technician_id, **facts)  # type: ignore[arg-type]

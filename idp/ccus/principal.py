@@ -23,6 +23,7 @@ class Caller:
     client: OAuthClient
     user_technician_id: str | None
     consent_ids: tuple[str, ...] | None
+    account_id: int | None = None
 
 
 def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | None:
@@ -35,23 +36,33 @@ def caller_from_token(session: Session, claims: AccessTokenClaims) -> Caller | N
     return caller_from_grant(session, claims.client_id, grant)
 
 
+def client_party(session: Session, client: OAuthClient) -> Party:
+    """The recipient of anything a client receives: the client acting for the company or orderer that
+    owns it (a client nobody owns acts for nobody, and has no relationship with any technician)."""
+    return Party("client", client.client_id, acting_for=owner_party(session, client))
+
+
 def caller_from_grant(session: Session, client_id: str, grant: OAuthGrant | None) -> Caller | None:
     """The client acting for its owner (company or orderer), the grant's technician and the consents
     it relies on."""
     client = session.get(OAuthClient, client_id)
     if client is None or client.disabled:
         return None
-    party = Party("client", client.client_id, acting_for=owner_party(session, client))
+    party = client_party(session, client)
     technician_id = None
+    account_id = None
     consent_ids: tuple[str, ...] | None = None
     if grant is not None:
+        account_id = grant.account_id
         account = session.get(Account, grant.account_id)
         technician = (
             accounts.technician_for_account(session=session, account_id=account.id) if account and account.id else None
         )
         technician_id = technician.technician_id if isinstance(technician, Technician) else None
         consent_ids = consent_ids_of(grant)
-    return Caller(party=party, client=client, user_technician_id=technician_id, consent_ids=consent_ids)
+    return Caller(
+        party=party, client=client, user_technician_id=technician_id, consent_ids=consent_ids, account_id=account_id
+    )
 
 
 def consent_ids_of(grant: OAuthGrant) -> tuple[str, ...] | None:

@@ -84,7 +84,8 @@ class EmployerBase(SQLModel):
 
 
 class Employer(EmployerBase, table=True):
-    """所属事業者. ``contact_substitution`` publishes the company's address/phone instead (rule 3)."""
+    """所属事業者. ``contact_substitution`` publishes the company's address/phone instead (rule 3): the
+    default for all its technicians, which ``Affiliation.contact_substitution`` may override."""
 
     id: int | None = Field(default=None, primary_key=True)
     contact_substitution: bool = False
@@ -117,4 +118,7 @@ class Affiliation(SQLModel, table=True):
     employer_pk: int = Field(foreign_key="employer.id", index=True)
     start_date: date
     end_date: date | None = None
+    #: Rule 3 for this technician: ``None`` follows the employer's default
+    #: (``Employer.contact_substitution``), ``True``/``False`` overrides it (``idp.ccus.substitution``).
+    contact_substitution: bool | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -2,6 +2,12 @@
 
 Pairwise subjects are ``SHA-256(sector || local id || salt)`` (§8.1), so two relying parties in
 different sectors cannot correlate a technician without consent.
+
+One disclosure path (MISSION.md rule 1, issue 12 hole 2): this module states claims only about
+accounts that are not technicians (employer staff, operators: their own work details). Every claim
+about a technician, standard ones included, is decided by the consent engine and recorded; the
+application wires that release (``idp.ccus.claims``) into userinfo and the ID token. Without it a
+technician's claims simply do not leave: nothing here falls back to the register.
 """
 
 from __future__ import annotations
@@ -52,43 +58,25 @@ def subject_for(account: Account, client: RegisteredClient, *, salt: bytes) -> s
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _split_name(name: str) -> tuple[str, str]:
+def split_name(name: str) -> tuple[str, str]:
+    """Family and given name from ``"姓 名"`` (full-width space allowed)."""
     parts = name.replace("\u3000", " ").split()
     return (parts[0], " ".join(parts[1:])) if len(parts) > 1 else (name, "")
 
 
 def account_claims(session: Session, account: Account) -> dict[str, Any]:
-    """Every standard claim we can state about the account, before scope filtering."""
+    """Every standard claim we can state about a staff or operator account, before scope filtering.
+
+    A technician account gets nothing here: its claims are the consent engine's to release
+    (``idp.ccus.claims``), so a scope alone never carries a technician's data anywhere."""
     assert account.id is not None
+    if account.kind == AccountKind.technician:
+        return {}
     claims: dict[str, Any] = {
         "name": account.display_name,
         "locale": "ja-JP",
         "updated_at": int(account.password_changed_at.timestamp()),
     }
-    # only a technician account has a technician record, only a staff account a staff one
-    technician = (
-        accounts.technician_for_account(session=session, account_id=account.id)
-        if account.kind == AccountKind.technician
-        else None
-    )
-    if technician is not None:
-        family, given = _split_name(technician.name)
-        family_kana, given_kana = _split_name(technician.name_kana)
-        claims.update(
-            {
-                "name": technician.name,
-                "family_name": family,
-                "given_name": given,
-                "name#ja-Kana-JP": technician.name_kana,
-                "family_name#ja-Kana-JP": family_kana,
-                "given_name#ja-Kana-JP": given_kana,
-                "gender": technician.gender if technician.gender in ("male", "female") else "other",
-                "birthdate": technician.birth_date.isoformat(),
-                "phone_number": technician.phone,
-                "phone_number_verified": False,
-                "address": {"formatted": technician.address, "country": "JP"},
-            }
-        )
     if account.email:
         claims["email"] = account.email
         claims["email_verified"] = False
@@ -99,9 +87,9 @@ def account_claims(session: Session, account: Account) -> dict[str, Any]:
     )
     if staff is not None:
         employer = staff[1]
-        claims.setdefault("phone_number", employer.phone)
-        claims.setdefault("phone_number_verified", False)
-        claims.setdefault("address", {"formatted": employer.address, "country": "JP"})
+        claims["phone_number"] = employer.phone
+        claims["phone_number_verified"] = False
+        claims["address"] = {"formatted": employer.address, "country": "JP"}
     return claims
 
 
@@ -113,13 +101,19 @@ def requested_claim_names(claims_param: dict[str, Any] | None, target: str) -> s
     return set(section) if isinstance(section, dict) else set()
 
 
-def release(all_claims: dict[str, Any], *, scope: str, extra: set[str]) -> dict[str, Any]:
-    """Claims allowed by ``scope`` plus individually requested ones that scope permits the user approved."""
+def wanted_claims(scope: str, extra: set[str]) -> set[str]:
+    """The standard claim names ``scope`` asks for (§5.4), plus those asked for individually (§5.5)."""
     names: set[str] = set(extra)
     for s in scope.split():
         names.update(SCOPE_CLAIMS.get(s, ()))
     if "profile" in scope.split():
         names.update(("family_name#ja-Kana-JP", "given_name#ja-Kana-JP"))
+    return names
+
+
+def release(all_claims: dict[str, Any], *, scope: str, extra: set[str]) -> dict[str, Any]:
+    """Claims allowed by ``scope`` plus individually requested ones that scope permits the user approved."""
+    names = wanted_claims(scope, extra)
     return {k: v for k, v in all_claims.items() if k in names}
 
 

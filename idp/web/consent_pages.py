@@ -215,12 +215,12 @@ async def employer_grant(
 
 @router.get("/consent/{consent_id}/receipt.json")
 def receipt(consent_id: str, runtime: RuntimeDep, db: DbDep, user: UserDep, consent: ConsentDep) -> Response:
-    """Kantara Consent Receipt v1.1 for the technician or the employer of the request."""
+    """Kantara Consent Receipt v1.1 for the technician, or for the employer of the request as long as
+    the technician works for it (afterwards only its own decision: ``consent.receipt``)."""
     actor = _actor(db, user) if user else None
-    view = consent.get(consent_id, now=runtime.clock())
-    if actor is None or view is None or actor[0].id not in (view.technician_id, view.employer_id):
+    body = consent.receipt_for(consent_id, actor[0], now=runtime.clock()) if actor else None
+    if body is None:
         return Response(status_code=404)
-    body = consent.receipt(consent_id, now=runtime.clock())
     return JSONResponse(
         body,
         headers={

@@ -150,15 +150,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scope.phone": ("電話番号", "Phone number"),
     "scope.address": ("住所", "Address"),
     "scope.offline_access": ("サインアウト中も情報を更新する", "Keep access while you are signed out"),
-    "scope.ccus.qualifications": (
-        "保有資格（所属事業者の同意も必要）",
-        "Qualifications (your employer must also approve)",
-    ),
-    "scope.ccus.affiliation": (
-        "現在の所属事業者（所属事業者の同意も必要）",
-        "Current employer (your employer must also approve)",
-    ),
-    "scope.ccus.work_history": ("就業履歴（所属事業者の同意も必要）", "Work history (your employer must also approve)"),
+    "scope.ccus.qualifications": ("保有資格", "Qualifications"),
+    "scope.ccus.affiliation": ("現在の所属事業者", "Current employer"),
+    "scope.ccus.work_history": ("就業履歴", "Work history"),
     "details.title": ("CCUS情報の提供", "CCUS data to share"),
     "details.recipient": ("提供先", "Recipient"),
     "details.purpose": ("利用目的", "Purpose"),
@@ -264,6 +258,48 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "gender.unspecified": ("回答しない", "Not stated"),
     "role.admin": ("管理者", "Administrator"),
     "role.staff": ("担当者", "Staff"),
+    # -- issue 12 (helper claims): the consent screen as the engine decides it, the employer's
+    # contact substitution page (rule 3). One block, to keep merges easy.
+    "scope.ccus_card": ("建設キャリアアップカード（ウォレット用）", "CCUS technician card (for your wallet)"),
+    "scope.skill_training_certificate": (
+        "技能講習・特別教育修了証（ウォレット用）",
+        "Skill-training certificates (for your wallet)",
+    ),
+    "release.own_employer": (
+        "このシステムはあなたの所属事業者（{employer}）のものです",
+        "This system belongs to your employer ({employer})",
+    ),
+    "release.now_title": ("許可すると、すぐに提供される項目", "Shared as soon as you allow"),
+    "release.waiting_title": (
+        "あなたが許可し、所属事業者も同意した後に提供される項目",
+        "Shared once you allow and your employer also approves",
+    ),
+    "release.withheld_title": ("求められていますが、提供されない項目", "Asked for, but not shared"),
+    "release.notice": (
+        "このシステムに提供されるのは、上に「提供される」と示した項目だけです",
+        "This system receives only the data shown above as shared",
+    ),
+    "credential.title": ("ウォレットに保存する証明書", "Credentials for your wallet"),
+    "credential.lead": (
+        "許可すると、次の証明書がウォレットアプリ「{wallet}」に保存されます",
+        "If you allow, these credentials go into the wallet app “{wallet}”",
+    ),
+    "employer.title": ("所属技能者の連絡先", "Our technicians' contact details"),
+    "employer.lead": (
+        "技能者の住所・電話番号の代わりに、会社の住所・電話番号を提供先に示すことができます（引き抜き防止）",
+        "You can have the company's address and phone shown instead of a technician's (against poaching)",
+    ),
+    "employer.company_address": ("会社の住所", "Company address"),
+    "employer.company_phone": ("会社の電話番号", "Company phone"),
+    "employer.default": ("全技能者の既定", "Default for all technicians"),
+    "employer.technicians": ("技能者ごとの設定", "Per technician"),
+    "employer.company_contact": ("会社の連絡先を示す", "Show the company's contact"),
+    "employer.own_contact": ("本人の連絡先を示す", "Show the technician's own contact"),
+    "employer.follow_default": ("既定に従う", "Follow the default"),
+    "employer.by_default": ("（既定）", "(default)"),
+    "employer.saved": ("保存しました", "Saved"),
+    "employer.admin_only": ("変更できるのは事業者の管理者のみです", "Only an administrator can change this"),
+    "employer.bad_value": ("設定の値が正しくありません", "The setting is not valid"),
 }
 
 

@@ -11,8 +11,11 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from consent.groups import LABELS as GROUP_LABELS
+from idp import accounts
+from idp.ccus.consent_screen import Preview, preview
 from idp.models import OidcConsent
 from idp.oauth.authorize import Browser, ErrorPage, NeedConsent, NeedLogin, Outcome
+from idp.oauth.claims import parse_claims_param
 from idp.oauth.config import bound_session
 from idp.oauth.http import ProtocolError, form_params, query_params
 from idp.oauth.responses import RedirectBack
@@ -29,7 +32,45 @@ def _browser(request: Request, runtime: IdpRuntime, db: Session) -> Browser | No
     return Browser(user.account, user.web_session) if user else None
 
 
-def _respond(request: Request, runtime: IdpRuntime, outcome: Outcome, *, lang_hint: str | None = None) -> Response:
+def _preview(runtime: IdpRuntime, request: Request, outcome: NeedConsent) -> Preview | None:
+    """For a technician, what will leave and what waits, as the consent engine decides it
+    (``idp.ccus.consent_screen``); ``None`` for anyone else (their scopes say it all)."""
+    from idp.models import Interaction
+    from idp.oauth.tokens import token_hash
+
+    consent = getattr(request.app.state, "consent", None)
+    with Session(runtime.engine, expire_on_commit=False) as db:
+        browser = _browser(request, runtime, db)
+        if browser is None or browser.account.id is None:
+            return None
+        technician = accounts.technician_for_account(session=db, account_id=browser.account.id)
+        if technician is None:
+            return None
+        row = db.get(Interaction, token_hash(outcome.interaction))
+        try:
+            claims_param = parse_claims_param(str(row.params.get("claims") or "")) if row else None
+        except ValueError:
+            claims_param = None  # refused before this page is shown; nothing more is asked for
+        if consent is None:  # no engine wired: nothing about a technician leaves
+            return Preview((), (), (), (), (), None)
+        return preview(
+            consent,
+            db,
+            client=outcome.client.row,
+            technician=technician,
+            scopes=outcome.scopes,
+            claims_param=claims_param,
+            details=outcome.details,
+            now=runtime.clock(),
+        )
+
+
+async def _answer(request: Request, runtime: IdpRuntime, outcome: Outcome) -> Response:
+    release = await run_in_threadpool(_preview, runtime, request, outcome) if isinstance(outcome, NeedConsent) else None
+    return _respond(request, runtime, outcome, release=release)
+
+
+def _respond(request: Request, runtime: IdpRuntime, outcome: Outcome, *, release: Preview | None = None) -> Response:
     if isinstance(outcome, ErrorPage):
         return render(
             request,
@@ -60,6 +101,7 @@ def _respond(request: Request, runtime: IdpRuntime, outcome: Outcome, *, lang_hi
                 "interaction": outcome.interaction,
                 "details": outcome.details,
                 "group_labels": GROUP_LABELS,
+                "release": release,
             },
         )
     assert isinstance(outcome, RedirectBack)
@@ -112,14 +154,14 @@ async def authorize(request: Request, runtime: RuntimeDep, oauth: OAuthDep) -> R
             request, runtime, "oauth_error.html", {"error": exc.error, "description": exc.description}, status=400
         )
     outcome = await run_in_threadpool(_run, runtime, oauth, request, "start", params=params)
-    return _respond(request, runtime, outcome)
+    return await _answer(request, runtime, outcome)
 
 
 @router.get("/authorize/continue", response_class=HTMLResponse)
 async def authorize_continue(request: Request, runtime: RuntimeDep, oauth: OAuthDep) -> Response:
     interaction = request.query_params.get("interaction", "")
     outcome = await run_in_threadpool(_run, runtime, oauth, request, "resume", interaction=interaction)
-    return _respond(request, runtime, outcome)
+    return await _answer(request, runtime, outcome)
 
 
 @router.post("/authorize/consent", response_class=HTMLResponse)
@@ -148,7 +190,7 @@ async def authorize_consent(request: Request, runtime: RuntimeDep, oauth: OAuthD
         consented=decision == "approve",
         denied=decision == "deny",
     )
-    return _respond(request, runtime, outcome)
+    return await _answer(request, runtime, outcome)
 
 
 def _remember(runtime: IdpRuntime, request: Request, interaction: str) -> None:

@@ -21,6 +21,7 @@ from tests.support.oidc import (
     client_key,
     code_flow,
     dpop_proof,
+    employ,
     exchange,
     make_staff,
     new_key,
@@ -64,8 +65,11 @@ def test_advertised_claims_are_delivered(app: FastAPI, client: TestClient, clock
     scopes (a technician and an e-mail-holding staff member between them). OIDC Discovery §3 (claims_supported)."""
     delivered: set[str] = set()
     standard = "openid profile email address phone"
-    # ccus / ccus_withheld answer the ccus.* scopes, which only a technician can grant (issue 4, item 5)
-    for person, scope in ((make_technician(app), standard + " ccus.qualifications"), (make_staff(app), standard)):
+    # ccus / ccus_withheld answer the ccus.* scopes, which only a technician can grant (issue 4, item 5);
+    # the technician works for the company whose own system the rp is (conftest), so his claims leave
+    technician = make_technician(app)
+    employ(app, "10000000000019")
+    for person, scope in ((technician, standard + " ccus.qualifications"), (make_staff(app), standard)):
         client.cookies.clear()
         body = tokens(client, app, rp, person, scope=scope, nonce="n-all")
         delivered |= set(_unverified(body["id_token"]))

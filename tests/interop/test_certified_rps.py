@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.interop.conftest import REDIRECT_URI
+from tests.interop.conftest import EMPLOYER_ID, REDIRECT_URI
 from tests.interop.harness import (
     Authorized,
     NodeRP,
@@ -310,6 +310,7 @@ def test_par_private_key_jwt_and_dpop(
         jwks=f"@{jwks_file}",
         require_par=True,
         require_dpop=True,
+        owner_employer_id=EMPLOYER_ID,  # the employer's own system reads its technician's name
     )
     assert created["require_par"] and created["require_dpop"] and "client_secret" not in created, created
     rp = NodeRP(

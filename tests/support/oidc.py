@@ -52,6 +52,56 @@ def register_client(app: FastAPI, **kwargs: Any) -> Client:
     )
 
 
+#: The employer of the conformance world: the relying party is its own system, and its technicians
+#: work for it, so the relationship rules let the RP read their standard claims (a third party would
+#: need a consent of both the technician and the employer: tests/security/test_hole2_*).
+OWN_EMPLOYER = "20000000000018"
+
+
+def ensure_employer(app: FastAPI, employer_id: str = OWN_EMPLOYER) -> None:
+    rt = runtime(app)
+    with Session(rt.engine) as s:
+        if accounts.find_employer(session=s, employer_id=employer_id) is None:
+            accounts.create_employer(
+                session=s,
+                employer_id=employer_id,
+                trade_name="田中建設株式会社",
+                address="東京都港区芝公園1-2-3",
+                phone="03-1234-5678",
+                now=rt.clock(),
+            )
+            s.commit()
+
+
+def own_client(app: FastAPI, client: Client, employer_id: str = OWN_EMPLOYER) -> Client:
+    """Make ``client`` the employer's own system (it acts for the company that owns it)."""
+    from idp.models import OAuthClient
+
+    ensure_employer(app, employer_id)
+    rt = runtime(app)
+    with Session(rt.engine) as s:
+        row = s.get(OAuthClient, client.client_id)
+        employer = accounts.find_employer(session=s, employer_id=employer_id)
+        assert row is not None and employer is not None
+        row.owner_employer_pk = employer.id
+        s.add(row)
+        s.commit()
+    return client
+
+
+def employ(app: FastAPI, technician_id: str, employer_id: str = OWN_EMPLOYER) -> None:
+    """The technician works for the employer from 2020-04-01."""
+    from datetime import date
+
+    ensure_employer(app, employer_id)
+    rt = runtime(app)
+    with Session(rt.engine) as s:
+        accounts.link_affiliation(
+            session=s, technician_id=technician_id, employer_id=employer_id, start_date=date(2020, 4, 1), now=rt.clock()
+        )
+        s.commit()
+
+
 def pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
