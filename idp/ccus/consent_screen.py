@@ -63,6 +63,7 @@ CREDENTIALS: dict[str, tuple[tuple[str, str], tuple[tuple[str, str], ...]]] = {
             ("修了証番号", "Certificate number"),
             ("氏名", "Holder name"),
             ("生年月日", "Date of birth"),
+            ("技能者ID", "Technician ID"),
             ("発行機関ID", "Issuing body ID"),
         ),
     ),

@@ -106,15 +106,18 @@ def test_fresh_connections_reach_both_workers_and_sigterm_stops_them(served: Ser
     for _ in range(FRESH_CONNECTIONS):
         with httpx.Client(timeout=10) as client:  # a new TCP connection each time
             assert client.get(served.url("/healthz")).status_code == 200
-    counts = answered_by_worker(served.metrics, "/healthz")
-    assert sum(counts.values()) == FRESH_CONNECTIONS
-    assert len(counts) == 2 and min(counts.values()) > 0, counts
-    assert {parent_of(pid) for pid in counts} == {served.process.pid}  # the workers of this command
+    workers = {pid for pid in group_members(served.process.pid) if parent_of(pid) == served.process.pid}
 
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0, served.output.text()
     assert group_gone(served.process.pid), "a worker outlived the server"
     assert served.output.text().count("Application shutdown complete") == 2
+    # Counted once both workers have finished gracefully: a worker adds to its counter after the
+    # response has gone out, so a count read while it runs can be one short (seen in CI: 39 of 40).
+    counts = answered_by_worker(served.metrics, "/healthz")
+    assert sum(counts.values()) == FRESH_CONNECTIONS
+    assert len(counts) == 2 and min(counts.values()) > 0, counts
+    assert set(counts) <= workers  # the workers of this command
 
 
 def test_a_worker_that_dies_stops_the_service_with_a_non_zero_exit(served: Served) -> None:

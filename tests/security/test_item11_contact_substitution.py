@@ -126,8 +126,10 @@ def test_the_data_api_accepts_only_that_employers_administrator_through_its_own_
 ) -> None:
     """``PUT /api/v1/employers/{id}/technicians/{tid}/contact-substitution`` and the default: an access token
     of an administrator of that employer, delegated to that employer's own system, changes the setting;
-    a third party holding the same administrator's token, plain staff, another employer's administrator
-    and a client-credentials token of the employer's own system are refused (403)."""
+    a third party holding the same administrator's token, plain staff and another employer's administrator
+    are refused (403, RFC 6750 §3.1 insufficient privileges); a client-credentials token of the employer's
+    own system is not a user-delegated token at all, so it is ``invalid_token`` here (401; RFC 6750 §3.1,
+    docs/security.md "every token says what it is for")."""
     employer_id, other_id = new_employer(server), new_employer(server)
     tid = technician(employer_id=employer_id).username
     own = client_app(owner_employer_id=employer_id)
@@ -154,7 +156,7 @@ def test_the_data_api_accepts_only_that_employers_administrator_through_its_own_
         timeout=30,
     )
     assert issued.status_code == 200, issued.text
-    assert _api(server, issued.json()["access_token"], path, {"enabled": True}).status_code == 403
+    assert _api(server, issued.json()["access_token"], path, {"enabled": True}).status_code == 401
     unchanged = _api(server, code_flow(admin, own, scope="openid")["access_token"], default_path)
     assert unchanged.status_code == 200 and unchanged.json()["technicians"] == [
         {"technician_id": tid, "override": None, "effective": False}
