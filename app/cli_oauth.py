@@ -48,7 +48,8 @@ def create_client_cmd(
         list[str] | None, typer.Option(help="authorization_code|refresh_token|client_credentials")
     ] = None,
     auth_method: Annotated[
-        str | None, typer.Option(help="client_secret_basic|client_secret_post|private_key_jwt|none")
+        str | None,
+        typer.Option(help="client_secret_basic|client_secret_post|private_key_jwt|none|attest_jwt_client_auth"),
     ] = None,
     scope: Annotated[str | None, typer.Option(help="Space-separated scopes the client may ask for")] = None,
     jwks: Annotated[
