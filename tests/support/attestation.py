@@ -48,3 +48,7 @@ def pop(instance: ECKey, *, client_id: str, audience: str, now: int, **claims: A
 
 def headers(attestation: str, proof: str) -> dict[str, str]:
     return {"OAuth-Client-Attestation": attestation, "OAuth-Client-Attestation-PoP": proof}
+
+
+#: the wallet provider the in-process conformance application trusts
+TEST_PROVIDER = WalletProvider("https://wallet-provider.test.example")
