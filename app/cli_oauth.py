@@ -190,3 +190,29 @@ def keys_list(as_json: JsonOpt = False) -> None:
     else:
         for item in data:
             out.print(" ".join(f"{k}={v}" for k, v in item.items()))
+
+
+@admin_cli.command("wallet-providers")
+def wallet_providers_cmd(as_json: JsonOpt = False) -> None:
+    """Check GENBA_WALLET_PROVIDERS and list the wallet providers whose client attestations are trusted
+    (attest_jwt_client_auth, HAIP 1.0 §4.3). Nobody is trusted while it is unset; a file that cannot be
+    read or holds a private key fails here as it would stop the server."""
+    from idp.oauth.attestation import load_wallet_providers
+
+    settings = settings_or_fail()
+    try:
+        providers = load_wallet_providers(settings.wallet_providers)
+    except ValueError as exc:
+        fail(f"GENBA_WALLET_PROVIDERS: {exc}")
+    data: dict[str, Any] = {
+        "file": str(settings.wallet_providers) if settings.wallet_providers else None,
+        "providers": [{"issuer": i, "kids": providers.kids(i)} for i in providers.issuers()],
+    }
+
+    def human() -> None:
+        if not data["providers"]:
+            out.print("no wallet provider is trusted (GENBA_WALLET_PROVIDERS is unset or empty)")
+        for entry in data["providers"]:
+            out.print(f"trusted wallet provider {entry['issuer']} keys {', '.join(entry['kids'])}")
+
+    emit(as_json, data, human)
