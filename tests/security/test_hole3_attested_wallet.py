@@ -54,8 +54,15 @@ def _attested(
     return headers(attestation, pop(instance, client_id=client_id, audience=server.base_url, now=now))
 
 
-def _push(server: LiveServer, client_id: str, challenge: str, extra: dict[str, str] | None = None) -> httpx.Response:
+def _push(
+    server: LiveServer,
+    client_id: str,
+    challenge: str,
+    extra: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> httpx.Response:
     form = {
+        **(form or {}),
         "client_id": client_id,
         "response_type": "code",
         "redirect_uri": REDIRECT,
@@ -124,6 +131,25 @@ def test_without_an_attestation_the_client_is_refused(
     back = _code(me, wallet_app["client_id"], pushed.json()["request_uri"])
     assert back.get("error") == ["invalid_authorization_details"], back
     assert "code" not in back
+    # the provider's own record of an attested push cannot be written by the client, in the pushed
+    # form or in the query of a plain authorization request
+    claimed = {"__attested_by": PROVIDER.issuer}
+    pushed = _push(server, wallet_app["client_id"], challenge, form=claimed)
+    assert pushed.status_code == 201, pushed.text
+    back = _code(me, wallet_app["client_id"], pushed.json()["request_uri"])
+    assert back.get("error") == ["invalid_authorization_details"], back
+    direct = {
+        "client_id": wallet_app["client_id"],
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "authorization_details": CARD,
+        **claimed,
+    }
+    back = authorize(me, direct)
+    assert back.get("error") == ["invalid_authorization_details"], back
 
 
 def test_a_trusted_attestation_at_par_and_token_gets_the_card(
