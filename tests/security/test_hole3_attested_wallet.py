@@ -174,6 +174,14 @@ def test_a_trusted_attestation_at_par_and_token_gets_the_card(
     issued = _card(server, token.json()["access_token"])
     assert issued.status_code == 200, issued.text
     assert issued.json()["credentials"][0]["credential"]
+    # the refresh token, too, serves the attested wallet only (RFC 6749 §6: the client authenticates)
+    form = {"grant_type": "refresh_token", "refresh_token": token.json()["refresh_token"], "client_id": client_id}
+    bare = httpx.post(server.base_url + "/token", data=form, timeout=30)
+    assert bare.json().get("error") == "invalid_client", bare.text
+    again = httpx.post(
+        server.base_url + "/token", data=form, headers=_attested(server, client_id, instance), timeout=30
+    )
+    assert again.status_code == 200, again.text
 
 
 def test_the_token_request_must_be_attested_too(
