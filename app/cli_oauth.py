@@ -48,7 +48,8 @@ def create_client_cmd(
         list[str] | None, typer.Option(help="authorization_code|refresh_token|client_credentials")
     ] = None,
     auth_method: Annotated[
-        str | None, typer.Option(help="client_secret_basic|client_secret_post|private_key_jwt|none")
+        str | None,
+        typer.Option(help="client_secret_basic|client_secret_post|private_key_jwt|none|attest_jwt_client_auth"),
     ] = None,
     scope: Annotated[str | None, typer.Option(help="Space-separated scopes the client may ask for")] = None,
     jwks: Annotated[
@@ -189,3 +190,29 @@ def keys_list(as_json: JsonOpt = False) -> None:
     else:
         for item in data:
             out.print(" ".join(f"{k}={v}" for k, v in item.items()))
+
+
+@admin_cli.command("wallet-providers")
+def wallet_providers_cmd(as_json: JsonOpt = False) -> None:
+    """Check GENBA_WALLET_PROVIDERS and list the wallet providers whose client attestations are trusted
+    (attest_jwt_client_auth, HAIP 1.0 §4.3). Nobody is trusted while it is unset; a file that cannot be
+    read or holds a private key fails here as it would stop the server."""
+    from idp.oauth.attestation import load_wallet_providers
+
+    settings = settings_or_fail()
+    try:
+        providers = load_wallet_providers(settings.wallet_providers)
+    except ValueError as exc:
+        fail(f"GENBA_WALLET_PROVIDERS: {exc}")
+    data: dict[str, Any] = {
+        "file": str(settings.wallet_providers) if settings.wallet_providers else None,
+        "providers": [{"issuer": i, "kids": providers.kids(i)} for i in providers.issuers()],
+    }
+
+    def human() -> None:
+        if not data["providers"]:
+            out.print("no wallet provider is trusted (GENBA_WALLET_PROVIDERS is unset or empty)")
+        for entry in data["providers"]:
+            out.print(f"trusted wallet provider {entry['issuer']} keys {', '.join(entry['kids'])}")
+
+    emit(as_json, data, human)

@@ -27,7 +27,7 @@ from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.ratelimit import RateLimitMiddleware, address_rate
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
@@ -35,6 +35,7 @@ from consent.service import ConsentService
 from idp.ccus.claims import ccus_id_token, ccus_userinfo
 from idp.ccus.details import ConsentDetails
 from idp.ccus.directory import RegisterDirectory
+from idp.oauth.attestation import WalletProviders, load_wallet_providers
 from idp.oauth.config import OAuthConfig
 from idp.oauth.redis_store import RedisReplayCache
 from idp.oauth.replay import DatabaseReplayCache
@@ -94,6 +95,15 @@ def oauth_config(settings: Settings) -> OAuthConfig:
         signing_alg=settings.signing_alg,
         registration_token_hash=settings.registration_token_sha256,
     )
+
+
+def trusted_wallet_providers(settings: Settings) -> WalletProviders:
+    """The operator's wallet providers (``GENBA_WALLET_PROVIDERS``); a file that cannot be read or
+    holds anything but public keys stops the start, rather than trusting less or more than meant."""
+    try:
+        return load_wallet_providers(settings.wallet_providers)
+    except ValueError as exc:
+        raise SettingsError(f"GENBA_WALLET_PROVIDERS: {exc}") from None
 
 
 def build_wallet(
@@ -257,6 +267,7 @@ def create_app(
         details_handler=CompositeDetails(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
+        wallet_providers=trusted_wallet_providers(settings),
     )
     app.state.oauth.issuer.id_token_extra = ccus_id_token(app.state.consent, clock)
     app.state.wallet = build_wallet(

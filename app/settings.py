@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     logout_retry_seconds: int = Field(default=30, ge=0, le=3600)
     #: SHA-256 (hex) of the initial access token for RFC 7591 dynamic registration; unset = disabled.
     registration_token_sha256: str | None = None
+    #: JSON file of the wallet providers whose client attestations are trusted (attest_jwt_client_auth,
+    #: HAIP 1.0 §4.3): {"providers": [{"issuer": ..., "jwks": {"keys": [...]}}]}; unset = trust nobody
+    wallet_providers: Path | None = None
 
     @model_validator(mode="after")
     def _validate(self) -> Self:

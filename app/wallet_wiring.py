@@ -199,11 +199,15 @@ class CredentialDetails:
             for s in scopes
             if s in credentials.TYPES and not any(e["credential_configuration_id"] == s for e in out)
         ]
-        if out and not client.row.holder_wallet:
+        if out and not client.acts_as_wallet:
             # a credential in a relying party's hands is a disclosure of everything in it, and lets
             # that party present it at the gate as the technician: only a holder's wallet app gets
-            # one (issue 12, hole 3); the RP asks for data through genba_technician_data instead
-            raise DetailsError("only a client registered as a holder wallet may request credentials")
+            # one (issue 12, hole 3): registered as one, or attested by a trusted wallet provider at
+            # /par (HAIP 1.0 §4.3); the RP asks for data through genba_technician_data instead
+            raise DetailsError(
+                "only a holder wallet (registered, or attested by a trusted wallet provider at /par) "
+                "may request credentials"
+            )
         return out
 
     def grant(self, entries: list[dict[str, Any]], client: RegisteredClient, account: Account) -> list[dict[str, Any]]:

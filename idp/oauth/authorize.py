@@ -109,6 +109,7 @@ class AuthorizationEndpoint:
             return ErrorPage(400, "invalid_request", "redirect_uri is required")
         if not client.check_redirect_uri(redirect_uri):
             return ErrorPage(400, "invalid_request", "redirect_uri is not registered for this client")
+        client = par.as_pushed_by(client, params)
         try:
             self._check(params, client)
         except ClientError as exc:
@@ -132,6 +133,7 @@ class AuthorizationEndpoint:
         if client is None:
             return ErrorPage(400, "invalid_client", "unknown client_id")
         params = dict(row.params)
+        client = par.as_pushed_by(client, params)
         if denied:
             db.delete(row)
             return self._error_back(params, "access_denied", "the user denied the request")
@@ -156,6 +158,7 @@ class AuthorizationEndpoint:
                     raise ClientError("invalid_request_uri", "request_uri is unknown, used or expired")
                 raise ClientError("request_uri_not_supported", "only pushed request_uri values are supported")
             return {**pushed, "client_id": client.client_id, "__par": "1"}
+        params = par.without_internal(params)  # only a pushed request carries what /par established
         if client.row.require_par:
             raise ClientError("invalid_request", "this client must use pushed authorization requests (RFC 9126)")
         if "request" in params:
@@ -174,7 +177,7 @@ class AuthorizationEndpoint:
                     raise ClientError("invalid_request_object", f"{name} differs from the request object")
             merged = {k: v for k, v in params.items() if k != "request"}
             merged.update(inner)
-            return merged
+            return par.without_internal(merged)
         return params
 
     def _check(self, params: dict[str, str], client: RegisteredClient) -> None:

@@ -22,7 +22,12 @@ from idp.runtime import Randomness, token_urlsafe
 from idp.validation import FieldProblem, clean_text
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+#: ``attest_jwt_client_auth`` first, so a public client that presents a client attestation is authenticated
+#: by it rather than as ``none`` (draft-ietf-oauth-attestation-based-client-auth §13.2)
+ATTEST = "attest_jwt_client_auth"
+AUTH_METHODS = (ATTEST, "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+#: methods by which a client authenticates without credentials registered here: public clients
+PUBLIC_METHODS = ("none", ATTEST)
 JWT_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 
 
@@ -35,6 +40,9 @@ class RegisteredClient:
     """authlib ``ClientMixin`` implementation (authlib/oauth2/rfc6749/models.py)."""
 
     row: OAuthClient
+    #: the wallet provider whose client attestation this request carried (``idp.oauth.attestation``),
+    #: carried from /par to /authorize; ``None`` for an unattested request
+    attested_by: str | None = None
 
     def __repr__(self) -> str:  # authlib logs clients; never print the secret hash or metadata
         return f"<client {self.row.client_id}>"
@@ -42,6 +50,13 @@ class RegisteredClient:
     @property
     def client_id(self) -> str:
         return self.row.client_id
+
+    @property
+    def acts_as_wallet(self) -> bool:
+        """A holder's wallet for this request: registered as one by the operator, or attested by a
+        wallet provider the operator trusts (issue 12, mechanism "Credentials go only into a
+        holder's wallet"; HAIP 1.0 §4.3)."""
+        return self.row.holder_wallet or self.attested_by is not None
 
     @property
     def is_public(self) -> bool:
@@ -66,8 +81,14 @@ class RegisteredClient:
         return hmac.compare_digest(sha256_hex(client_secret), self.row.client_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """One registered method for every endpoint (token, revocation, introspection, PAR)."""
-        return method == self.row.token_endpoint_auth_method
+        """One registered method for every endpoint (token, revocation, introspection, PAR); a public
+        client (``none``) may instead prove itself with a client attestation from a trusted wallet
+        provider (draft-ietf-oauth-attestation-based-client-auth §1: clients "traditionally viewed
+        as public clients"), except at introspection, which public clients may not use (RFC 7662 §2.1)."""
+        registered = self.row.token_endpoint_auth_method
+        if method == ATTEST:
+            return registered in PUBLIC_METHODS and endpoint != "introspection"
+        return method == registered
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and "authorization_code" in self.row.grant_types
@@ -167,11 +188,11 @@ def create_client(
     method = token_endpoint_auth_method or ("none" if client_type == "public" else "client_secret_basic")
     if method not in AUTH_METHODS:
         raise FieldProblem("token_endpoint_auth_method", "対応していない認証方式です", f"unsupported method {method!r}")
-    if (client_type == "public") != (method == "none"):
+    if (client_type == "public") != (method in PUBLIC_METHODS):
         raise FieldProblem(
             "token_endpoint_auth_method",
-            "public クライアントは none のみです",
-            "public clients use 'none'; confidential clients must authenticate",
+            "public クライアントは none または attest_jwt_client_auth のみです",
+            "public clients use 'none' or 'attest_jwt_client_auth'; confidential clients must authenticate",
         )
     if holder_wallet and "client_credentials" in grants:
         raise FieldProblem(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.oauth.attestation import ALGS as ATTESTATION_ALGS
 from idp.oauth.claims import SUPPORTED_CLAIMS
-from idp.oauth.clients import AUTH_METHODS, JWT_ALGS
+from idp.oauth.clients import AUTH_METHODS, JWT_ALGS, PUBLIC_METHODS
 from idp.oauth.config import OFFERED_SCOPES, OAuthConfig
 from idp.oauth.dpop import ALGS as DPOP_ALGS
 from idp.oauth.keys import SUPPORTED_ALGS
@@ -40,8 +41,12 @@ def metadata(config: OAuthConfig, *, registration: bool) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": list(JWT_ALGS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_signing_alg_values_supported": list(JWT_ALGS),  # RFC 8414 §2: MUST with *_jwt
-        "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
+        "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m not in PUBLIC_METHODS],
         "introspection_endpoint_auth_signing_alg_values_supported": list(JWT_ALGS),
+        # draft-ietf-oauth-attestation-based-client-auth §10.1 (HAIP 1.0 §4.3): the algorithms accepted
+        # for the attestation (signed by the wallet provider) and its proof of possession
+        "client_attestation_signing_alg_values_supported": list(ATTESTATION_ALGS),
+        "client_attestation_pop_signing_alg_values_supported": list(ATTESTATION_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(SUPPORTED_CLAIMS),
         "claim_types_supported": ["normal"],

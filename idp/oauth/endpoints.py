@@ -15,7 +15,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from idp.models import OAuthGrant, RefreshToken
-from idp.oauth.clients import AUTH_METHODS, RegisteredClient
+from idp.oauth.clients import AUTH_METHODS, PUBLIC_METHODS, RegisteredClient
 from idp.oauth.config import current_db
 from idp.oauth.services import OAuthServices
 from idp.oauth.tokens import AccessTokenClaims, revoke_grant
@@ -106,8 +106,8 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
-    # RFC 7662 §2.1: the endpoint requires authorization; public clients (method "none") are refused.
-    CLIENT_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]  # noqa: RUF012
+    # RFC 7662 §2.1: the endpoint requires authorization; public clients (none, attestation) are refused.
+    CLIENT_AUTH_METHODS = [m for m in AUTH_METHODS if m not in PUBLIC_METHODS]  # noqa: RUF012
 
     def __init__(self, server: Any, services: OAuthServices) -> None:
         super().__init__(server)

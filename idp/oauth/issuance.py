@@ -17,9 +17,9 @@ from sqlmodel import Session
 
 from idp.models import Account, OAuthGrant
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
-from idp.oauth.clients import RegisteredClient
+from idp.oauth.clients import ATTEST, RegisteredClient
 from idp.oauth.config import current_db
-from idp.oauth.errors import InvalidDPoPProofError, InvalidTargetError
+from idp.oauth.errors import InvalidClientError, InvalidDPoPProofError, InvalidTargetError
 from idp.oauth.server import PENDING
 from idp.oauth.services import OAuthServices
 from idp.oauth.tokens import Resource, TokenKind
@@ -35,17 +35,29 @@ def half_hash(value: str, alg: str) -> str:
 IdTokenClaims = Callable[[Session, str, OAuthGrant], dict[str, Any]]
 
 
-def audience_for(client: RegisteredClient, *, kind: TokenKind, scope: str) -> frozenset[Resource]:
+def for_credentials(grant: OAuthGrant | None) -> bool:
+    """The grant carries ``openid_credential`` authorization details (OpenID4VCI 1.0 §5.1.1)."""
+    return grant is not None and any(
+        isinstance(e, dict) and e.get("type") == "openid_credential" for e in grant.authorization_details or []
+    )
+
+
+def audience_for(
+    client: RegisteredClient, *, kind: TokenKind, scope: str, wallet_grant: bool = False
+) -> frozenset[Resource]:
     """The resource servers a token may be spent at (RFC 9068 §2.2 ``aud``), from who it speaks for:
 
     - a client's own token (client_credentials) reads the data API only;
-    - a person's token for a wallet app (registered as a holder wallet) fetches credentials;
+    - a person's token for a wallet app fetches credentials: a client registered as a holder
+      wallet, or one that proved itself with a client attestation at this token request for a grant
+      of credentials (``wallet_grant``; draft-ietf-oauth-attestation-based-client-auth, HAIP 1.0 §4.3);
     - a person's token for any other system reads the data API, under the consent engine;
     - userinfo only with the ``openid`` scope (OIDC Core §5.3).
     """
     if kind is TokenKind.client:
         return frozenset({Resource.data_api})
-    resources = {Resource.credential if client.row.holder_wallet else Resource.data_api}
+    wallet = client.row.holder_wallet or wallet_grant
+    resources = {Resource.credential if wallet else Resource.data_api}
     if "openid" in scope.split():
         resources.add(Resource.userinfo)
     return frozenset(resources)
@@ -95,9 +107,14 @@ class Issuer:
         else:
             subject = client.client_id  # RFC 9068 §2.2: the client itself for client_credentials
             kind = TokenKind.client
+        attested = getattr(request, "auth_method", None) == ATTEST
+        if for_credentials(grant) and not (client.row.holder_wallet or attested):
+            # a grant of credentials was made for an attested wallet (PAR with a client attestation):
+            # its tokens go to that wallet only, proven again here (issue 12; HAIP 1.0 §4.3)
+            raise InvalidClientError(description="credentials need the wallet's client attestation")
         scope = token.get("scope") or (grant.scope if grant else "")
         audience = narrowed(
-            audience_for(client, kind=kind, scope=scope),
+            audience_for(client, kind=kind, scope=scope, wallet_grant=attested and for_credentials(grant)),
             request.payload.data.get("resource"),
             self.svc.tokens.resource_uri,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from idp.models import PushedRequest
+from idp.oauth.clients import RegisteredClient
 from idp.oauth.config import OAuthConfig
 from idp.oauth.tokens import token_hash
 from idp.runtime import Clock, Randomness, token_urlsafe
@@ -40,3 +41,20 @@ def take(*, session: Session, request_uri: str, client_id: str, clock: Clock) ->
     row.used_at = now
     session.add(row)
     return dict(row.params)
+
+
+#: set by /par, never by a client: the wallet provider whose client attestation the push carried
+ATTESTED_BY = "__attested_by"
+
+
+def without_internal(params: dict[str, str]) -> dict[str, str]:
+    """A client's parameters with every ``__`` name removed: those carry what the provider itself
+    established (``__par``, ``__attested_by``) and must never come from the request."""
+    return {k: v for k, v in params.items() if not k.startswith("__")}
+
+
+def as_pushed_by(client: RegisteredClient, params: dict[str, str]) -> RegisteredClient:
+    """The client as it authenticated when pushing: attested by a trusted wallet provider, or not
+    (draft-ietf-oauth-attestation-based-client-auth §13.2 at the PAR endpoint; issue 12)."""
+    provider = params.get(ATTESTED_BY)
+    return RegisteredClient(client.row, attested_by=provider) if provider else client

@@ -18,7 +18,7 @@ from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from sqlmodel import Session
 
 from idp.models import OAuthClient
-from idp.oauth.clients import create_client, sha256_hex
+from idp.oauth.clients import PUBLIC_METHODS, create_client, sha256_hex
 from idp.oauth.config import current_db
 from idp.oauth.discovery import metadata
 from idp.oauth.errors import InvalidClientMetadataError, InvalidRedirectUriError, OAuth2Error, safe_description
@@ -128,7 +128,7 @@ def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuth
             session=db,
             client_name=str(body.get("client_name") or "unnamed client"),
             redirect_uris=listed("redirect_uris"),
-            client_type="public" if method == "none" else "confidential",
+            client_type="public" if method in PUBLIC_METHODS else "confidential",
             grant_types=listed("grant_types") or None,
             token_endpoint_auth_method=str(method),
             scope=body.get("scope") if isinstance(body.get("scope"), str) else None,

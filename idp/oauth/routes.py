@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from idp.oauth import par
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
-from idp.oauth.clients import AUTH_METHODS, RegisteredClient, find_client_and_account
+from idp.oauth.clients import ATTEST, AUTH_METHODS, RegisteredClient, find_client_and_account
 from idp.oauth.config import bound_session
 from idp.oauth.dpop import DPoPError
 from idp.oauth.errors import OAuth2Error, safe_description
@@ -141,7 +141,12 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
             except OAuth2Error as exc:
                 return json_error(exc.error or "invalid_request_object", exc.description or "")
             params.update(inner)
+        params = par.without_internal(params)
         params["client_id"] = client.client_id
+        if getattr(req, "auth_method", None) == ATTEST:
+            # the push was authenticated by a trusted wallet provider's attestation: the authorization
+            # request it stands for comes from a holder's wallet (issue 12; HAIP 1.0 §4.3)
+            params[par.ATTESTED_BY] = req.client_attestation.provider
         redirect_uri = params.get("redirect_uri", "")
         if not redirect_uri or not client.check_redirect_uri(redirect_uri):
             return json_error("invalid_request", "redirect_uri is missing or not registered")

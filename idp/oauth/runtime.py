@@ -8,7 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from idp.oauth.attest_auth import AttestJwtClientAuth
+from idp.oauth.attestation import AttestationVerifier, WalletProviders
 from idp.oauth.authorize import AuthorizationEndpoint
+from idp.oauth.clients import ATTEST
 from idp.oauth.config import OAuthConfig
 from idp.oauth.details import DetailsHandler
 from idp.oauth.discovery import metadata
@@ -67,6 +70,7 @@ def build_oauth(
     replay: ReplayCache,
     poster: Poster | None = None,
     details_handler: DetailsHandler | None = None,
+    wallet_providers: WalletProviders | None = None,
 ) -> OAuthRuntime:
     keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
     services = OAuthServices(
@@ -90,6 +94,15 @@ def build_oauth(
     server.register_grant(ClientCredentials)
     audiences = [config.issuer, *(config.url(p) for p in ("/token", "/par", "/revoke", "/introspect"))]
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(services, audiences))
+    # trusted by the operator only (GENBA_WALLET_PROVIDERS); with none, every attestation is invalid_client
+    attestations = AttestationVerifier(
+        wallet_providers or WalletProviders(),
+        issuer=config.issuer,
+        clock=clock,
+        replay=replay,
+        skew=config.clock_skew,
+    )
+    server.register_client_auth_method(ATTEST, AttestJwtClientAuth(attestations))
     server.register_endpoint(Revocation(server, services))
     server.register_endpoint(Introspection(server, services))
     return OAuthRuntime(

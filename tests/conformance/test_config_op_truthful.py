@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from joserfc.jwk import ECKey
 
+from tests.support.attestation import TEST_PROVIDER, headers, pop
 from tests.support.clock import FrozenClock
 from tests.support.oidc import (
     ISSUER,
@@ -42,6 +44,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")  # joserfc
 def _metadata(client: TestClient) -> dict[str, Any]:
     body: dict[str, Any] = client.get("/.well-known/openid-configuration").json()
     return body
+
+
+def _attestation(client_id: str, clock: FrozenClock) -> dict[str, str]:
+    """The trusted provider's attestation of a new wallet instance, with its proof for this server."""
+    instance, now = ECKey.generate_key("P-256"), int(clock().timestamp())
+    attestation = TEST_PROVIDER.attest(client_id, instance, now=now)
+    return headers(attestation, pop(instance, client_id=client_id, audience=ISSUER, now=now))
 
 
 def _unverified(token: str) -> dict[str, Any]:
@@ -114,12 +123,16 @@ def test_only_the_code_response_type_is_accepted(
         assert not {"code", "access_token", "id_token"} & set(flow.params)
 
 
-def test_advertised_token_endpoint_auth_methods_work(app: FastAPI, client: TestClient, technician: Person) -> None:
+def test_advertised_token_endpoint_auth_methods_work(
+    app: FastAPI, client: TestClient, technician: Person, clock: FrozenClock
+) -> None:
     """Each of token_endpoint_auth_methods_supported works for a client registered with it: client_secret_basic,
-    client_secret_post, private_key_jwt (ES256, an advertised signing alg) and none (public client with PKCE).
-    OIDC Core §9; RFC 6749 §2.3.1; RFC 7523 §2.2."""
+    client_secret_post, private_key_jwt (ES256, an advertised signing alg), none (public client with PKCE) and
+    attest_jwt_client_auth (a public client with an attestation from a trusted wallet provider).
+    OIDC Core §9; RFC 6749 §2.3.1; RFC 7523 §2.2; draft-ietf-oauth-attestation-based-client-auth §13.2."""
     metadata = _metadata(client)
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
+        "attest_jwt_client_auth",
         "client_secret_basic",
         "client_secret_post",
         "private_key_jwt",
@@ -129,14 +142,21 @@ def test_advertised_token_endpoint_auth_methods_work(app: FastAPI, client: TestC
     key, jwks = client_key()
     for method in metadata["token_endpoint_auth_methods_supported"]:
         kwargs: dict[str, Any] = {"token_endpoint_auth_method": method}
-        if method == "none":
+        if method in ("none", "attest_jwt_client_auth"):
             kwargs["client_type"] = "public"
         if method == "private_key_jwt":
             kwargs["jwks"] = jwks
         rp = register_client(app, **kwargs)
         flow, verifier = code_flow(client, app, rp, technician)
-        extra = private_key_jwt(key, rp.client_id) if method == "private_key_jwt" else {}
-        response = exchange(client, rp, flow.code, verifier, **extra)
+        if method == "attest_jwt_client_auth":
+            without = exchange(client, rp, flow.code, verifier)
+            assert without.json()["error"] == "invalid_client", without.text  # it must attest (RFC 6749 §3.2.1)
+            flow, verifier = code_flow(client, app, rp, technician)
+            form = {"grant_type": "authorization_code", "code": flow.code, "redirect_uri": rp.redirect_uri}
+            response = post_token(client, rp, {**form, "code_verifier": verifier}, _attestation(rp.client_id, clock))
+        else:
+            extra = private_key_jwt(key, rp.client_id) if method == "private_key_jwt" else {}
+            response = exchange(client, rp, flow.code, verifier, **extra)
         assert response.status_code == 200, (method, response.text)
 
 
