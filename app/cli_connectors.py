@@ -18,6 +18,7 @@ from app import database
 from app.cli import JsonOpt, cli, fail, out, settings_or_fail, transaction
 from app.holders import RegisteredHolders
 from app.private_files import private_file
+from common import outbound
 from connectors import pipeline, trust
 from connectors.models import Quarantine
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
@@ -104,7 +105,8 @@ def trust_import_source(
     """Add every body and key a source publishes (for the reference source; review before production use)."""
     settings = settings_or_fail()
     try:
-        bodies = httpx.get(url.rstrip("/") + "/api/v1/bodies", timeout=10).raise_for_status().json()
+        with outbound.client(settings.outbound_policy()) as http:  # issue 12 hole 6
+            bodies = http.get(url.rstrip("/") + "/api/v1/bodies").raise_for_status().json()
     except (httpx.HTTPError, ValueError) as exc:
         fail(f"url: cannot read the bodies of {url} ({type(exc).__name__})")
     added = []
@@ -162,7 +164,9 @@ def trust_remove(
 
 def _mynaportal(settings: Any) -> MyNaPortalClient:
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
-    return MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)
+    return MyNaPortalClient(
+        settings.mynaportal_url, settings.mynaportal_client_id, secret, http=outbound.client(settings.outbound_policy())
+    )
 
 
 @connectors_cli.command("import")
