@@ -14,6 +14,7 @@ from typing import Any
 
 from authlib.oauth2.rfc7591 import ClientMetadataClaims as OAuthClientMetadata
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError as AuthlibInvalidMetadata
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from sqlmodel import Session
 
@@ -102,6 +103,11 @@ class Registration(ClientRegistrationEndpoint):
         _typed(body)
         try:
             self.extract_client_metadata(request)
+        except AuthlibInvalidMetadata as exc:
+            # RFC 7591 §3.2.2: a bad redirect URI has its own error code
+            if "'redirect_uris'" in str(exc.description or ""):
+                raise InvalidRedirectUriError("redirect_uris: not a valid absolute URI") from None
+            raise InvalidClientMetadataError("client metadata is not valid") from None
         except ValueError:
             raise InvalidClientMetadataError("client metadata is not valid") from None
         new = save(self.svc, current_db(), body, update=None)
