@@ -318,6 +318,7 @@ def test_a_bulk_run_outlives_the_sources_token_lifetime(
                     jwk=key["jwk"],
                     valid_from=datetime.fromisoformat(key["valid_from"]) if key["valid_from"] else None,
                     valid_until=datetime.fromisoformat(key["valid_until"]) if key["valid_until"] else None,
+                    courses=body["courses"],
                     actor="test",
                     now=clock(),
                 )
