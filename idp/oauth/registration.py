@@ -133,7 +133,19 @@ STRINGS = (
 BOOLEANS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "backchannel_logout_session_required")
 
 
+#: client metadata that would make the provider fetch a URL; it fetches none of them (the outbound
+#: policy, issue 12 hole 6, keeps that surface small): refused rather than silently ignored
+FETCHED_BY_REFERENCE = {
+    "jwks_uri": "jwks_uri is not supported: register the keys by value (jwks)",
+    "sector_identifier_uri": "sector_identifier_uri is not supported: pairwise sectors come from the redirect URIs",
+    "request_uris": "request_uris are not supported: send request objects by value or push them (RFC 9126)",
+}
+
+
 def _typed(body: dict[str, Any]) -> None:
+    for name, reason in FETCHED_BY_REFERENCE.items():
+        if body.get(name) not in (None, "", []):
+            raise InvalidClientMetadataError(reason)
     for name in STRINGS:
         if name in body and body[name] is not None and not isinstance(body[name], str):
             raise InvalidClientMetadataError(f"{name} must be a string")

@@ -138,3 +138,19 @@ def test_a_stored_internal_uri_is_never_posted_to_nor_retried(strict: LiveServer
     assert internal.received == [] and not internal.arrived.is_set(), "the server posted to an internal address"
     assert row is not None and "refused" in (row.last_error or "") and "loopback" in (row.last_error or "")
     assert row.delivered_at is None and row.attempts == MAX_ATTEMPTS  # given up at once: no retries
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"jwks_uri": "http://169.254.169.254/latest/meta-data/iam/"},
+        {"sector_identifier_uri": "http://127.0.0.1:6379/"},
+        {"request_uris": ["http://10.0.0.7/request.jwt"]},
+    ],
+)
+def test_metadata_the_provider_would_have_to_fetch_is_refused(strict: LiveServer, metadata: dict[str, Any]) -> None:
+    """The provider fetches no jwks_uri, sector_identifier_uri or request_uris: registering one is
+    refused (invalid_client_metadata) instead of silently ignored, so no URL of that kind is ever stored."""
+    response = _register(strict, **metadata)
+    assert response.status_code == 400, (metadata, response.text)
+    assert response.json()["error"] == "invalid_client_metadata"
