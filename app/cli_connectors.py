@@ -18,6 +18,7 @@ from app import database
 from app.cli import JsonOpt, cli, fail, out, settings_or_fail, transaction
 from app.holders import RegisteredHolders
 from app.private_files import private_file
+from common import outbound
 from connectors import pipeline, trust
 from connectors.models import Quarantine
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
@@ -72,9 +73,16 @@ def trust_add(
     jwk: Annotated[str, typer.Option(help="Public JWK (JSON or @file)")],
     valid_from: Annotated[str | None, typer.Option(help="ISO date-time")] = None,
     valid_until: Annotated[str | None, typer.Option(help="ISO date-time")] = None,
+    course: Annotated[
+        list[str] | None,
+        typer.Option(help="Course code the body may certify (repeat; required; replaces the body's list)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    """Trust a body's key for the courses it is registered to teach (issue 12 item 9)."""
     settings = settings_or_fail()
+    if not course:
+        fail("course: list the courses this body may certify (--course CODE, repeatable)")
     key = _json_arg(jwk, "jwk")
     with transaction(settings) as session:
         try:
@@ -85,12 +93,13 @@ def trust_add(
                 jwk=key,
                 valid_from=_when(valid_from, "valid_from"),
                 valid_until=_when(valid_until, "valid_until"),
+                courses=list(course),
                 actor="cli",
                 now=system_clock(),
             )
         except trust.TrustError as exc:
             fail(f"jwk: {exc}")
-        data = {"issuer_id": issuer_id, "kid": row.kid}
+        data = {"issuer_id": issuer_id, "kid": row.kid, "courses": sorted(set(course))}
     if as_json:
         sys.stdout.write(json.dumps(data) + "\n")
     else:
@@ -101,26 +110,35 @@ def trust_add(
 def trust_import_source(
     url: Annotated[str, typer.Argument(help="Base URL of a source publishing /api/v1/bodies")], as_json: JsonOpt = False
 ) -> None:
-    """Add every body and key a source publishes (for the reference source; review before production use)."""
+    """Add every body, the courses it may certify and its keys, as a source publishes them (for the
+    reference source; review before production use). A body published without courses is skipped."""
     settings = settings_or_fail()
     try:
-        bodies = httpx.get(url.rstrip("/") + "/api/v1/bodies", timeout=10).raise_for_status().json()
+        with outbound.client(settings.outbound_policy()) as http:  # issue 12 hole 6
+            bodies = http.get(url.rstrip("/") + "/api/v1/bodies").raise_for_status().json()
     except (httpx.HTTPError, ValueError) as exc:
         fail(f"url: cannot read the bodies of {url} ({type(exc).__name__})")
     added = []
     with transaction(settings) as session:
         for body in bodies:
+            if not body.get("courses"):
+                out.print(f"skipped {body.get('body_id')}: the source lists no courses for it", style="yellow")
+                continue
             for key in body["keys"]:
-                row = trust.add(
-                    session=session,
-                    issuer_id=body["body_id"],
-                    name=body["name"],
-                    jwk=key["jwk"],
-                    valid_from=_when(key.get("valid_from"), "valid_from"),
-                    valid_until=_when(key.get("valid_until"), "valid_until"),
-                    actor=f"import:{url}",
-                    now=system_clock(),
-                )
+                try:
+                    row = trust.add(
+                        session=session,
+                        issuer_id=body["body_id"],
+                        name=body["name"],
+                        jwk=key["jwk"],
+                        valid_from=_when(key.get("valid_from"), "valid_from"),
+                        valid_until=_when(key.get("valid_until"), "valid_until"),
+                        courses=body["courses"],
+                        actor=f"import:{url}",
+                        now=system_clock(),
+                    )
+                except trust.TrustError as exc:
+                    fail(f"{body['body_id']}: {exc}")
                 added.append({"issuer_id": body["body_id"], "kid": row.kid})
     if as_json:
         sys.stdout.write(json.dumps(added) + "\n")
@@ -162,7 +180,9 @@ def trust_remove(
 
 def _mynaportal(settings: Any) -> MyNaPortalClient:
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
-    return MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)
+    return MyNaPortalClient(
+        settings.mynaportal_url, settings.mynaportal_client_id, secret, http=outbound.client(settings.outbound_policy())
+    )
 
 
 @connectors_cli.command("import")

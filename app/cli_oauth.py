@@ -112,6 +112,7 @@ def create_client_cmd(
             request_object_signing_alg=request_object_alg,
             id_token_signed_response_alg=id_token_alg,
             holder_wallet=wallet,
+            outbound=settings.outbound_policy(),  # the URIs the provider will call (issue 12 hole 6)
             rng=SystemRandomness(),
             now=system_clock(),
         )

@@ -25,10 +25,11 @@ from app import certificate_pages, history_pages, housekeeping, ops, wallet_page
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
-from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
+from app.middleware import REQUEST_ID_KEY, BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.ratelimit import RateLimitMiddleware, address_rate
 from app.settings import Settings, SettingsError
 from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
+from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
@@ -42,7 +43,7 @@ from idp.oauth.replay import DatabaseReplayCache
 from idp.oauth.runtime import OAuthRuntime, build_oauth
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBox, derive_key
+from idp.secretbox import SecretBox, SecretBoxError, derive_key
 from idp.sessions import SessionStore
 from idp.signin import SignIn
 from idp.throttle import Throttle, Throttler
@@ -94,6 +95,7 @@ def oauth_config(settings: Settings) -> OAuthConfig:
         dpop_nonce_required=settings.dpop_nonce_required,
         signing_alg=settings.signing_alg,
         registration_token_hash=settings.registration_token_sha256,
+        outbound=settings.outbound_policy(),
     )
 
 
@@ -218,10 +220,18 @@ async def _retry_logout(app: FastAPI, every: int) -> None:
             log.exception("back-channel logout retry failed")
 
 
+#: OAuth/OIDC/OpenID4VCI endpoints whose callers are programs: errors are JSON objects with a spec
+#: error code (RFC 6749 §5.2), never an HTML page or a stack trace (issue 12 item 8)
+PROTOCOL_PATHS = ("/token", "/par", "/introspect", "/revoke", "/register", "/userinfo", "/credential", "/jwks")
+
+
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith(("/api/", "/login/passkey/", "/account/passkeys/")) or (
-        "application/json" in accept and "text/html" not in accept
+    path = request.url.path
+    return (
+        path.startswith(("/api/", "/login/passkey/", "/account/passkeys/", "/wallet/nonce", "/.well-known/"))
+        or any(path == p or path.startswith(p + "/") for p in PROTOCOL_PATHS)
+        or ("application/json" in accept and "text/html" not in accept)
     )
 
 
@@ -300,13 +310,22 @@ def create_app(
     app.include_router(history_pages.router)
     app.include_router(certificate_pages.router)
     secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
-    app.state.mynaportal = MyNaPortalClient(settings.mynaportal_url, settings.mynaportal_client_id, secret)
+    app.state.mynaportal = MyNaPortalClient(
+        settings.mynaportal_url,
+        settings.mynaportal_client_id,
+        secret,
+        http=outbound.client(settings.outbound_policy()),
+    )
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 
     def page_error(request: Request, status: int, ja: str, en: str) -> Response:
         if _wants_json(request):
             return JSONResponse(
-                {"error": "invalid_request" if status < 500 else "server_error", "message": f"{ja} / {en}"},
+                {
+                    "error": "invalid_request" if status < 500 else "server_error",
+                    "error_description": en,
+                    "message": f"{ja} / {en}",
+                },
                 status_code=status,
             )
         lang_message = (
@@ -340,11 +359,38 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        if ops.dependency_down(exc):
-            log.warning("backing service unavailable: %s (request id %s)", type(exc).__name__, request_id_var.get())
-            return ops.unavailable_response()
-        log.exception("unhandled error (request id %s)", request_id_var.get())
-        return page_error(request, 500, "処理中に問題が発生しました", "something went wrong; please try again later")
+        """The last resort (Starlette runs it outside every middleware): logged with the request's
+        id, answered without a stack trace, the id in ``X-Request-Id`` for the support desk."""
+        rid = str(request.scope.get(REQUEST_ID_KEY) or request_id_var.get())
+        token = request_id_var.set(rid)
+        try:
+            if ops.dependency_down(exc):
+                log.warning("backing service unavailable: %s (request id %s)", type(exc).__name__, rid)
+                response = ops.unavailable_response()
+            elif isinstance(exc, SecretBoxError):
+                # keys sealed under another GENBA_SECRET_KEY: /readyz says so too (issue 12 item 8)
+                log.error("stored keys cannot be opened with this GENBA_SECRET_KEY (request id %s)", rid)
+                response = keys_unavailable(request)
+            else:
+                log.exception("unhandled error (request id %s)", rid)
+                response = page_error(
+                    request, 500, "処理中に問題が発生しました", "something went wrong; please try again later"
+                )
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    def keys_unavailable(request: Request) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": "temporarily_unavailable", "error_description": "the service cannot sign right now"},
+                status_code=503,
+                headers={"Retry-After": "30", "Cache-Control": "no-store"},
+            )
+        return page_error(
+            request, 503, "ただいまサービスを利用できません", "the service is unavailable; please try again later"
+        )
 
     if settings.anonymous_requests_per_minute > 0:
         rate = address_rate(

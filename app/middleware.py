@@ -13,6 +13,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+REQUEST_ID_KEY = "genba.request_id"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -94,6 +95,9 @@ class SecurityHeadersMiddleware:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if incoming and len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
         token = request_id_var.set(rid)
+        # kept in the scope too: the last-resort error handler runs in Starlette's outermost
+        # middleware, after this one has reset the context variable (issue 12 item 8)
+        scope[REQUEST_ID_KEY] = rid
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

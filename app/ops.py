@@ -130,6 +130,16 @@ def healthz() -> Response:
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
+def _keys_open(request: Request) -> bool:
+    """Keys sealed under another ``GENBA_SECRET_KEY`` (a restored or copied database): the process
+    answers but cannot sign a token or a credential, so it is not ready (issue 12 item 8)."""
+    state = request.app.state
+    oauth, wallet = getattr(state, "oauth", None), getattr(state, "wallet", None)
+    if oauth is not None and not oauth.services.keys.openable():
+        return False
+    return wallet is None or bool(wallet.keys.openable(wallet.clock()))
+
+
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> Response:
     """Readiness: the database (and Redis, when configured) answer; 503 otherwise."""
@@ -140,6 +150,8 @@ def readyz(request: Request) -> Response:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = type(exc).__name__
+    if checks["database"] == "ok":
+        checks["keys"] = "ok" if _keys_open(request) else "signing keys cannot be opened with this GENBA_SECRET_KEY"
     redis_client = getattr(request.app.state, "redis", None)
     if redis_client is not None:
         try:

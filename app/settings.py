@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.outbound import OutboundPolicy
+
 #: Placeholder values that must never protect real data.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
@@ -78,6 +80,12 @@ class Settings(BaseSettings):
     mynaportal_client_secret: SecretStr | None = None
     policies_dir: Path = Path(__file__).resolve().parent.parent / "policies"
     logout_retry_seconds: int = Field(default=30, ge=0, le=3600)
+    #: development only: let the server call loopback/private/link-local addresses (a local RP's
+    #: back-channel receiver, the reference source on 127.0.0.1); refused in production (issue 12 hole 6)
+    outbound_allow_private: bool = False
+    #: seconds for each connect/read/write of an outbound request, and bytes of the largest response
+    outbound_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    outbound_max_bytes: int = Field(default=1_000_000, ge=1024, le=50_000_000)
     #: SHA-256 (hex) of the initial access token for RFC 7591 dynamic registration; unset = disabled.
     registration_token_sha256: str | None = None
     #: JSON file of the wallet providers whose client attestations are trusted (attest_jwt_client_auth,
@@ -92,6 +100,8 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise SettingsError("GENBA_ISSUER must not have a query or fragment (OIDC Discovery §3)")
         if self.environment == "production":
+            if self.outbound_allow_private:
+                raise SettingsError("GENBA_OUTBOUND_ALLOW_PRIVATE is for development only; refusing to start")
             if parts.scheme != "https":
                 raise SettingsError("GENBA_ISSUER must use https in production")
             value = self.secret_key.get_secret_value() if self.secret_key else ""
@@ -102,6 +112,15 @@ class Settings(BaseSettings):
                     f"GENBA_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters; refusing to start"
                 )
         return self
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where and how the server may call out (common/outbound.py)."""
+        return OutboundPolicy(
+            allow_private=self.outbound_allow_private,
+            timeout=self.outbound_timeout_seconds,
+            deadline=3 * self.outbound_timeout_seconds,
+            max_bytes=self.outbound_max_bytes,
+        )
 
     @property
     def issuer_host(self) -> str:

@@ -30,10 +30,14 @@ def _at(*, nullable: bool = False) -> Any:
 
 
 class TrustedIssuer(SQLModel, table=True):
-    """A training body (実施機関) or record-keeping body whose signatures Genba ID accepts."""
+    """A training body (実施機関) or record-keeping body whose signatures Genba ID accepts, for the
+    courses it is registered to teach only (issue 12 item 9; 労働安全衛生法 §77: a 登録教習機関 is
+    registered per course)."""
 
     issuer_id: str = Field(primary_key=True, max_length=100)
     name: str = Field(max_length=200)
+    #: course codes (``course_code`` of the records) this body may certify; empty: none
+    courses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     added_at: datetime = _at()
     removed_at: datetime | None = _at(nullable=True)
 

@@ -1,4 +1,9 @@
-"""The trust list: issuing bodies and their keys with validity periods; every change audited."""
+"""The trust list: issuing bodies, the courses each may certify, and their keys with validity
+periods; every change audited.
+
+A body is trusted for its own courses only (issue 12 item 9): a training body is registered per
+course (労働安全衛生法 §77, 登録教習機関), so a valid signature from a body on a certificate for a
+course it does not teach is not evidence of that qualification (connectors/verify.py refuses it)."""
 
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ class TrustedSigner:
     key: ECKey
     valid_from: datetime | None
     valid_until: datetime | None
+    #: the course codes this body may certify (an empty set certifies nothing)
+    courses: frozenset[str] = frozenset()
 
     def valid_at(self, when: datetime) -> bool:
         return (self.valid_from is None or self.valid_from <= when) and (
@@ -39,10 +46,19 @@ def add(
     jwk: dict[str, Any],
     valid_from: datetime | None,
     valid_until: datetime | None,
+    courses: list[str],
     actor: str,
     now: datetime,
 ) -> TrustedKey:
-    """Add (or re-add) an issuer and one of its ES256 public keys; ``kid`` is the RFC 7638 thumbprint."""
+    """Add (or re-add) an issuer, the courses it may certify (replacing what was listed) and one of
+    its ES256 public keys; ``kid`` is the RFC 7638 thumbprint."""
+    if not isinstance(courses, list | tuple) or not all(isinstance(c, str) for c in courses):
+        raise TrustError("courses must be a list of course codes")
+    scope = sorted({c.strip() for c in courses if c.strip()})
+    if not scope:
+        raise TrustError("list the courses this body may certify (at least one course code)")
+    if any(len(c) > 100 for c in scope):
+        raise TrustError("a course code is at most 100 characters")
     if any(part in jwk for part in ("d", "p", "q")):
         raise TrustError("the trust list holds public keys only")
     try:
@@ -57,7 +73,7 @@ def add(
     issuer = session.get(TrustedIssuer, issuer_id)
     if issuer is None:
         issuer = TrustedIssuer(issuer_id=issuer_id, name=name, added_at=now)
-    issuer.name, issuer.removed_at = name, None
+    issuer.name, issuer.removed_at, issuer.courses = name, None, scope
     session.add(issuer)
     row = session.get(TrustedKey, kid)
     if row is not None and row.issuer_id != issuer_id:
@@ -72,7 +88,12 @@ def add(
             issuer_id=issuer_id,
             kid=kid,
             actor=actor,
-            detail={"valid_from": str(valid_from), "valid_until": str(valid_until), "name": name},
+            detail={
+                "valid_from": str(valid_from),
+                "valid_until": str(valid_until),
+                "name": name,
+                "courses": " ".join(scope),
+            },
         )
     )
     return row
@@ -112,7 +133,13 @@ def signers(session: Session) -> dict[str, TrustedSigner]:
     )
     return {
         key.kid: TrustedSigner(
-            issuer.issuer_id, issuer.name, key.kid, ECKey.import_key(key.public_jwk), key.valid_from, key.valid_until
+            issuer.issuer_id,
+            issuer.name,
+            key.kid,
+            ECKey.import_key(key.public_jwk),
+            key.valid_from,
+            key.valid_until,
+            frozenset(issuer.courses or ()),
         )
         for key, issuer in session.exec(stmt).all()
     }
@@ -124,6 +151,7 @@ def listing(session: Session) -> list[dict[str, Any]]:
         {
             "issuer_id": i.issuer_id,
             "name": i.name,
+            "courses": list(i.courses or []),
             "kid": k.kid,
             "valid_from": k.valid_from.isoformat() if k.valid_from else None,
             "valid_until": k.valid_until.isoformat() if k.valid_until else None,

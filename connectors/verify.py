@@ -2,6 +2,8 @@
 
 1. the signature is valid, by a key in the trust list (unknown signers are refused);
 2. that key was valid at the record's issue time, and the issue time is not in the future;
+2a. the body is trusted for the record's course (issue 12 item 9: a trust-list entry lists the
+    courses its body may certify; a certificate for any other course is refused);
 3. the holder is the technician (name after width/space/old-kanji normalisation, and birth date);
 4. the certificate is not revoked, and its dates are plausible.
 
@@ -60,6 +62,11 @@ KEY_NOT_VALID = (
 )
 ISSUER_MISMATCH = ("issuer_mismatch", "署名者と発行機関が一致しません", "the signer is not the issuing body")
 FUTURE = ("future_date", "日付が未来になっています", "a date is in the future")
+COURSE_OUT_OF_SCOPE = (
+    "course_not_trusted",
+    "この機関はこの講習の修了証の発行機関として信頼リストに登録されていません",
+    "the trust list does not list this body for this course",
+)
 IDENTITY = (
     "identity_mismatch",
     "本人の記録ではありません（氏名・生年月日が一致しません）",
@@ -119,6 +126,8 @@ def check(
         return reject(FUTURE).with_ids(record)
     if not signer.valid_at(record.issued_at):
         return reject(KEY_NOT_VALID).with_ids(record)
+    if record.course_code not in signer.courses:
+        return reject(COURSE_OUT_OF_SCOPE).with_ids(record)
     if expected is None:
         return reject(UNKNOWN_HOLDER).with_ids(record)
     if record.holder.technician_id and record.holder.technician_id != expected.technician_id:

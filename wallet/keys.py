@@ -185,6 +185,18 @@ class KeyRing:
             )
         raise RuntimeError("could not create or load the credential keys")
 
+    def openable(self, now: datetime) -> bool:
+        """Readiness (issue 12 item 8): the keys in use open with this deployment's secret (sealed
+        under another one, nothing can be signed). Reads only; creates nothing."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            rows = [r for r in (self._newest(session, now, k) for k in ("issuer", "verifier")) if r is not None]
+        for row in rows:
+            try:
+                self._sealer.open(row.private_enc)
+            except ValueError:
+                return False
+        return True
+
     def _newest(self, session: Session, now: datetime, kind: str = "issuer") -> IssuerKey | None:
         """The newest key still in its use period (and so valid for CREDENTIAL_MAX_DAYS more)."""
         stmt = (

@@ -65,6 +65,7 @@ class Source:
             {
                 "body_id": body.body_id,
                 "name": body.name,
+                "courses": list(body.courses),  # what the body is registered to teach (issue 12 item 9)
                 "keys": [self.keys[slot.slot].listing() for slot in body.keys],
             }
             for body in BODIES.values()

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from idp import accounts
 from idp.models import Account, AccountKind
-from idp.oauth.clients import RegisteredClient
+from idp.oauth.clients import LOOPBACK_HOSTS, RegisteredClient
 
 # Scope → claims (§5.4). CCUS data scopes are not offered until the consent engine releases them.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -54,6 +54,10 @@ def subject_for(account: Account, client: RegisteredClient, *, salt: bytes) -> s
     if client.row.subject_type != "pairwise":
         return account.subject
     sector = client.row.sector_identifier or ""
+    if sector in LOOPBACK_HOSTS:
+        # a native client registered before per-client sectors: its loopback host is shared by
+        # every native app, so its sector is the client itself (OIDC Core §8.1, issue 12 item 8)
+        sector = f"client:{client.client_id}"
     digest = hashlib.sha256(sector.encode() + b"\x00" + account.subject.encode() + b"\x00" + salt).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
+from common.outbound import OutboundPolicy, check_url
 from idp.models import Account, OAuthClient
 from idp.oauth.config import OFFERED_SCOPES
 from idp.runtime import Randomness, token_urlsafe
@@ -128,14 +131,49 @@ def redirect_uri_matches(given: str, registered: list[str]) -> bool:
     return any(_loopback_parts(uri) == asked for uri in registered)
 
 
+#: a DNS host name (RFC 1123 §2.1 labels; ``_`` tolerated as many resolvers do), lower or upper case
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*[A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.?$")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _well_formed(uri: str, field: str) -> None:
+    """An absolute URI as RFC 3986 §3 writes it: no spaces, controls or backslashes, a port within
+    0-65535, a host that is an IP literal or a DNS name, no user information (issue 12 item 8)."""
+    bad = FieldProblem(field, "URIの形式が正しくありません", f"is not a well-formed absolute URI: {uri[:200]}")
+    if not isinstance(uri, str) or not uri or len(uri) > 2000:
+        raise bad
+    if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F or c in '\\<>"{}|^`' for c in uri):
+        raise bad
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        raise bad from None
+    if not parts.scheme or not parts.netloc or not parts.hostname or "@" in parts.netloc:
+        raise bad
+    if parts.netloc.endswith(":"):
+        raise bad
+    host = parts.hostname
+    if parts.netloc.startswith("[") or ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise bad from None
+    elif not _HOST_NAME.match(host):
+        raise bad
+
+
 def check_redirect_uri_registration(uri: str, *, field: str = "redirect_uris") -> str:
-    """https only, except loopback for native apps (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2)."""
+    """https only, except loopback for native apps (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2);
+    well-formed (a port such as 99999 or a user-info part is refused, issue 12 item 8)."""
+    _well_formed(uri, field)
     parts = urlsplit(uri)
     if parts.fragment or "#" in uri:
         raise FieldProblem(field, "フラグメントは使えません", "must not contain a fragment")
     if parts.scheme == "https" and parts.hostname:
         return uri
-    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return uri
     raise FieldProblem(
         field, "https のURIを指定してください（ループバックを除く）", f"must be https (or loopback http): {uri}"
@@ -170,6 +208,7 @@ def create_client(
     with_registration_token: bool = False,
     id_token_signed_response_alg: str | None = None,
     holder_wallet: bool = False,
+    outbound: OutboundPolicy = OutboundPolicy(),
     update: OAuthClient | None = None,
     rng: Randomness,
     now: datetime,
@@ -178,6 +217,9 @@ def create_client(
 
     With ``update``, the same rules apply and the existing client's metadata is replaced
     (RFC 7592 §2.2), keeping its id, secret and registration token.
+
+    A URI the server will call itself (``backchannel_logout_uri``) must be one ``outbound`` allows
+    (issue 12 hole 6): refused here already, not only when the call would be made.
     """
     if client_type not in ("confidential", "public"):
         raise FieldProblem("client_type", "confidential か public です", "must be confidential or public")
@@ -213,15 +255,19 @@ def create_client(
         raise FieldProblem("redirect_uris", "リダイレクトURIが必要です", "at least one redirect URI is required")
     if subject_type not in ("public", "pairwise"):
         raise FieldProblem("subject_type", "public か pairwise です", "must be public or pairwise")
+    per_client_sector = False
     if subject_type == "pairwise" and not sector_identifier:
         hosts = {urlsplit(u).hostname for u in uris}
-        if len(hosts) != 1:
+        # OIDC Core §8.1: a native app's loopback redirect host is shared by every native app, so it
+        # cannot be the sector: such a client is its own sector (issue 12 item 8)
+        per_client_sector = bool(hosts) and all(h in LOOPBACK_HOSTS for h in hosts)
+        if len(hosts) != 1 and not per_client_sector:
             raise FieldProblem(
                 "sector_identifier",
                 "リダイレクト先のホストが複数ある場合はセクターを指定してください",
                 "pairwise clients with several redirect hosts need a sector identifier (OIDC Core §8.1)",
             )
-        sector_identifier = hosts.pop()
+        sector_identifier = None if per_client_sector else hosts.pop()
     if id_token_signed_response_alg is not None and id_token_signed_response_alg not in JWT_ALGS:
         raise FieldProblem(
             "id_token_signed_response_alg",
@@ -234,14 +280,25 @@ def create_client(
     for s in requested:
         if s not in OFFERED_SCOPES:
             raise FieldProblem("scope", "提供していないスコープです", f"scope {s!r} is not offered")
-    for uri in [*(post_logout_redirect_uris or []), *([backchannel_logout_uri] if backchannel_logout_uri else [])]:
+    for uri in post_logout_redirect_uris or []:
         check_redirect_uri_registration(uri, field="logout_uri")
+    if backchannel_logout_uri is not None:
+        check_redirect_uri_registration(backchannel_logout_uri, field="backchannel_logout_uri")
+        try:
+            check_url(backchannel_logout_uri, outbound)
+        except ValueError as refused:
+            raise FieldProblem(
+                "backchannel_logout_uri",
+                "内部・ループバック・プライベートアドレスには送信しません",
+                f"the provider does not call this address ({refused})",
+            ) from None
     needs_secret = client_type == "confidential" and method != "private_key_jwt"
     keep_secret = update is not None and update.client_secret_hash is not None and needs_secret
     secret = token_urlsafe(rng, 32) if needs_secret and not keep_secret else None
     registration_token = token_urlsafe(rng, 32) if with_registration_token and update is None else None
+    client_id = update.client_id if update else token_urlsafe(rng, 18)
     client = OAuthClient(
-        client_id=update.client_id if update else token_urlsafe(rng, 18),
+        client_id=client_id,
         client_secret_hash=(update.client_secret_hash if keep_secret and update else None)
         or (sha256_hex(secret) if secret else None),
         client_type=client_type,
@@ -253,7 +310,7 @@ def create_client(
         token_endpoint_auth_method=method,
         jwks=jwks,
         subject_type=subject_type,
-        sector_identifier=sector_identifier,
+        sector_identifier=f"client:{client_id}" if per_client_sector else sector_identifier,
         require_par=require_par,
         require_dpop=require_dpop,
         backchannel_logout_uri=backchannel_logout_uri,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlmodel import Session
+
+from common.outbound import OutboundPolicy
 
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 #: CCUS data, released only through the consent engine (technician and employer approval).
@@ -32,6 +34,8 @@ class OAuthConfig:
     signing_alg: str = "ES256"
     registration_token_hash: str | None = None
     max_param_length: int = 2048
+    #: where the provider may send requests (back-channel logout); issue 12 hole 6
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     def url(self, path: str) -> str:
         return self.issuer.rstrip("/") + path

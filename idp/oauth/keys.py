@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from idp.models import SigningKey
 from idp.runtime import Clock
-from idp.secretbox import SecretBox
+from idp.secretbox import SecretBox, SecretBoxError
 
 SUPPORTED_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 DEFAULT_ALG = "ES256"
@@ -222,6 +222,19 @@ class KeyStore:
                 return False
             self._unknown_kid_refresh_at = now
             return True
+
+    def openable(self) -> bool:
+        """Readiness (issue 12 item 8): every published private key opens with this deployment's
+        secret. Keys sealed under another ``GENBA_SECRET_KEY`` make the provider unable to sign
+        anything, so the instance must not be taken as ready. Reads only; creates nothing."""
+        for row in self.published():
+            if row.kid in self._private:
+                continue
+            try:
+                self._private[row.kid] = import_private(json.loads(self._box.open(row.private_jwk_enc)))
+            except SecretBoxError:
+                return False
+        return True
 
     def signing_key(self, alg: str = DEFAULT_ALG) -> ActiveKey:
         """The newest key of ``alg`` that is past its activation time."""

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import httpx
 from joserfc import jwt
 from sqlmodel import Session, col, select
 
+from common.outbound import OutboundPolicy, OutboundRefused, client
 from idp.models import Account, LogoutDelivery
 from idp.oauth.claims import subject_for
 from idp.oauth.clients import RegisteredClient, find_client
@@ -136,7 +136,8 @@ def logout_token(svc: OAuthServices, client: RegisteredClient, account: Account,
 
 def deliver_due(svc: OAuthServices, db: Session, post: Poster, *, now: datetime, limit: int = 50) -> dict[str, int]:
     """Deliver queued logout tokens; failures retry with exponential back-off (10 s, 20 s, ... up to 1 h),
-    at most ``MAX_ATTEMPTS`` times. Every attempt is recorded on the row."""
+    at most ``MAX_ATTEMPTS`` times. Every attempt is recorded on the row. A destination the outbound
+    policy refuses (issue 12 hole 6) is given up at once: the same address would be refused again."""
     stmt = (
         select(LogoutDelivery)
         .where(col(LogoutDelivery.delivered_at).is_(None))
@@ -158,7 +159,11 @@ def deliver_due(svc: OAuthServices, db: Session, post: Poster, *, now: datetime,
                 raise RuntimeError(f"HTTP {status}")
             row.delivered_at, row.last_error = now, None
             counts["delivered"] += 1
-        except Exception as exc:  # any failure is recorded and retried
+        except OutboundRefused as refused:
+            row.last_error, row.attempts = str(refused)[:300], MAX_ATTEMPTS
+            counts["failed"] += 1
+            log.warning("back-channel logout to %s not sent: %s", row.client_id, row.last_error)
+        except Exception as exc:  # any other failure is recorded and retried
             row.last_error = str(exc)[:300]
             row.next_attempt_at = now + min(FIRST_RETRY * (2 ** (row.attempts - 1)), MAX_RETRY)
             counts["failed"] += 1
@@ -170,14 +175,14 @@ def deliver_due(svc: OAuthServices, db: Session, post: Poster, *, now: datetime,
 
 
 class HttpPoster:
-    """Posts logout tokens with httpx (no redirects followed, short timeout)."""
+    """Posts logout tokens through the outbound policy (common/outbound.py): checked destination,
+    no redirects, bounded time and size. Raises :class:`OutboundRefused` for a forbidden one."""
 
-    def __init__(self, timeout: float = 5.0) -> None:
-        self._timeout = timeout
+    def __init__(self, policy: OutboundPolicy | None = None) -> None:
+        self._http = client(policy or OutboundPolicy())
 
     def __call__(self, uri: str, logout_token: str) -> int:
-        response = httpx.post(uri, data={"logout_token": logout_token}, timeout=self._timeout, follow_redirects=False)
-        return response.status_code
+        return self._http.post(uri, data={"logout_token": logout_token}).status_code
 
 
 def deliver_now(svc: OAuthServices, post: Poster) -> dict[str, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from authlib.oauth2.rfc7591 import ClientMetadataClaims as OAuthClientMetadata
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError as AuthlibInvalidMetadata
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from sqlmodel import Session
 
@@ -99,8 +100,14 @@ class Registration(ClientRegistrationEndpoint):
         body = request.payload.data
         if not isinstance(body, dict):
             raise InvalidClientMetadataError("the body must be a JSON object")
+        _typed(body)
         try:
             self.extract_client_metadata(request)
+        except AuthlibInvalidMetadata as exc:
+            # RFC 7591 §3.2.2: a bad redirect URI has its own error code
+            if "'redirect_uris'" in str(exc.description or ""):
+                raise InvalidRedirectUriError("redirect_uris: not a valid absolute URI") from None
+            raise InvalidClientMetadataError("client metadata is not valid") from None
         except ValueError:
             raise InvalidClientMetadataError("client metadata is not valid") from None
         new = save(self.svc, current_db(), body, update=None)
@@ -112,12 +119,51 @@ class Registration(ClientRegistrationEndpoint):
         return 201, data, [("Cache-Control", "no-store")]
 
 
+#: RFC 7591 §2 / OIDC Registration §2 member types: a value of another JSON type is refused with
+#: ``invalid_client_metadata``, never coerced (``["x"]`` is not a name) nor left to fail later (issue 12 item 8)
+STRINGS = (
+    "client_name",
+    "token_endpoint_auth_method",
+    "scope",
+    "subject_type",
+    "backchannel_logout_uri",
+    "request_object_signing_alg",
+    "id_token_signed_response_alg",
+)
+BOOLEANS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "backchannel_logout_session_required")
+
+
+#: client metadata that would make the provider fetch a URL; it fetches none of them (the outbound
+#: policy, issue 12 hole 6, keeps that surface small): refused rather than silently ignored
+FETCHED_BY_REFERENCE = {
+    "jwks_uri": "jwks_uri is not supported: register the keys by value (jwks)",
+    "sector_identifier_uri": "sector_identifier_uri is not supported: pairwise sectors come from the redirect URIs",
+    "request_uris": "request_uris are not supported: send request objects by value or push them (RFC 9126)",
+}
+
+
+def _typed(body: dict[str, Any]) -> None:
+    for name, reason in FETCHED_BY_REFERENCE.items():
+        if body.get(name) not in (None, "", []):
+            raise InvalidClientMetadataError(reason)
+    for name in STRINGS:
+        if name in body and body[name] is not None and not isinstance(body[name], str):
+            raise InvalidClientMetadataError(f"{name} must be a string")
+    for name in BOOLEANS:
+        if name in body and not isinstance(body[name], bool):
+            raise InvalidClientMetadataError(f"{name} must be a boolean")
+    if "jwks" in body and body["jwks"] is not None and not isinstance(body["jwks"], dict):
+        raise InvalidClientMetadataError("jwks must be a JSON object")
+
+
 def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuthClient | None) -> Any:
     def listed(name: str) -> list[str]:
         value = body.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InvalidClientMetadataError(f"{name} must be an array of strings")
         return value
+
+    _typed(body)
 
     method = body.get("token_endpoint_auth_method", "client_secret_basic")
     response_types = listed("response_types") or ["code"]
@@ -140,6 +186,7 @@ def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuth
             backchannel_logout_uri=body.get("backchannel_logout_uri") or None,
             backchannel_logout_session_required=bool(body.get("backchannel_logout_session_required", False)),
             request_object_signing_alg=body.get("request_object_signing_alg") or None,
+            outbound=svc.config.outbound,
             # OIDC Registration §2: RS256 when the client does not say
             id_token_signed_response_alg=str(body.get("id_token_signed_response_alg") or "RS256"),
             with_registration_token=True,

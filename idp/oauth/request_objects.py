@@ -29,13 +29,61 @@ def _b64json(segment: str) -> dict[str, Any]:
     return value
 
 
+#: RFC 9101 §10.8 / FAPI 2.0 Message Signing §5.3.1: a signed request object lives at most 60 minutes
+#: (``exp - nbf``), and its ``nbf`` is no more than 60 minutes in the past
+MAX_LIFETIME_SECONDS = 3600
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequestObjectError(f"a signed request object must carry {name} (RFC 9101 section 10.8)")
+    return float(value)
+
+
+def _check_signed_claims(
+    claims: dict[str, Any], client: RegisteredClient, *, issuer: str, now: float | None, skew: float
+) -> None:
+    """FAPI 2.0 Message Signing §5.3.1 and RFC 9101 §10.8 (issue 12 item 8): ``iss`` is the client,
+    ``aud`` is this provider, ``exp`` and ``nbf`` are present, the object lives at most 60 minutes
+    and is not older than 60 minutes; a captured object cannot be replayed later."""
+    if claims.get("iss") != client.client_id:
+        raise InvalidRequestObjectError("request object issuer (iss) must be the client_id")
+    aud = claims.get("aud")
+    if issuer not in (aud if isinstance(aud, list) else [aud]):
+        raise InvalidRequestObjectError("request object audience (aud) must be this provider's issuer")
+    exp, nbf = _number(claims, "exp"), _number(claims, "nbf")
+    if exp - nbf > MAX_LIFETIME_SECONDS:
+        raise InvalidRequestObjectError("request object lifetime (exp - nbf) exceeds 60 minutes")
+    if now is None:
+        return
+    if exp + skew < now:
+        raise InvalidRequestObjectError("request object has expired")
+    if nbf - skew > now:
+        raise InvalidRequestObjectError("request object is not valid yet")
+    if nbf < now - MAX_LIFETIME_SECONDS - skew:
+        raise InvalidRequestObjectError("request object nbf is more than 60 minutes in the past")
+
+
+def _check_times_if_present(claims: dict[str, Any], *, now: float | None, skew: float) -> None:
+    if now is None:
+        return
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if exp is not None and (not isinstance(exp, int | float) or exp + skew < now):
+        raise InvalidRequestObjectError("request object has expired")
+    if nbf is not None and (not isinstance(nbf, int | float) or nbf - skew > now):
+        raise InvalidRequestObjectError("request object is not valid yet")
+
+
 def decode_request_object(
     value: str, client: RegisteredClient, *, issuer: str, now: float | None = None, skew: float = 30.0
 ) -> dict[str, str]:
     """Return the authorization parameters inside a request object (values as strings).
 
-    ``exp`` and ``nbf``, when present, are checked against ``now`` with ``skew`` (RFC 7519 §4.1.4-5,
-    RFC 9101 §10.8), so a captured request object cannot be replayed indefinitely."""
+    A signed one must name the client (``iss``) and this provider (``aud``) and carry ``exp`` and
+    ``nbf`` within the FAPI 2.0 limits (:func:`_check_signed_claims`). An unsigned one (only for a
+    client that registered ``none``) is no more trusted than query parameters; its ``exp`` and
+    ``nbf``, when present, are still checked (RFC 7519 §4.1.4-5)."""
     if len(value) > 16384 or value.count(".") != 2:
         raise InvalidRequestObjectError("request object is not a compact JWT")
     try:
@@ -51,6 +99,7 @@ def decode_request_object(
             claims = _b64json(value.split(".")[1])
         except (ValueError, UnicodeDecodeError):
             raise InvalidRequestObjectError("request object payload is not valid") from None
+        _check_times_if_present(claims, now=now, skew=skew)
     else:
         if alg not in JWT_ALGS or (registered not in (None, "none") and alg != registered):
             raise InvalidRequestObjectError("request object algorithm is not allowed")
@@ -59,17 +108,7 @@ def decode_request_object(
             claims = jwt.decode(value, keys, algorithms=[alg]).claims
         except (JoseError, ValueError, KeyError, TypeError):
             raise InvalidRequestObjectError("request object signature does not verify") from None
-        aud = claims.get("aud")
-        if aud is not None and issuer not in (aud if isinstance(aud, list) else [aud]):
-            raise InvalidRequestObjectError("request object audience is not this provider")
-        if "iss" in claims and claims["iss"] != client.client_id:
-            raise InvalidRequestObjectError("request object issuer is not the client")
-    if now is not None:
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if exp is not None and (not isinstance(exp, int | float) or exp + skew < now):
-            raise InvalidRequestObjectError("request object has expired")
-        if nbf is not None and (not isinstance(nbf, int | float) or nbf - skew > now):
-            raise InvalidRequestObjectError("request object is not valid yet")
+        _check_signed_claims(claims, client, issuer=issuer, now=now, skew=skew)
     if "request" in claims or "request_uri" in claims:
         raise InvalidRequestObjectError("request objects must not nest")
     return {

@@ -110,7 +110,7 @@ def build_oauth(
         server=server,
         authorize=AuthorizationEndpoint(services, server, details_handler),
         issuer=issuer,
-        poster=poster or HttpPoster(),
+        poster=poster or HttpPoster(config.outbound),
         registration=Registration(server, services),
     )
 

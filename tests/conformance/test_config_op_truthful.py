@@ -181,9 +181,13 @@ def test_advertised_grant_types_work(app: FastAPI, client: TestClient, rp: Clien
     assert refreshed.status_code == 200, refreshed.text
 
 
-def test_advertised_request_object_algs_work(app: FastAPI, client: TestClient, technician: Person) -> None:
+def test_advertised_request_object_algs_work(
+    app: FastAPI, client: TestClient, clock: FrozenClock, technician: Person
+) -> None:
     """A request object signed with each alg of request_object_signing_alg_values_supported, by a key of the
-    client's registered jwks, is accepted and its parameters used. OIDC Discovery §3; OIDC Core §6.1, §6.3.2."""
+    client's registered jwks, is accepted and its parameters used. OIDC Discovery §3; OIDC Core §6.1, §6.3.2;
+    exp and nbf as FAPI 2.0 Message Signing §5.3.1 requires of every signed request object."""
+    now = int(clock.now.timestamp())
     for alg in _metadata(client)["request_object_signing_alg_values_supported"]:
         key, jwks = client_key(alg=alg)
         rp = register_client(app, jwks=jwks)
@@ -196,6 +200,8 @@ def test_advertised_request_object_algs_work(app: FastAPI, client: TestClient, t
             "redirect_uri": REDIRECT,
             "scope": "openid",
             "state": f"st-{alg}",
+            "nbf": now,
+            "exp": now + 300,
             "code_challenge": challenge,
             "code_challenge_method": "S256",
         }

@@ -252,11 +252,14 @@ def test_oidcc_ensure_request_object_with_redirect_uri(
     key, jwks = client_key()
     rp = register_client(app, jwks=jwks)
     verifier, challenge = pkce()
+    now = int(clock.now.timestamp())
     request = signed_jwt(
         key,
         {
             "iss": rp.client_id,
             "aud": ISSUER,
+            "nbf": now,
+            "exp": now + 300,
             "response_type": "code",
             "client_id": rp.client_id,
             "redirect_uri": REDIRECT,
@@ -331,8 +334,8 @@ def test_expired_or_not_yet_valid_request_object_is_refused(
     base |= {"redirect_uri": REDIRECT, "scope": "openid", "code_challenge": pkce()[1], "code_challenge_method": "S256"}
     accepted = {}
     for name, times in {
-        "expired": {"exp": now - 3600},
-        "not yet valid": {"nbf": now + 3600, "exp": now + 7200},
+        "expired": {"nbf": now - 3700, "exp": now - 3600},
+        "not yet valid": {"nbf": now + 3600, "exp": now + 3900},
     }.items():
         flow = run_flow(client, app, authorize_url(rp, state=None, request=signed_jwt(key, {**base, **times})))
         if flow.params.get("error") != "invalid_request_object":

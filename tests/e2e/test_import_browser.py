@@ -69,7 +69,11 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SourceServer]:
 def live_server(tmp_path: Path, source: SourceServer) -> Iterator[LiveServer]:
     """This test's own Genba ID, connected to the source (same name as the session fixture, so a
     failure report carries its log)."""
-    settings = {"GENBA_MYNAPORTAL_URL": source.base_url, "GENBA_MYNAPORTAL_CLIENT_SECRET": source.client_secret}
+    settings = {
+        "GENBA_MYNAPORTAL_URL": source.base_url,
+        "GENBA_MYNAPORTAL_CLIENT_SECRET": source.client_secret,
+        "GENBA_OUTBOUND_ALLOW_PRIVATE": "true",  # the source listens on 127.0.0.1 (issue 12 hole 6)
+    }
     server = start_server(tmp_path / "genba", extra_env=settings)
     try:
         yield server

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from common.outbound import OutboundPolicy
 from idp.models import LogoutDelivery
 from idp.oauth.logout import HttpPoster, deliver_due
 from tests.support.clock import FrozenClock
 from tests.support.oidc import authorize_url, exchange, follow_to_client, pkce, register_client, verify_id_token
 from tests.support.receiver import receiver
-from tests.support.web import csrf_of, make_technician, sign_in
+from tests.support.web import build_app, csrf_of, make_technician, sign_in
 
 POST_LOGOUT = "https://rp.example.jp/logged-out"
+#: the test receivers listen on 127.0.0.1: only the explicit development setting lets the provider call them
+LOOPBACK_ALLOWED = OutboundPolicy(allow_private=True)
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_url: str, engine: Engine, clock: FrozenClock, db: Session) -> FastAPI:
+    return build_app(tmp_path, db_url, engine, clock, outbound_allow_private=True)
 
 
 def _signed_in_rp(app: FastAPI, browser: TestClient, **client_kwargs: object) -> tuple[object, dict[str, str]]:
@@ -117,14 +128,14 @@ def test_failed_delivery_is_retried_with_backoff_and_recorded(
         assert row.attempts == 1 and row.delivered_at is None and row.last_error == "HTTP 500"
         first_retry = row.next_attempt_at
         services = app.state.oauth.services
-        assert deliver_due(services, db, HttpPoster(), now=clock.now)["delivered"] == 0  # not due yet
+        assert deliver_due(services, db, HttpPoster(LOOPBACK_ALLOWED), now=clock.now)["delivered"] == 0  # not due yet
         clock.now = first_retry
-        assert deliver_due(services, db, HttpPoster(), now=clock.now) == {"delivered": 0, "failed": 1}
+        assert deliver_due(services, db, HttpPoster(LOOPBACK_ALLOWED), now=clock.now) == {"delivered": 0, "failed": 1}
         db.commit()
         db.refresh(row)
         assert row.next_attempt_at - clock.now > first_retry - row.created_at  # the wait doubled
         clock.now = row.next_attempt_at
-        assert deliver_due(services, db, HttpPoster(), now=clock.now) == {"delivered": 1, "failed": 0}
+        assert deliver_due(services, db, HttpPoster(LOOPBACK_ALLOWED), now=clock.now) == {"delivered": 1, "failed": 0}
         db.commit()
         assert len(rp_server.received) == 1
     db.refresh(row)

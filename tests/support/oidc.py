@@ -41,6 +41,8 @@ def register_client(app: FastAPI, **kwargs: Any) -> Client:
     rt = runtime(app)
     kwargs.setdefault("client_name", "勤怠管理システム")
     kwargs.setdefault("redirect_uris", [REDIRECT])
+    # registered as the app registers clients: under its outbound policy (GENBA_OUTBOUND_ALLOW_PRIVATE)
+    kwargs.setdefault("outbound", app.state.oauth.services.config.outbound)
     with Session(rt.engine, expire_on_commit=False) as s:
         new = create_client(session=s, rng=rt.rng, now=rt.clock(), **kwargs)
         s.commit()

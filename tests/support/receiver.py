@@ -15,6 +15,8 @@ class Receiver:
     url: str
     received: list[dict[str, str]] = field(default_factory=list)
     fail_next: int = 0
+    #: set when any request arrives (tests wait on it instead of sleeping)
+    arrived: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -24,6 +26,7 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             rec = state["r"]
+            rec.arrived.set()
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
             if rec.fail_next > 0:

@@ -65,3 +65,15 @@ def test_cli_refuses_to_start_in_production_with_one_line(tmp_path: Path) -> Non
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "GENBA_SECRET_KEY" in lines[0], proc.stderr
+
+
+def test_the_outbound_development_setting_is_refused_in_production() -> None:
+    """Issue 12 hole 6: GENBA_OUTBOUND_ALLOW_PRIVATE lets the server call internal addresses; a
+    production process refuses to start with it."""
+    secret = "a-production-secret-key-0123456789-abcdef"
+    good = load_settings(environment="production", issuer="https://id.example.jp", secret_key=secret)
+    assert good.outbound_policy().allow_private is False
+    with pytest.raises(SettingsError, match="OUTBOUND_ALLOW_PRIVATE"):
+        load_settings(
+            environment="production", issuer="https://id.example.jp", secret_key=secret, outbound_allow_private=True
+        )

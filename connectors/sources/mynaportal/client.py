@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from common import outbound
 from connectors.ports import Page, SourceError
 from connectors.sources.mynaportal.mapper import SOURCE
 
@@ -32,7 +33,9 @@ class MyNaPortalClient:
     client_id: str
     client_secret: str
     timeout: float = 10.0
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    #: through the outbound policy (common/outbound.py, issue 12 hole 6): the application passes its
+    #: own; the default refuses loopback and private addresses
+    http: httpx.Client = field(default_factory=lambda: outbound.client(outbound.OutboundPolicy(timeout=10.0)))
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
         query = {

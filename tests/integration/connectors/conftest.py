@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 import connectors.models  # noqa: F401  (the tables must be known to truncate_all)
 from connectors import trust
 from connectors.models import Certificate, ImportRun, Quarantine
+from connectors.reference_source.catalog import COURSES
 from connectors.reference_source.seed import bulk_records, fixed_records
 from connectors.sources.mynaportal.client import MyNaPortalClient, pkce_pair
 from connectors.verify import ExpectedHolder
@@ -83,6 +84,11 @@ def mynaportal(source: SourceServer) -> Iterator[MyNaPortalClient]:
         http.close()
 
 
+#: what the bodies made in tests may certify: every course of the reference catalogue, and the
+#: ``ashiba`` code the signed-file tests use (the course scope itself is tested on its own)
+TEST_COURSES = (*COURSES, "ashiba")
+
+
 def trust_source(engine: Engine, source: SourceServer, *, actor: str, now: datetime) -> list[str]:
     """What ``genba trust import-source URL`` does, in-process: every published body and key; the kids."""
     bodies = httpx.get(source.url("/api/v1/bodies"), timeout=HTTP_TIMEOUT).raise_for_status().json()
@@ -97,6 +103,7 @@ def trust_source(engine: Engine, source: SourceServer, *, actor: str, now: datet
                     jwk=key["jwk"],
                     valid_from=key["valid_from"] and datetime.fromisoformat(key["valid_from"]),
                     valid_until=key["valid_until"] and datetime.fromisoformat(key["valid_until"]),
+                    courses=body["courses"],
                     actor=actor,
                     now=now,
                 )
@@ -244,7 +251,9 @@ class SigningBody:
     def kid(self) -> str:
         return self.key.thumbprint()
 
-    def trust(self, engine: Engine, *, now: datetime, **validity: datetime | None) -> None:
+    def trust(
+        self, engine: Engine, *, now: datetime, courses: Iterable[str] = TEST_COURSES, **validity: datetime | None
+    ) -> None:
         with Session(engine) as session:
             trust.add(
                 session=session,
@@ -253,6 +262,7 @@ class SigningBody:
                 jwk=self.key.as_dict(private=False),
                 valid_from=validity.get("valid_from"),
                 valid_until=validity.get("valid_until"),
+                courses=list(courses),
                 actor="test",
                 now=now,
             )

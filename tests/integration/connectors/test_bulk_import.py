@@ -183,6 +183,7 @@ def test_the_cli_says_clearly_that_a_failing_source_stopped_the_run(
             tmp_path,
             mynaportal_url=failing.base_url,
             mynaportal_client_secret=failing.client_secret,
+            outbound_allow_private="true",  # the source listens on 127.0.0.1 (issue 12 hole 6)
         )
         command = [str(Path(sys.executable).parent / "genba"), "connectors", "import", "mynaportal"]
         done = subprocess.run(
@@ -222,6 +223,7 @@ def test_an_importer_killed_mid_run_resumes_to_the_same_end_state(
         mynaportal_url=source.base_url,
         mynaportal_client_id=CLIENT_ID,
         mynaportal_client_secret=source.client_secret,
+        outbound_allow_private="true",  # the source listens on 127.0.0.1 (issue 12 hole 6)
     )
     args = ("connectors", "import", "mynaportal", "--page-size", "20")
 
@@ -316,6 +318,7 @@ def test_a_bulk_run_outlives_the_sources_token_lifetime(
                     jwk=key["jwk"],
                     valid_from=datetime.fromisoformat(key["valid_from"]) if key["valid_from"] else None,
                     valid_until=datetime.fromisoformat(key["valid_until"]) if key["valid_until"] else None,
+                    courses=body["courses"],
                     actor="test",
                     now=clock(),
                 )

@@ -22,9 +22,9 @@ from sqlmodel import Session, select
 
 from app.holders import RegisteredHolders
 from connectors import pipeline
-from connectors.models import Certificate, Quarantine
+from connectors.models import Certificate, Quarantine, TrustEvent
 from connectors.sources.signed_file import reader
-from connectors.trust import TrustedSigner
+from connectors.trust import TrustedSigner, TrustError
 from connectors.verify import Rejection
 from tests.integration.connectors.conftest import SUZUKI, TAKAHASHI, insert_technicians, new_body
 from tests.support.clock import FrozenClock
@@ -404,3 +404,46 @@ def test_genba_connectors_import_signed_file_cli(
         ("C-4", "rejected", "identity_mismatch"),
     ]
     assert set(stored(engine)) == {"F-1", "F-2", "F-3"}
+
+
+NARROW = new_body("jp.test-harness-only", "合同会社 安全帯特別教育センター")
+
+
+def test_a_body_certifies_only_the_courses_it_is_trusted_for(
+    engine: Engine, registered: RegisteredHolders, clock: FrozenClock
+) -> None:
+    """Issue 12 item 9: a body in the trust list for the full-harness special education only signs a
+    玉掛け技能講習 certificate with its own valid key; that record is refused (course_not_trusted) and
+    quarantined, its in-scope record of the same file is imported. Re-adding the body with the
+    course widens its scope, and every change is audited."""
+    NARROW.trust(engine, now=clock(), courses=["full-harness-tokubetsu"])
+    rows = [
+        row("N-1", "第55-0001号"),  # tamakake: not this body's course
+        row("N-2", "第55-0002号", course_kind="特別教育", course_code="full-harness-tokubetsu",
+            course_name="フルハーネス型墜落制止用器具特別教育"),
+    ]  # fmt: skip
+    content = encode(rows, "json-utf-8")
+    signature = reader.sign(content, NARROW.key, kid=NARROW.kid, iat=IAT)
+
+    outcomes = import_file(engine, content, signature, registered, clock())
+
+    assert [(o.status, o.record_id, o.code) for o in outcomes] == [
+        ("rejected", "N-1", "course_not_trusted"),
+        ("imported", "N-2", None),
+    ]
+    assert set(stored(engine)) == {"N-2"}
+    assert [(q.reason_code, q.issuer_id) for q in quarantined(engine)] == [("course_not_trusted", NARROW.issuer_id)]
+
+    NARROW.trust(engine, now=clock(), courses=["full-harness-tokubetsu", "tamakake"])
+    again = import_file(engine, content, signature, registered, clock())
+    assert ("imported", "N-1") in [(o.status, o.record_id) for o in again]
+    with Session(engine) as session:
+        events = session.exec(select(TrustEvent).where(TrustEvent.issuer_id == NARROW.issuer_id)).all()
+    assert [e.detail["courses"] for e in events] == ["full-harness-tokubetsu", "full-harness-tokubetsu tamakake"]
+
+
+def test_a_trust_list_entry_must_name_its_courses(engine: Engine, clock: FrozenClock) -> None:
+    """Issue 12 item 9: no entry trusts a body for "anything"."""
+    for courses in ([], ["  "]):
+        with pytest.raises(TrustError):
+            NARROW.trust(engine, now=clock(), courses=courses)

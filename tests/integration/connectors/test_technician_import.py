@@ -193,7 +193,7 @@ def test_trust_removal_refuses_the_next_import_and_every_trust_change_is_audited
     refused): the trust list is loaded with the real ``genba trust import-source``; after ``genba
     trust remove --issuer-id`` the body's records are refused as unknown_signer, and TrustEvent rows
     record each key added and the removal, with who did it."""
-    env = cli_env(db_url, tmp_path)
+    env = cli_env(db_url, tmp_path, outbound_allow_private="true")  # the source is on 127.0.0.1 (hole 6)
     added = json.loads(run_genba(env, tmp_path, "trust", "import-source", source.base_url, "--json").stdout)
     assert len(added) == 6 and len({a["issuer_id"] for a in added}) == 5
     holder = register(engine, passwords, SUZUKI, now=clock())
