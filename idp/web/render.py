@@ -47,7 +47,9 @@ def render(
     *,
     status: int = 200,
     csrf: Csrf | None = None,
+    session: str | None = None,
 ) -> HTMLResponse:
+    """``session``: the session cookie this response sets, if it sets one (the form token is bound to it)."""
     lang = pick_language(request)
     cookies: dict[str, str] = {}
     csrf = csrf or Csrf(runtime.config, runtime.rng)
@@ -55,7 +57,7 @@ def render(
         "lang": lang,
         "other_lang": "en" if lang == "ja" else "ja",
         "t": translator(lang),
-        "csrf_token": csrf.token_for(request, cookies),
+        "csrf_token": csrf.token_for(request, cookies, session=session),
         "path": request.url.path,
         "switch_lang_url": _switch_lang_url(request, "en" if lang == "ja" else "ja"),
     }

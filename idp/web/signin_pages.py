@@ -258,7 +258,7 @@ async def enrol_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
         detail={"via": "enrolment"},
     )
     db.commit()
-    response = render(request, runtime, "recovery_codes.html", {"codes": codes, "next": nxt})
+    response = render(request, runtime, "recovery_codes.html", {"codes": codes, "next": nxt}, session=new_token)
     set_session_cookie(response, runtime, new_token)
     return response
 
@@ -284,6 +284,12 @@ def passkey_options(request: Request, runtime: RuntimeDep, db: DbDep) -> Respons
     db.commit()
     response = Response(ceremony.options_json, media_type="application/json")
     set_session_cookie(response, runtime, token)
+    # The form token is bound to the session (idp/web/forms.py): the verify step needs one for the new one.
+    csrf = Csrf(runtime.config, runtime.rng)
+    cookies: dict[str, str] = {}
+    response.headers["X-CSRF-Token"] = csrf.token_for(request, cookies, session=token)
+    for value in cookies.values():
+        csrf.set_cookie(response, value)
     return response
 
 
