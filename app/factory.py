@@ -35,6 +35,7 @@ from consent.service import ConsentService
 from idp.ccus.claims import ccus_id_token, ccus_userinfo
 from idp.ccus.details import ConsentDetails
 from idp.ccus.directory import RegisterDirectory
+from idp.known_devices import KnownDevices
 from idp.oauth.config import OAuthConfig
 from idp.oauth.redis_store import RedisReplayCache
 from idp.oauth.replay import DatabaseReplayCache
@@ -144,9 +145,9 @@ def build_idp_runtime(
     )
     sessions = SessionStore(config, rng)
     throttle: Throttler = (
-        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix)
+        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix, rng=rng)
         if shared is not None
-        else Throttle(config.throttle_rules, config.throttle_window)
+        else Throttle(config.throttle_rules, config.throttle_window, rng=rng)
     )
     totp_box = SecretBox(config.master_secret, "totp", rng)
     signin = SignIn(
@@ -157,6 +158,7 @@ def build_idp_runtime(
         totp_box=totp_box,
         clock=clock,
         rng=rng,
+        devices=KnownDevices(config, rng),
     )
     return IdpRuntime(
         config=config,

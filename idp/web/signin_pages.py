@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from idp import audit, enrolment, passkeys
 from idp.audit import AuditEvents
+from idp.known_devices import LIFETIME
 from idp.oauth import logout as oidc_logout
 from idp.signin import PASSWORD_AND_OTP, STEP_OTP, Outcome
 from idp.validation import FieldProblem
@@ -40,6 +41,26 @@ def set_session_cookie(response: Response, runtime: IdpRuntime, token: str) -> N
         token,
         httponly=True,
         secure=config.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+
+
+def device_cookie(request: Request, runtime: IdpRuntime) -> str | None:
+    return request.cookies.get(runtime.signin.devices.cookie_name)
+
+
+def remember_device(request: Request, response: Response, runtime: IdpRuntime, account_id: int) -> None:
+    """After a completed sign-in: this browser is a known device of the account, with its own
+    throttle budget from now on (idp/known_devices.py; NIST SP 800-63B §5.2.2)."""
+    devices = runtime.signin.devices
+    value = devices.remember(device_cookie(request, runtime), account_id=account_id, now=runtime.clock())
+    response.set_cookie(
+        devices.cookie_name,
+        value,
+        max_age=int(LIFETIME.total_seconds()),
+        httponly=True,
+        secure=runtime.config.secure_cookies,
         samesite="lax",
         path="/",
     )
@@ -83,6 +104,7 @@ async def login_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
         password=form.get("password", ""),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
+        device_cookie=device_cookie(request, runtime),
     )
     if result.outcome is Outcome.THROTTLED:
         response = _login_page(
@@ -157,6 +179,7 @@ async def _second_factor(request: Request, runtime: IdpRuntime, db: DbDep, *, re
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         recovery_code=recovery,
+        device_cookie=device_cookie(request, runtime),
     )
     if result.outcome is Outcome.EXPIRED:
         return _expired(request, runtime)
@@ -175,6 +198,8 @@ async def _second_factor(request: Request, runtime: IdpRuntime, db: DbDep, *, re
         return render(request, runtime, "otp.html", {"recovery": recovery, "error_key": key}, status=401)
     redirect = RedirectResponse(nxt, status_code=303)
     set_session_cookie(redirect, runtime, result.session_token)
+    if result.account_id is not None:
+        remember_device(request, redirect, runtime, result.account_id)
     return redirect
 
 
@@ -260,6 +285,7 @@ async def enrol_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
     db.commit()
     response = render(request, runtime, "recovery_codes.html", {"codes": codes, "next": nxt}, session=new_token)
     set_session_cookie(response, runtime, new_token)
+    remember_device(request, response, runtime, account.id)
     return response
 
 
@@ -340,6 +366,7 @@ async def passkey_verify(request: Request, runtime: RuntimeDep, db: DbDep) -> Re
     db.commit()
     response = JSONResponse({"redirect": nxt})
     set_session_cookie(response, runtime, new_token)
+    remember_device(request, response, runtime, passkey.account_id)
     return response
 
 

@@ -47,10 +47,13 @@ class Credentials:
 class HttpUser:
     """One person's cookie jar against the server (``httpx.Client``; redirects are not followed)."""
 
-    def __init__(self, server: LiveServer, who: Credentials | None = None) -> None:
+    def __init__(self, server: LiveServer, who: Credentials | None = None, *, source: str | None = None) -> None:
+        """``source``: the local address to connect from — any of 127.0.0.0/8 reaches the server on
+        127.0.0.1, so a test can be many clients without trusting X-Forwarded-For."""
         self.server = server
         self.who = who
-        self.http = httpx.Client(base_url=server.base_url, timeout=30.0, follow_redirects=False)
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        self.http = httpx.Client(base_url=server.base_url, timeout=30.0, follow_redirects=False, transport=transport)
 
     def close(self) -> None:
         self.http.close()
