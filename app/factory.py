@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from app import certificate_pages, history_pages, housekeeping, ops, wallet_pages
+from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
@@ -342,6 +343,9 @@ def create_app(
             engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix
         )
         app.add_middleware(RateLimitMiddleware, rate=rate)
+    app.add_middleware(
+        CrossSiteGuard, issuer=config.issuer, session_cookie=config.cookie_prefix + config.cookie_name
+    )  # app/cross_site.py: every cookie-authenticated state change, refused when another site sends it
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
