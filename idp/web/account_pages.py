@@ -21,7 +21,7 @@ from idp.validation import FieldProblem, clean_text
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, client_ip
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
-from idp.web.signin_pages import clear_session_cookie
+from idp.web.signin_pages import clear_session_cookie, clear_staff_device
 
 router = APIRouter()
 RECENT = timedelta(minutes=15)
@@ -312,5 +312,6 @@ async def session_revoke(prefix: str, request: Request, runtime: RuntimeDep, db:
     if len(prefix) >= 16 and user.web_session.id_hash.startswith(prefix):
         response = RedirectResponse("/login", status_code=303)
         clear_session_cookie(response, runtime)
+        clear_staff_device(response, user.account)
         return response
     return RedirectResponse("/account", status_code=303)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from idp import audit, enrolment, passkeys
 from idp.audit import AuditEvents
 from idp.known_devices import LIFETIME
+from idp.models import Account, AccountKind
 from idp.oauth import logout as oidc_logout
 from idp.signin import PASSWORD_AND_OTP, STEP_OTP, Outcome
 from idp.validation import FieldProblem
@@ -64,6 +65,20 @@ def remember_device(request: Request, response: Response, runtime: IdpRuntime, a
         samesite="lax",
         path="/",
     )
+
+
+#: W3C Clear Site Data §3.1: the HTTP cache and every storage of this origin (IndexedDB, localStorage,
+#: service workers); not "cookies", which would also forget the browser's known-device cookie.
+CLEAR_STAFF_DEVICE = '"cache", "storage"'
+
+
+def clear_staff_device(response: Response, account: Account) -> None:
+    """On the sign-out of gate staff, employer staff or an operator, the browser deletes what this origin
+    stored: a shared gate tablet keeps no rosters, face photos, operator details or queue of the previous
+    person (issue 12 item 10). Never for a technician: the web wallet keeps his credential keys in
+    IndexedDB on this same origin, and "storage" would destroy them."""
+    if account.kind in (AccountKind.staff, AccountKind.operator):
+        response.headers["Clear-Site-Data"] = CLEAR_STAFF_DEVICE
 
 
 def clear_session_cookie(response: Response, runtime: IdpRuntime) -> None:
@@ -406,6 +421,8 @@ async def logout_submit(
         db.commit()
     response = render(request, runtime, "logout.html", {"done": True})
     clear_session_cookie(response, runtime)
+    if user is not None:
+        clear_staff_device(response, user.account)
     return response
 
 
