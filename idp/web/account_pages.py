@@ -18,10 +18,10 @@ from idp.audit import AuditEvents
 from idp.models import Passkey
 from idp.oauth import logout as oidc_logout
 from idp.validation import FieldProblem, clean_text
+from idp.web.cookies import clear_session_cookie, clear_staff_device
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, client_ip
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
-from idp.web.signin_pages import clear_session_cookie, clear_staff_device
 
 router = APIRouter()
 RECENT = timedelta(minutes=15)
