@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from app import certificate_pages, history_pages, housekeeping, ops, wallet_pages
+from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
@@ -36,6 +37,7 @@ from consent.service import ConsentService
 from idp.ccus.claims import ccus_id_token, ccus_userinfo
 from idp.ccus.details import ConsentDetails
 from idp.ccus.directory import RegisterDirectory
+from idp.known_devices import KnownDevices
 from idp.oauth.attestation import WalletProviders, load_wallet_providers
 from idp.oauth.config import OAuthConfig
 from idp.oauth.redis_store import RedisReplayCache
@@ -156,9 +158,9 @@ def build_idp_runtime(
     )
     sessions = SessionStore(config, rng)
     throttle: Throttler = (
-        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix)
+        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix, rng=rng)
         if shared is not None
-        else Throttle(config.throttle_rules, config.throttle_window)
+        else Throttle(config.throttle_rules, config.throttle_window, rng=rng)
     )
     totp_box = SecretBox(config.master_secret, "totp", rng)
     signin = SignIn(
@@ -169,6 +171,7 @@ def build_idp_runtime(
         totp_box=totp_box,
         clock=clock,
         rng=rng,
+        devices=KnownDevices(config, rng),
     )
     return IdpRuntime(
         config=config,
@@ -397,6 +400,9 @@ def create_app(
             engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix
         )
         app.add_middleware(RateLimitMiddleware, rate=rate)
+    app.add_middleware(
+        CrossSiteGuard, issuer=config.issuer, session_cookie=config.cookie_prefix + config.cookie_name
+    )  # app/cross_site.py: every cookie-authenticated state change, refused when another site sends it
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -41,11 +41,24 @@ def token_urlsafe(rng: Randomness, n: int = 32) -> str:
 
 @dataclass(frozen=True)
 class ThrottleRule:
-    """Failed attempts allowed per key before each further failure doubles a wait, up to ``max_delay``."""
+    """Failed attempts allowed per key before each further failure doubles a wait, up to ``max_delay``.
+    ``shared``: strangers share the key (the account from anywhere), so its wait is jittered and told
+    only as ``max_delay`` (idp/throttle.py)."""
 
     prefix: str
     free_failures: int
     max_delay: timedelta
+    shared: bool = False
+
+
+#: NIST SP 800-63B §5.2.2: limits keyed so that an attacker's failures never block the owner's known
+#: device (idp/throttle.py). The first three apply to attempts from devices the account does not know.
+DEFAULT_THROTTLE_RULES = (
+    ThrottleRule("acct-ip", 5, timedelta(minutes=15)),
+    ThrottleRule("ip", 30, timedelta(minutes=15)),
+    ThrottleRule("acct", 10, timedelta(minutes=15), shared=True),
+    ThrottleRule("device", 10, timedelta(minutes=15)),
+)
 
 
 @dataclass(frozen=True)
@@ -58,13 +71,7 @@ class IdpConfig:
     session_absolute: timedelta = timedelta(hours=12)
     login_transaction: timedelta = timedelta(minutes=10)
     throttle_window: timedelta = timedelta(hours=1)
-    throttle_rules: tuple[ThrottleRule, ...] = (
-        ThrottleRule("acct-ip", 5, timedelta(minutes=15)),
-        ThrottleRule("ip", 30, timedelta(minutes=15)),
-        # Per account from anywhere: capped at one minute so an attacker can slow
-        # guessing but can never keep the owner locked out.
-        ThrottleRule("acct", 10, timedelta(minutes=1)),
-    )
+    throttle_rules: tuple[ThrottleRule, ...] = DEFAULT_THROTTLE_RULES
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1

@@ -136,6 +136,22 @@ class SessionStore:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def revoke_others(self, *, session: Session, account_id: int, keep: str, now: datetime) -> list[str | None]:
+        """End every session of the account but the one whose cookie is ``keep``; the ``sid`` of each
+        ended one is returned for back-channel logout. After a password change (issue 12 item 8; OWASP
+        Session Management Cheat Sheet, "Renew the session ID after any privilege level change"; NIST
+        SP 800-63B §7.1: sessions are ended when the authenticator they rest on is replaced)."""
+        rows = session.exec(
+            select(WebSession)
+            .where(col(WebSession.account_id) == account_id)
+            .where(col(WebSession.revoked_at).is_(None))
+            .where(col(WebSession.id_hash) != hash_id(keep))
+        ).all()
+        for row in rows:
+            row.revoked_at = now
+            session.add(row)
+        return [row.sid for row in rows]
+
     def list_active(self, *, session: Session, account_id: int, now: datetime) -> list[WebSession]:
         stmt = (
             select(WebSession)

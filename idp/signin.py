@@ -1,7 +1,9 @@
 """The sign-in procedure: password, then a second factor (TOTP or a recovery code), or a passkey.
 
 Web pages and benchmarks drive this; it decides, the caller renders. Every outcome is
-audited and failures feed the throttle (issue 2, item 6).
+audited and failures feed the throttle (issue 2, item 6), keyed by the browser's known-device
+cookie when it has one for the account, so strangers' failures never block the owner's own
+device (NIST SP 800-63B §5.2.2; issue 12 hole 4; idp/throttle.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlmodel import Session, col
 from idp import audit, recovery, totp
 from idp.accounts import find_login_account
 from idp.audit import AuditEvents
+from idp.known_devices import KnownDevices
 from idp.models import Account
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness
@@ -56,16 +59,32 @@ class SignIn:
     totp_box: SecretBox
     clock: Clock
     rng: Randomness
+    devices: KnownDevices
 
-    def _subject(self, username: str, ip: str) -> ThrottleSubject:
-        return ThrottleSubject(username=normalise_username(username)[:80], ip=ip)
+    def _subject(self, account: Account | None, username: str, ip: str, device_cookie: str | None) -> ThrottleSubject:
+        """The account's own name when it exists (every login name of it counts alike), else the name tried."""
+        if account is None or account.id is None:
+            return ThrottleSubject(username=normalise_username(username)[:80], ip=ip)
+        device = self.devices.device_for(device_cookie, account_id=account.id, now=self.clock())
+        return ThrottleSubject(username=account.username, ip=ip, device=device)
 
-    def password(self, db: Session, *, username: str, password: str, ip: str, user_agent: str | None) -> Result:
-        """First step. Unknown users cost the same argon2 work as known ones (no enumeration)."""
+    def password(
+        self,
+        db: Session,
+        *,
+        username: str,
+        password: str,
+        ip: str,
+        user_agent: str | None,
+        device_cookie: str | None = None,
+    ) -> Result:
+        """First step. Unknown users cost the same argon2 work as known ones (no enumeration).
+        ``device_cookie``: the browser's known-device cookie (idp/known_devices.py), if any."""
         now = self.clock()
-        subject = self._subject(username, ip)
-        wait = self.throttle.retry_after(session=db, subject=subject, now=now)
-        if wait:
+        account = find_login_account(session=db, username=username)
+        subject = self._subject(account, username, ip, device_cookie)
+        wait = self.throttle.check(session=db, subject=subject, now=now)
+        if wait.seconds:
             audit.record(
                 session=db,
                 event=AuditEvents.SIGNIN_THROTTLED,
@@ -75,8 +94,7 @@ class SignIn:
                 ip=ip,
             )
             db.commit()
-            return Result(Outcome.THROTTLED, retry_after=wait)
-        account = find_login_account(session=db, username=username)
+            return Result(Outcome.THROTTLED, retry_after=wait.advertised)
         ok = self.passwords.verify(account.password_hash if account else None, password[:256])
         if not ok or account is None or account.id is None:
             self.throttle.record_failure(session=db, subject=subject, now=now)
@@ -131,16 +149,17 @@ class SignIn:
         ip: str,
         user_agent: str | None,
         recovery_code: bool = False,
+        device_cookie: str | None = None,
     ) -> Result:
         """Second step: a TOTP code (replay refused) or a one-time recovery code."""
         now = self.clock()
         account = self._pending_account(db, pending_token, STEP_OTP, now)
         if account is None or account.id is None or pending_token is None:
             return Result(Outcome.EXPIRED)
-        subject = ThrottleSubject(username=account.username, ip=ip)
-        wait = self.throttle.retry_after(session=db, subject=subject, now=now)
-        if wait:
-            return Result(Outcome.THROTTLED, retry_after=wait)
+        subject = self._subject(account, account.username, ip, device_cookie)
+        wait = self.throttle.check(session=db, subject=subject, now=now)
+        if wait.seconds:
+            return Result(Outcome.THROTTLED, retry_after=wait.advertised)
         event = AuditEvents.SIGNIN_RECOVERY_CODE if recovery_code else AuditEvents.SIGNIN_SECOND_FACTOR
         if recovery_code:
             ok = recovery.use_code(session=db, account_id=account.id, code=otp[:64], now=now)

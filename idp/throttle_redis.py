@@ -1,5 +1,6 @@
-"""Failed-attempt throttling in Redis: the same rules as :mod:`idp.throttle` (free failures, then a
-doubling wait capped per rule), shared by every worker, with counters that expire by themselves."""
+"""Failed-attempt throttling in Redis: the same rules and keys as :mod:`idp.throttle` (free failures, then
+a doubling wait capped per rule; a known device's own budget; a shared key's wait jittered and never
+told exactly), shared by every worker, with counters that expire by themselves."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from datetime import datetime, timedelta
 import redis
 from sqlmodel import Session
 
-from idp.runtime import ThrottleRule
-from idp.throttle import ThrottleSubject
+from idp.runtime import Randomness, SystemRandomness, ThrottleRule
+from idp.throttle import ThrottleSubject, Wait, delay_for, wait_for
 
 
 class RedisThrottle:
@@ -22,20 +23,24 @@ class RedisThrottle:
         *,
         scope: str = "login",
         prefix: str = "genba:",
+        rng: Randomness | None = None,
     ) -> None:
         self._redis, self._rules, self._window, self._scope = client, rules, window, scope
         self._prefix = prefix
+        self._rng = rng or SystemRandomness()
 
     def _keys(self, subject: ThrottleSubject) -> list[tuple[str, ThrottleRule]]:
         return [(f"{self._prefix}throttle:{self._scope}:{k}", r) for k, r in subject.keys(self._rules)]
 
+    def check(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> Wait:
+        keyed = self._keys(subject)
+        values = self._redis.mget([k + ":until" for k, _ in keyed])
+        return wait_for(
+            (rule, float(value) - now.timestamp()) for (_, rule), value in zip(keyed, values, strict=True) if value
+        )
+
     def retry_after(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> int:
-        keys = [k + ":until" for k, _ in self._keys(subject)]
-        wait = 0.0
-        for value in self._redis.mget(keys):
-            if value is not None:
-                wait = max(wait, float(value) - now.timestamp())
-        return max(0, math.ceil(wait))
+        return self.check(session=session, subject=subject, now=now).seconds
 
     def record_failure(self, *, session: Session, subject: ThrottleSubject, now: datetime) -> None:
         window = int(self._window.total_seconds())
@@ -45,10 +50,8 @@ class RedisThrottle:
                 self._redis.expire(key, window)
             over = failures - rule.free_failures
             if over > 0:
-                delay = min(timedelta(seconds=2 ** min(over - 1, 20)), rule.max_delay)
-                self._redis.set(
-                    key + ":until", str(now.timestamp() + delay.total_seconds()), ex=int(delay.total_seconds()) + 1
-                )
+                delay = delay_for(rule, over, self._rng).total_seconds()
+                self._redis.set(key + ":until", str(now.timestamp() + delay), ex=math.ceil(delay) + 1)
 
     def record_success(self, *, session: Session, subject: ThrottleSubject) -> None:
         for key, rule in self._keys(subject):

@@ -2,8 +2,12 @@
 
 Written by hand because the form parser Starlette uses replaces invalid UTF-8 silently and
 keeps the last of duplicated fields; here both are refused with a clear 400. CSRF uses the
-signed double-submit cookie pattern (OWASP CSRF Cheat Sheet): the form token is an HMAC of
-a random cookie value under a server key, compared in constant time.
+signed double-submit cookie pattern (OWASP CSRF Prevention Cheat Sheet, "Signed Double-Submit
+Cookie"): the form token is an HMAC, under a server key, of a random cookie value *and of the
+browser session* (the SHA-256 of the session cookie, or of nothing before sign-in), compared in
+constant time. Bound to the session (issue 12 item 8), a token learnt for one session — the
+attacker's own, or one planted with a tossed CSRF cookie — is worth nothing in another, and a
+sign-in or sign-out makes every earlier token stale.
 """
 
 from __future__ import annotations
@@ -72,21 +76,27 @@ class Csrf:
     def cookie_name(self) -> str:
         return self._config.cookie_prefix + CSRF_COOKIE
 
-    def _sign(self, value: str) -> str:
-        mac = hmac.new(self._key, value.encode(), hashlib.sha256).digest()
+    def _sign(self, value: str, session: str | None) -> str:
+        bound = hashlib.sha256((session or "").encode()).hexdigest()
+        mac = hmac.new(self._key, f"{value}|{bound}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def token_for(self, request: Request, response_cookies: dict[str, str]) -> str:
-        """The form token for this browser; sets the cookie if the browser has none yet."""
+    def _session(self, request: Request) -> str | None:
+        return request.cookies.get(self._config.cookie_prefix + self._config.cookie_name)
+
+    def token_for(self, request: Request, response_cookies: dict[str, str], *, session: str | None = None) -> str:
+        """The form token for this browser and its session; sets the cookie if the browser has none yet.
+        ``session``: the session cookie this response sets, when it sets one (else the request's)."""
         value = request.cookies.get(self.cookie_name)
         if not value or len(value) > 100:
             value = response_cookies.get(self.cookie_name) or token_urlsafe(self._rng, 32)
             response_cookies[self.cookie_name] = value
-        return self._sign(value)
+        return self._sign(value, session if session is not None else self._session(request))
 
     def check(self, request: Request, submitted: str | None) -> None:
         value = request.cookies.get(self.cookie_name)
-        if not value or not submitted or not hmac.compare_digest(self._sign(value), submitted):
+        expected = self._sign(value, self._session(request)) if value else ""
+        if not value or not submitted or not hmac.compare_digest(expected, submitted):
             raise BadForm(
                 "フォームの有効期限が切れました。もう一度お試しください",
                 "the form has expired or was not sent from this site (CSRF check failed); please try again",

@@ -12,10 +12,10 @@ from sqlmodel import Session
 from idp.oauth import logout
 from idp.oauth.http import ProtocolError, form_params, query_params
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
+from idp.web.cookies import clear_session_cookie, clear_staff_device
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, UserDep
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
-from idp.web.signin_pages import clear_session_cookie
 
 router = APIRouter()
 PASSED = ("client_id", "id_token_hint", "post_logout_redirect_uri", "state", "ui_locales")
@@ -83,6 +83,8 @@ async def end_session_confirm(
         RedirectResponse(target, status_code=303) if target else render(request, runtime, "logout.html", {"done": True})
     )
     clear_session_cookie(response, runtime)
+    if user is not None:
+        clear_staff_device(response, user.account)
     return response
 
 

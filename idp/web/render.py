@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,10 +21,22 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
+#: What may stay unescaped in a path segment (RFC 3986 §3.3 pchar, less "%": the path is already decoded).
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def same_origin_path(path: str) -> str:
+    """``path`` as a path-absolute reference (RFC 3986 §4.2) that cannot leave this origin: exactly one
+    leading "/", then no "/" or "\\" (a browser reads "//host" and "/\\host" as another host, WHATWG URL
+    §4.4 "special authority slashes"), every other character percent-encoded. Issue 12 item 8: the 404
+    page linked to ``//evil.example/...`` from the request path."""
+    return "/" + quote(path.lstrip("/\\"), safe=PATH_SAFE)
+
+
 def _switch_lang_url(request: Request, other: str) -> str:
     """Same page and query (``next`` kept), only ``lang`` replaced; relative, never another host."""
     url = request.url.include_query_params(lang=other)
-    return f"{url.path}?{url.query}"
+    return f"{same_origin_path(url.path)}?{url.query}"
 
 
 def render(
@@ -34,7 +47,9 @@ def render(
     *,
     status: int = 200,
     csrf: Csrf | None = None,
+    session: str | None = None,
 ) -> HTMLResponse:
+    """``session``: the session cookie this response sets, if it sets one (the form token is bound to it)."""
     lang = pick_language(request)
     cookies: dict[str, str] = {}
     csrf = csrf or Csrf(runtime.config, runtime.rng)
@@ -42,7 +57,7 @@ def render(
         "lang": lang,
         "other_lang": "en" if lang == "ja" else "ja",
         "t": translator(lang),
-        "csrf_token": csrf.token_for(request, cookies),
+        "csrf_token": csrf.token_for(request, cookies, session=session),
         "path": request.url.path,
         "switch_lang_url": _switch_lang_url(request, "en" if lang == "ja" else "ja"),
     }

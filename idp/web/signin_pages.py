@@ -16,6 +16,7 @@ from idp.audit import AuditEvents
 from idp.oauth import logout as oidc_logout
 from idp.signin import PASSWORD_AND_OTP, STEP_OTP, Outcome
 from idp.validation import FieldProblem
+from idp.web.cookies import clear_session_cookie, clear_staff_device, device_cookie, remember_device, set_session_cookie
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, UserDep, client_ip, session_cookie
 from idp.web.forms import CSRF_FIELD, BadForm, Csrf, read_form
 from idp.web.render import render
@@ -31,25 +32,6 @@ def safe_next(value: str | None) -> str:
     if any(ord(ch) < 33 for ch in value):
         return "/account"
     return value
-
-
-def set_session_cookie(response: Response, runtime: IdpRuntime, token: str) -> None:
-    config = runtime.config
-    response.set_cookie(
-        config.cookie_prefix + config.cookie_name,
-        token,
-        httponly=True,
-        secure=config.secure_cookies,
-        samesite="lax",
-        path="/",
-    )
-
-
-def clear_session_cookie(response: Response, runtime: IdpRuntime) -> None:
-    config = runtime.config
-    response.delete_cookie(
-        config.cookie_prefix + config.cookie_name, path="/", secure=config.secure_cookies, httponly=True, samesite="lax"
-    )
 
 
 def _login_page(request: Request, runtime: IdpRuntime, *, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -83,6 +65,7 @@ async def login_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
         password=form.get("password", ""),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
+        device_cookie=device_cookie(request, runtime),
     )
     if result.outcome is Outcome.THROTTLED:
         response = _login_page(
@@ -157,6 +140,7 @@ async def _second_factor(request: Request, runtime: IdpRuntime, db: DbDep, *, re
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         recovery_code=recovery,
+        device_cookie=device_cookie(request, runtime),
     )
     if result.outcome is Outcome.EXPIRED:
         return _expired(request, runtime)
@@ -175,6 +159,8 @@ async def _second_factor(request: Request, runtime: IdpRuntime, db: DbDep, *, re
         return render(request, runtime, "otp.html", {"recovery": recovery, "error_key": key}, status=401)
     redirect = RedirectResponse(nxt, status_code=303)
     set_session_cookie(redirect, runtime, result.session_token)
+    if result.account_id is not None:
+        remember_device(request, redirect, runtime, result.account_id)
     return redirect
 
 
@@ -258,8 +244,9 @@ async def enrol_submit(request: Request, runtime: RuntimeDep, db: DbDep) -> Resp
         detail={"via": "enrolment"},
     )
     db.commit()
-    response = render(request, runtime, "recovery_codes.html", {"codes": codes, "next": nxt})
+    response = render(request, runtime, "recovery_codes.html", {"codes": codes, "next": nxt}, session=new_token)
     set_session_cookie(response, runtime, new_token)
+    remember_device(request, response, runtime, account.id)
     return response
 
 
@@ -284,6 +271,12 @@ def passkey_options(request: Request, runtime: RuntimeDep, db: DbDep) -> Respons
     db.commit()
     response = Response(ceremony.options_json, media_type="application/json")
     set_session_cookie(response, runtime, token)
+    # The form token is bound to the session (idp/web/forms.py): the verify step needs one for the new one.
+    csrf = Csrf(runtime.config, runtime.rng)
+    cookies: dict[str, str] = {}
+    response.headers["X-CSRF-Token"] = csrf.token_for(request, cookies, session=token)
+    for value in cookies.values():
+        csrf.set_cookie(response, value)
     return response
 
 
@@ -334,6 +327,7 @@ async def passkey_verify(request: Request, runtime: RuntimeDep, db: DbDep) -> Re
     db.commit()
     response = JSONResponse({"redirect": nxt})
     set_session_cookie(response, runtime, new_token)
+    remember_device(request, response, runtime, passkey.account_id)
     return response
 
 
@@ -373,6 +367,8 @@ async def logout_submit(
         db.commit()
     response = render(request, runtime, "logout.html", {"done": True})
     clear_session_cookie(response, runtime)
+    if user is not None:
+        clear_staff_device(response, user.account)
     return response
 
 

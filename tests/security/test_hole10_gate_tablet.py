@@ -186,3 +186,22 @@ def test_signing_out_from_the_gate_page_deletes_everything_of_the_staff_member(
     page.locator("#signout").click()
     page.wait_for_url(server.url("/logout"))
     assert storage(page) == {"bundles": [], "events": [], "operator": None, "settings": None}
+
+
+def test_a_staff_sign_out_from_any_page_makes_the_browser_delete_the_gate_data(
+    server: LiveServer, staff: Callable[..., Credentials], tablet: BrowserContext
+) -> None:
+    """Issue 12 item 10: signing out without the gate page (here the account's own sign-out page) still
+    empties the tablet, because the server answers a staff sign-out with ``Clear-Site-Data: "cache",
+    "storage"`` (idp/web/cookies.py) and the browser deletes IndexedDB and localStorage itself."""
+    who = staff(employer_id=DEMO_PRIME, role="staff")
+    page = tablet.new_page()
+    sign_in(page, server, who)
+    sync(page)
+    assert storage(page)["bundles"] != [] and storage(page)["operator"] is not None
+    page.goto(server.url("/logout"))
+    with page.expect_response(lambda r: r.url == server.url("/logout") and r.request.method == "POST") as answer:
+        page.locator("form[action='/logout'] button[type=submit]").click()
+    assert answer.value.all_headers().get("clear-site-data") == '"cache", "storage"'
+    expect(page.get_by_role("status")).to_be_visible()
+    assert storage(page) == {"bundles": [], "events": [], "operator": None, "settings": None}

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -46,10 +47,13 @@ class Credentials:
 class HttpUser:
     """One person's cookie jar against the server (``httpx.Client``; redirects are not followed)."""
 
-    def __init__(self, server: LiveServer, who: Credentials | None = None) -> None:
+    def __init__(self, server: LiveServer, who: Credentials | None = None, *, source: str | None = None) -> None:
+        """``source``: the local address to connect from — any of 127.0.0.0/8 reaches the server on
+        127.0.0.1, so a test can be many clients without trusting X-Forwarded-For."""
         self.server = server
         self.who = who
-        self.http = httpx.Client(base_url=server.base_url, timeout=30.0, follow_redirects=False)
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        self.http = httpx.Client(base_url=server.base_url, timeout=30.0, follow_redirects=False, transport=transport)
 
     def close(self) -> None:
         self.http.close()
@@ -72,17 +76,18 @@ class HttpUser:
             "/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.text)}
         )
 
-    def sign_in(self, who: Credentials | None = None) -> HttpUser:
-        """Password, then the current TOTP code; asserts that both steps succeed."""
+    def sign_in(self, who: Credentials | None = None, *, steps_ahead: int = 0) -> HttpUser:
+        """Password, then a TOTP code; asserts that both steps succeed. A code is accepted once (RFC 6238
+        §5.2) and the server allows one step of drift: a second sign-in of the same person within 30 s
+        uses the next step's code (``steps_ahead=1``)."""
         who = who or self.who
         assert who is not None
         self.who = who
         first = self.password_step(who.username, who.password)
         assert first.status_code == 303 and first.headers["location"] == "/login/otp", (first.status_code, first.text)
         page = self.http.get("/login/otp")
-        done = self.http.post(
-            "/login/otp", data={"otp": pyotp.TOTP(who.totp_secret).now(), "csrf_token": csrf_of(page.text)}
-        )
+        code = pyotp.TOTP(who.totp_secret).at(time.time() + 30 * steps_ahead)
+        done = self.http.post("/login/otp", data={"otp": code, "csrf_token": csrf_of(page.text)})
         assert done.status_code == 303, (done.status_code, done.text[:500])
         return self
 

@@ -13,6 +13,7 @@ Metadata) must be ``same-origin`` when sent, and ``Origin`` must be the issuer's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse, Response
@@ -40,12 +41,28 @@ def same_origin_json(request: Request, issuer: str) -> Response | None:
     return same_origin(request, issuer)
 
 
+def foreign_request(headers: Mapping[str, str], issuer: str, *, opaque_origin_ok: bool = False) -> str | None:
+    """Why the browser's own headers say this request was made by another site, or None.
+
+    ``Sec-Fetch-Site`` (Fetch Metadata Request Headers §2.1) other than ``same-origin`` or ``none``
+    (a person's own navigation) is foreign, ``same-site`` included (a sibling host is another origin).
+    An ``Origin`` (RFC 6454 §7, Fetch §3.1) other than the issuer's is foreign. ``Origin: null`` is what
+    a browser sends for a same-origin *form* when the page's Referrer-Policy is ``no-referrer`` (Fetch
+    "append a request Origin header"), so with ``opaque_origin_ok`` it is no verdict when Fetch Metadata
+    says same-origin or is absent; the form token decides then. Programs that are not browsers send neither
+    header. Shared by the gate's JSON routes and the application-wide guard (app/cross_site.py)."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
+        return "cross-site requests are not accepted here"
+    origin = headers.get("origin")
+    if origin is None or (opaque_origin_ok and origin.strip().lower() == "null"):
+        return None
+    if origin.strip().lower() != origin_of(issuer):
+        return "cross-origin requests are not accepted here"
+    return None
+
+
 def same_origin(request: Request, issuer: str) -> Response | None:
     """None unless the browser says the request comes from another site (Fetch Metadata, Origin)."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
-        return _refuse(403, "cross-site requests are not accepted here")
-    origin = request.headers.get("origin")
-    if origin is not None and origin.lower() != origin_of(issuer):
-        return _refuse(403, "cross-origin requests are not accepted here")
-    return None
+    reason = foreign_request(request.headers, issuer)
+    return None if reason is None else _refuse(403, reason)

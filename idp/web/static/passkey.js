@@ -3,7 +3,8 @@
 // ArrayBuffers navigator.credentials wants (WebAuthn L3 §5.1.3, §5.1.4).
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The token is bound to the browser session: a response that starts a new session sends a new one.
+  let csrf = document.querySelector('meta[name="csrf-token"]').content;
   const b64uToBuf = (s) => {
     const pad = "=".repeat((4 - (s.length % 4)) % 4);
     const bin = atob((s + pad).replace(/-/g, "+").replace(/_/g, "/"));
@@ -15,11 +16,15 @@
     for (const b of bytes) bin += String.fromCharCode(b);
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   };
-  const post = (url, body) => fetch(url, {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: body === undefined ? "{}" : JSON.stringify(body),
-  });
+  const post = async (url, body) => {
+    const response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? "{}" : JSON.stringify(body),
+    });
+    csrf = response.headers.get("X-CSRF-Token") || csrf;
+    return response;
+  };
   const showError = (button, message) => {
     const el = document.getElementById("passkey-error");
     el.textContent = message || button.dataset.error;
