@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -12,6 +13,7 @@ from app.settings import Settings
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
 from tests.support.backends import database_url, truncate_all
+from tests.support.browser import launched_chromium
 from tests.support.clock import FrozenClock
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -66,3 +68,16 @@ def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    """One Playwright per test process (its sync API cannot run twice at once in one process)."""
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    """Debian's headless Chromium, shared by every browser test of this process (tests/support/browser.py)."""
+    yield from launched_chromium(playwright_instance)

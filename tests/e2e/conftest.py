@@ -1,5 +1,6 @@
-"""Fixtures for the real-browser tests: one live server and one headless Chromium per test session
-(per xdist worker), a fresh browser context per test, and technicians created through the CLI.
+"""Fixtures for the real-browser tests: one live server per test session (per xdist worker; the
+headless Chromium is tests/conftest.py's, shared with every browser test), a fresh browser context
+per test, and technicians created through the CLI.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``), never a downloaded one; a missing
 browser fails the tests loudly rather than skipping them.
@@ -10,27 +11,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.support.browser import WAIT_MS
 from tests.support.server import LiveServer, start_server, stop_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-#: Generous, because the tests may share the machine with other workers; nothing waits this long
-#: when all is well (Playwright's waits return as soon as the condition holds).
-WAIT_MS = 20_000
 
 
 @dataclass(frozen=True)
@@ -48,24 +35,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
     finally:
         stop_server(server)
-
-
-@pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    browser = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-    expect.set_options(timeout=WAIT_MS)
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
-from tests.e2e.conftest import WAIT_MS
+from tests.support.browser import WAIT_MS
 from tests.support.server import LiveServer, start_server, stop_server, unused_loopback_port
 
 pytestmark = pytest.mark.e2e

@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, ViewportSize, expect
 from sqlmodel import Session, col, select
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.support.gate import KOGATA_CRANE, TAMAKAKE, GateWorld, QrReader, Staff, make_world, offer, write_mjpeg
 from tests.support.server import LiveServer
 from wallet.gate.models import GateEvent, GateRefusal

@@ -19,11 +19,11 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.security.conftest import DEMO_PRIME, DEMO_SITE
 from tests.support import gate_http
+from tests.support.browser import WAIT_MS
 from tests.support.http_user import Credentials
 from tests.support.server import LiveServer
 
@@ -74,19 +74,6 @@ _QUEUE = """async ({ key, by, site }) => {
   });
   db.close();
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        expect.set_options(timeout=WAIT_MS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
