@@ -1,0 +1,599 @@
+"""Issue 12, "Fuzzing in the test command": generated requests against a real server on SQLite and on
+PostgreSQL, over every operation of ``/api/openapi.json`` (parameters and JSON bodies generated from
+its schemas with hypothesis-jsonschema) and over the protocol endpoints with their own parameters.
+
+What must hold for every request: no 5xx; on a protocol endpoint, every 4xx is JSON whose ``error``
+is a code its specification defines (:data:`ERRORS`), and a redirect back to the client from
+``/authorize`` carries such a code too (RFC 6749 §4.1.2.1).
+
+Bounded and repeatable: hypothesis is derandomized (the examples depend on the test alone, not on
+the run), keeps no example database, and each target gets :data:`EXAMPLES` examples. One server and
+one world per backend; the targets run one after another and every failure is reported at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core import NotSet
+
+from tests.security.access_world import INITIAL_ACCESS_TOKEN, PRE_AUTH, SERVER_ENV, genba_batch
+from tests.support.live_backends import server_on
+from tests.support.server import LiveServer
+
+BACKENDS = ["sqlite", "postgresql"]
+EXAMPLES = 100  # per protocol target and backend (half per OpenAPI operation)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+_TOKEN_ERRORS = {  # RFC 6749 §5.2, RFC 8707 §2, RFC 9396 §5, RFC 9449 §5, OpenID4VCI §6.3
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_target",
+    "invalid_authorization_details",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+}
+_AUTHORIZE_ERRORS = {  # RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6, RFC 9101 §6.3, RFC 9396 §5
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+    "invalid_authorization_details",
+}
+_BEARER_ERRORS = {"invalid_request", "invalid_token", "insufficient_scope", "invalid_dpop_proof", "use_dpop_nonce"}
+#: For each protocol endpoint, the error codes its specifications define for it.
+ERRORS: dict[str, set[str]] = {
+    "/token": _TOKEN_ERRORS,
+    # RFC 7662 §2.3 (RFC 6749 §5.2's codes); authlib also answers RFC 7009's unsupported_token_type to a
+    # token_type_hint it does not know, which RFC 7662 §2.1 lets a server ignore instead
+    "/introspect": {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"},
+    "/revoke": {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"},  # RFC 7009
+    "/par": _TOKEN_ERRORS | _AUTHORIZE_ERRORS,  # RFC 9126 §2.3
+    "/authorize": _AUTHORIZE_ERRORS,
+    "/register": {  # RFC 7591 §3.2.2, and RFC 6750 §3.1 for the initial access token
+        "invalid_redirect_uri",
+        "invalid_client_metadata",
+        "invalid_software_statement",
+        "unapproved_software_statement",
+        *_BEARER_ERRORS,
+    },
+    "/userinfo": _BEARER_ERRORS,  # RFC 6750 §3.1, OIDC Core §5.3.3
+    "/wallet/credential": {  # OpenID4VCI §8.3.1.2, and RFC 6750 §3.1 for the token
+        "invalid_credential_request",
+        "unknown_credential_configuration",
+        "unknown_credential_identifier",
+        "invalid_proof",
+        "invalid_nonce",
+        "invalid_encryption_parameters",
+        "credential_request_denied",
+        *_BEARER_ERRORS,
+    },
+    "/wallet/notification": {"invalid_notification_id", "invalid_notification_request", *_BEARER_ERRORS},  # §11.3
+    "/wallet/nonce": {"invalid_request"},
+}
+
+
+def _non_string(*names: str) -> Callable[[Any], bool]:
+    def applies(sent: Any) -> bool:
+        body = sent.body
+        return isinstance(body, dict) and any(n in body and not isinstance(body[n], str) for n in names)
+
+    return applies
+
+
+def _bad_uri(value: Any) -> bool:
+    """Not a string, or a URI whose port is not a number below 65536 (``https://a.example:99999/cb``)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        urlsplit(value).port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return True
+    return False
+
+
+def _malformed_uris(sent: Any) -> bool:
+    body = sent.body
+    if not isinstance(body, dict):
+        return False
+    for name in ("redirect_uris", "post_logout_redirect_uris", "request_uris"):
+        if name in body and (not isinstance(body[name], list) or any(_bad_uri(u) for u in body[name])):
+            return True
+    singles = ("backchannel_logout_uri", "jwks_uri", "sector_identifier_uri", "logo_uri", "client_uri", "policy_uri")
+    return any(name in body and _bad_uri(body[name]) for name in singles)
+
+
+#: TEMPORARY. 500s that the ``outbound`` branch fixes (issue 12 item 8); tolerated here only so the
+#: two branches do not fix the same code twice. The lead empties this on merge: from then on each is
+#: a spec error like any other request. (endpoint, the known case, does this request fall under it)
+KNOWN_FIXED_ON_OUTBOUND: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
+    ("/register", "non-string backchannel_logout_uri or scope", _non_string("backchannel_logout_uri", "scope")),
+    ("/register", "malformed registration URIs (a URI that is not a string, a bad port)", _malformed_uris),
+    (
+        "/authorize",
+        "authorization_details whose credential_configuration_id is a list",
+        lambda sent: "credential_configuration_id" in str((sent.params or {}).get("authorization_details", "")),
+    ),
+)
+
+
+@dataclass
+class Fuzzed:
+    server: LiveServer
+    client_id: str
+    client_secret: str
+    client_token: str  # the confidential client's own (client_credentials) token
+    wallet_token: str  # a holder's token from the pre-authorized code grant
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+    with server_on(request.param, tmp_path_factory.mktemp(f"fuzz-{request.param}"), SERVER_ENV) as server:
+        technician = ["--name", "鈴木 一郎", "--kana", "スズキ イチロウ", "--birth-date", "1985-04-12"]
+        technician += ["--gender", "male", "--address", "東京都江東区東陽4-5-6", "--phone", "090-1234-5678"]
+        employer = ["--trade-name", "山田工務店", "--address", "東京都江東区1-2-3", "--phone", "03-1234-5678"]
+        _, _, _, client, offer = genba_batch(
+            server,
+            ["admin", "create-employer", "--employer-id", "31000000000018", *employer],
+            ["admin", "create-technician", "--technician-id", "10000000000019", *technician],
+            [
+                "admin",
+                "link-affiliation",
+                "--technician-id",
+                "10000000000019",
+                "--employer-id",
+                "31000000000018",
+                "--start",
+                "2020-04-01",
+            ],
+            [
+                "admin",
+                "create-client",
+                "--name",
+                "給与システム",
+                "--redirect-uri",
+                "https://rp.example/cb",
+                "--grant-type",
+                "authorization_code",
+                "--grant-type",
+                "client_credentials",
+                "--owner-employer-id",
+                "31000000000018",
+            ],
+            ["credentials", "offer", "--technician-id", "10000000000019"],
+        )
+        auth = (client["client_id"], client["client_secret"])
+        own = httpx.post(server.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30)
+        code = httpx.get(offer["offer_uri"], timeout=30).json()["grants"][PRE_AUTH]["pre-authorized_code"]
+        holder = httpx.post(
+            server.url("/token"),
+            data={"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": offer["tx_code"]},
+            timeout=30,
+        )
+        assert own.status_code == holder.status_code == 200, (own.text, holder.text)
+        yield Fuzzed(server, *auth, own.json()["access_token"], holder.json()["access_token"])
+
+
+# -- what every answer must be ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One generated request, as the failure message shows it."""
+
+    method: str
+    path: str
+    endpoint: str  # the protocol endpoint whose error codes apply, or "" (the data API, the pages)
+    params: dict[str, str] | None = None
+    form: dict[str, str] | None = None
+    body: Any = None
+    headers: dict[str, str] | None = None
+
+    @property
+    def presents_credentials(self) -> bool:
+        headers = {name.lower(): value.strip() for name, value in (self.headers or {}).items()}
+        return bool(headers.get("authorization")) or bool((self.form or {}).get("access_token"))
+
+    def send(self, http: httpx.Client) -> httpx.Response:
+        content = self.body if isinstance(self.body, bytes) else None if self.body is None else json.dumps(self.body)
+        headers = {name: value.strip() for name, value in (self.headers or {}).items() if value.strip()}
+        if content is not None:
+            headers.setdefault("Content-Type", "application/json")
+        return http.request(
+            self.method, self.path, params=self.params, data=self.form, content=content, headers=headers
+        )
+
+
+def known_on_outbound(sent: Sent) -> str | None:
+    for endpoint, what, applies in KNOWN_FIXED_ON_OUTBOUND:
+        if endpoint == sent.endpoint and applies(sent):
+            return what
+    return None
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+
+
+def problem(sent: Sent, response: httpx.Response) -> str | None:
+    """Why ``response`` is wrong for ``sent``, or None."""
+    status = response.status_code
+    if status >= 500:
+        return f"{status}: {response.text[:300]}"
+    if not sent.endpoint:
+        return None
+    allowed = ERRORS[sent.endpoint]
+    if response.is_redirect:
+        location = urlsplit(response.headers.get("location", ""))
+        if location.netloc and location.hostname != "localhost":  # back to the client (RFC 6749 §4.1.2.1)
+            query = parse_qs(location.query) | parse_qs(location.fragment)
+            codes = query.get("error", [])
+            if codes and codes[0] not in allowed:
+                return f"redirect with error={codes[0]!r}, not a code of {sent.endpoint}'s specifications"
+        return None
+    if 400 <= status < 500:
+        if sent.endpoint == "/authorize" and response.headers.get("content-type", "").startswith("text/html"):
+            return None  # RFC 6749 §4.1.2.1: no trusted redirect URI, so a page for the person, not the client
+        code = _error_code(response)
+        if code is None and status == 401:  # RFC 6750 §3: the error may be in WWW-Authenticate alone
+            challenge = response.headers.get("www-authenticate", "")
+            code = challenge.split('error="', 1)[1].split('"', 1)[0] if 'error="' in challenge else None
+            if code is None and not sent.presents_credentials:
+                return None  # RFC 6750 §3.1: no authentication information, no error code
+        if code not in allowed:
+            return (
+                f"{status} with error {code!r}, not a code of {sent.endpoint}'s specifications: {response.text[:200]}"
+            )
+    return None
+
+
+class Failures:
+    """Every target's first failing example, reported together at the end."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.tolerated: set[str] = set()
+
+    def check(self, http: httpx.Client, sent: Sent) -> None:
+        try:
+            response = sent.send(http)
+        except httpx.TransportError:  # the connection a tolerated 500 closed: once more on a new one
+            try:
+                response = sent.send(http)
+            except httpx.TransportError as exc:  # a 500 the server could not even finish
+                raise AssertionError(f"{sent}\n  -> the connection failed: {exc!r}") from None
+        wrong = problem(sent, response)
+        if wrong is None:
+            return
+        known = known_on_outbound(sent)
+        if known is not None and response.status_code >= 500:
+            self.tolerated.add(known)
+            return
+        raise AssertionError(f"{sent}\n  -> {wrong}")
+
+    def run(self, name: str, test: Callable[[], None]) -> None:
+        try:
+            test()
+        except ExceptionGroup as group:  # hypothesis found several distinct failures
+            self.found += [f"[{name}] {exc}" for exc in group.exceptions]
+        except AssertionError as exc:
+            self.found.append(f"[{name}] {exc}")
+
+
+# -- generated values --------------------------------------------------------------------------------
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+JUNK = st.one_of(
+    TEXT,
+    st.sampled_from(["", " ", "null", "[]", "{}", "%00", "a" * 3000, "https://a.example:99999/cb", "../../x"]),
+    st.from_regex(r"\A[A-Za-z0-9_\-.~]{1,60}\Z"),
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=8,
+)
+GRANTS = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    PRE_AUTH,
+    "password",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+]
+
+
+def _form(**fields: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, str]]:
+    """Any subset of ``fields``, each a generated value."""
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+def _details() -> st.SearchStrategy[str]:
+    """``authorization_details`` (RFC 9396): JSON, often nearly right (issue 12 item 8: a list as an id)."""
+    entry = st.fixed_dictionaries(
+        {"type": st.sampled_from(["openid_credential", "genba_technician_data"]) | TEXT},
+        optional={
+            "credential_configuration_id": JSON | st.sampled_from(["ccus_card"]),
+            "groups": JSON,
+            "purpose": JSON,
+            "format": JSON,
+        },
+    )
+    return st.one_of(st.lists(entry, max_size=3).map(json.dumps), JSON.map(json.dumps), JUNK)
+
+
+# -- the targets -------------------------------------------------------------------------------------
+
+AUTHORIZE_FIELDS = {
+    "response_type": st.sampled_from(["code", "token", "id_token", "code id_token"]) | JUNK,
+    "redirect_uri": st.sampled_from(["https://rp.example/cb"]) | JUNK,
+    "scope": st.sampled_from(["openid", "openid profile", "openid_credential", "offline_access"]) | JUNK,
+    "state": JUNK,
+    "nonce": JUNK,
+    "code_challenge": JUNK,
+    "code_challenge_method": st.sampled_from(["S256", "plain"]) | JUNK,
+    "prompt": st.sampled_from(["none", "login", "consent"]) | JUNK,
+    "max_age": JUNK,
+    "id_token_hint": JUNK,
+    "login_hint": JUNK,
+    "request": JUNK,
+    "request_uri": JUNK,
+    "response_mode": JUNK,
+    "authorization_details": _details(),
+    "resource": JUNK,
+    "claims": JSON.map(json.dumps) | JUNK,
+    "ui_locales": JUNK,
+}
+
+
+def protocol_targets(fz: Fuzzed, http: httpx.Client, failures: Failures) -> dict[str, Callable[[], None]]:
+    client = {"client_id": st.just(fz.client_id)}
+    auth_choices = st.sampled_from(["none", "client", "wrong", "bearer"])
+
+    def client_auth(choice: str) -> dict[str, str]:
+        import base64
+
+        pairs = {
+            "client": f"{fz.client_id}:{fz.client_secret}",
+            "wrong": f"{fz.client_id}:not-the-secret",
+        }
+        if choice in pairs:
+            return {"Authorization": "Basic " + base64.b64encode(pairs[choice].encode()).decode()}
+        return {"Authorization": f"Bearer {fz.client_token}"} if choice == "bearer" else {}
+
+    token_form = st.fixed_dictionaries(
+        {"grant_type": st.sampled_from(GRANTS) | JUNK},
+        optional={
+            "code": JUNK,
+            "redirect_uri": JUNK,
+            "code_verifier": JUNK,
+            "refresh_token": JUNK,
+            "scope": JUNK,
+            "resource": JUNK,
+            "authorization_details": _details(),
+            "pre-authorized_code": JUNK,
+            "tx_code": JUNK,
+            "client_id": JUNK | client["client_id"],
+            "client_secret": JUNK,
+            "client_assertion_type": JUNK,
+            "client_assertion": JUNK,
+        },
+    )
+
+    @FUZZ
+    @given(form=token_form, auth=auth_choices, dpop=st.none() | JUNK)
+    def token(form: dict[str, str], auth: str, dpop: str | None) -> None:
+        headers = client_auth(auth) | ({"DPoP": dpop} if dpop is not None and dpop.isprintable() else {})
+        failures.check(http, Sent("POST", "/token", "/token", form=form, headers=headers))
+
+    @FUZZ
+    @given(
+        path=st.sampled_from(["/introspect", "/revoke"]),
+        form=_form(token=JUNK | st.just(fz.client_token), token_type_hint=JUNK, client_id=JUNK),
+        auth=auth_choices,
+    )
+    def introspect_revoke(path: str, form: dict[str, str], auth: str) -> None:
+        failures.check(http, Sent("POST", path, path, form=form, headers=client_auth(auth)))
+
+    @FUZZ
+    @given(form=st.fixed_dictionaries({}, optional={**AUTHORIZE_FIELDS, "client_id": JUNK}), auth=auth_choices)
+    def par(form: dict[str, str], auth: str) -> None:
+        failures.check(http, Sent("POST", "/par", "/par", form=form, headers=client_auth(auth)))
+
+    @FUZZ
+    @given(query=st.fixed_dictionaries({"client_id": client["client_id"] | JUNK}, optional=AUTHORIZE_FIELDS))
+    def authorize(query: dict[str, str]) -> None:
+        failures.check(http, Sent("GET", "/authorize", "/authorize", params=query))
+
+    metadata = st.fixed_dictionaries(
+        {"redirect_uris": st.lists(JUNK, max_size=3) | JSON | st.just(["https://rp.example/cb"])},
+        optional={
+            name: JSON | JUNK
+            for name in (
+                "client_name",
+                "scope",
+                "grant_types",
+                "response_types",
+                "token_endpoint_auth_method",
+                "jwks",
+                "jwks_uri",
+                "backchannel_logout_uri",
+                "post_logout_redirect_uris",
+                "sector_identifier_uri",
+                "subject_type",
+                "request_uris",
+                "id_token_signed_response_alg",
+                "software_statement",
+                "contacts",
+                "logo_uri",
+            )
+        },
+    )
+    initial = st.sampled_from([f"Bearer {INITIAL_ACCESS_TOKEN}", "", "Bearer wrong", f"Bearer {fz.client_token}"])
+
+    @FUZZ
+    @given(body=metadata | JSON, authorization=initial)
+    def register(body: Any, authorization: str) -> None:
+        headers = {"Authorization": authorization} if authorization else {}
+        failures.check(http, Sent("POST", "/register", "/register", body=body, headers=headers))
+
+    userinfo_auth = st.one_of(
+        st.sampled_from([f"Bearer {fz.client_token}", f"Bearer {fz.wallet_token}", f"DPoP {fz.client_token}"]),
+        st.builds(lambda scheme, value: f"{scheme} {value}", st.sampled_from(["Bearer", "DPoP", "Basic", ""]), JUNK),
+    )
+
+    @FUZZ
+    @given(method=st.sampled_from(["GET", "POST"]), authorization=userinfo_auth, form=_form(access_token=JUNK))
+    def userinfo(method: str, authorization: str, form: dict[str, str]) -> None:
+        headers = {"Authorization": authorization} if authorization.isprintable() else {}
+        sent = Sent(method, "/userinfo", "/userinfo", form=form if method == "POST" else None, headers=headers)
+        failures.check(http, sent)
+
+    proof = st.fixed_dictionaries(
+        {"proof_type": st.sampled_from(["jwt", "attestation"]) | TEXT}, optional={"jwt": JUNK}
+    )
+    credential_request = st.fixed_dictionaries(
+        {},
+        optional={
+            "credential_configuration_id": st.sampled_from(["ccus_card", "skill_training_certificate"]) | JSON,
+            "credential_identifier": JSON,
+            "format": JSON,
+            "proof": proof | JSON,
+            "proofs": st.fixed_dictionaries({}, optional={"jwt": st.lists(JUNK, max_size=2) | JSON}) | JSON,
+            "credential_response_encryption": JSON,
+        },
+    )
+    wallet = st.sampled_from([f"Bearer {fz.wallet_token}", f"Bearer {fz.client_token}", "Bearer x", ""])
+
+    @FUZZ
+    @given(body=credential_request | JSON, authorization=wallet)
+    def credential(body: Any, authorization: str) -> None:
+        headers = {"Authorization": authorization} if authorization else {}
+        failures.check(http, Sent("POST", "/wallet/credential", "/wallet/credential", body=body, headers=headers))
+
+    @FUZZ
+    @given(
+        body=st.fixed_dictionaries({}, optional={"notification_id": JSON, "event": JSON, "event_description": JSON})
+        | JSON,
+        authorization=wallet,
+    )
+    def notification(body: Any, authorization: str) -> None:
+        headers = {"Authorization": authorization} if authorization else {}
+        sent = Sent("POST", "/wallet/notification", "/wallet/notification", body=body, headers=headers)
+        failures.check(http, sent)
+
+    @FUZZ
+    @given(body=st.none() | JSON)
+    def nonce(body: Any) -> None:
+        failures.check(http, Sent("POST", "/wallet/nonce", "/wallet/nonce", body=body))
+
+    @FUZZ
+    @given(
+        request_id=JUNK.filter(lambda v: v and "/" not in v and v.isprintable()),
+        form=_form(response=JUNK, vp_token=JUNK, state=JUNK, presentation_submission=JUNK, error=JUNK),
+    )
+    def gate_response(request_id: str, form: dict[str, str]) -> None:
+        failures.check(http, Sent("POST", f"/gate/responses/{quote(request_id, safe='')}", "", form=form))
+
+    return {
+        "POST /token": token,
+        "POST /introspect, /revoke": introspect_revoke,
+        "POST /par": par,
+        "GET /authorize": authorize,
+        "POST /register": register,
+        "GET|POST /userinfo": userinfo,
+        "POST /wallet/credential": credential,
+        "POST /wallet/notification": notification,
+        "POST /wallet/nonce": nonce,
+        "POST /gate/responses/{request_id}": gate_response,
+    }
+
+
+def openapi_targets(fz: Fuzzed, http: httpx.Client, failures: Failures) -> dict[str, Callable[[], None]]:
+    """Every operation of /api/openapi.json that takes parameters or a body: schemathesis generates them
+    from its schemas, conforming (positive) and not (negative); each is sent with each kind of token."""
+    schema = schemathesis.openapi.from_dict(http.get("/api/openapi.json").json())
+    tokens = st.sampled_from(["", f"Bearer {fz.client_token}", f"Bearer {fz.wallet_token}", "Bearer x"])
+    targets: dict[str, Callable[[], None]] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        definition = operation.definition.raw
+        if not definition.get("parameters") and "requestBody" not in definition:
+            continue  # nothing to generate: the access-control matrix sends it
+        cases = st.one_of(operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE))
+        name = f"{operation.method.upper()} {operation.path}"
+        targets[name] = _openapi_target(http, failures, operation.path, cases, tokens)
+    return targets
+
+
+def _openapi_target(
+    http: httpx.Client, failures: Failures, path: str, cases: st.SearchStrategy[Any], tokens: st.SearchStrategy[str]
+) -> Callable[[], None]:
+    endpoint = "/register" if path.startswith("/register") else ""
+
+    @settings(FUZZ, max_examples=EXAMPLES // 2)
+    @given(case=cases, authorization=tokens)
+    def target(case: Any, authorization: str) -> None:
+        url = "/".join(quote(part, safe="") for part in case.formatted_path.split("/")) or "/"
+        query = {name: _text(value) for name, value in (case.query or {}).items()}
+        body = None if isinstance(case.body, NotSet) else case.body
+        headers = {"Authorization": authorization} if authorization else {}
+        failures.check(http, Sent(case.method.upper(), url, endpoint, params=query, body=body, headers=headers))
+
+    return target
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+@pytest.mark.parametrize("kind", ["protocol", "openapi"])
+def test_fuzz(fuzzed: Fuzzed, kind: str) -> None:
+    """No generated request gets a 5xx; every 4xx of a protocol endpoint is one of its spec's codes."""
+    failures = Failures()
+    with httpx.Client(base_url=fuzzed.server.base_url, timeout=30.0, follow_redirects=False) as http:
+        make = protocol_targets if kind == "protocol" else openapi_targets
+        for name, target in make(fuzzed, http, failures).items():
+            failures.run(name, target)
+    assert not failures.found, "\n\n".join(failures.found)
+    if failures.tolerated:
+        warnings.warn(f"500s tolerated until the outbound branch is merged: {sorted(failures.tolerated)}", stacklevel=1)
