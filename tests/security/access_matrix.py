@@ -31,6 +31,7 @@ CALLERS: tuple[str, ...] = (
     "orderer",  # the system of SITE's orderer (発注者), client_credentials
     "user_token_unconsented",  # T's token at an RP, scope openid only
     "user_token_consented",  # T's token at the same RP with a consent T and E approved
+    "employer_admin_token",  # E's admin's own token at E's own system (rule 3's API)
     "operator",  # a platform operator's sign-in
     "gate_other_prime",  # staff of the prime contractor of another site
     "gate_prime",  # gate staff of SITE's prime contractor
@@ -63,8 +64,9 @@ STAFF = (
     "employer_admin",
 )
 TECHNICIANS = ("technician_other", "technician_self")
-SYSTEMS = ("client_token", "orderer")  # companies' own systems (client_credentials)
-USER_TOKENS = ("user_token_unconsented", "user_token_consented")
+#: companies' own systems: their client_credentials tokens, and E's admin signed in to E's system
+SYSTEMS = ("client_token", "orderer", "employer_admin_token")
+USER_TOKENS = ("user_token_unconsented", "user_token_consented")  # T's
 
 Outcome = int | str
 LOGIN = "303→/login"
@@ -195,10 +197,10 @@ ROWS: list[Row] = [
     Row(
         "GET",
         "/userinfo",
-        cells(401, (USER_TOKENS, 200)),
+        cells(401, (USER_TOKENS, 200), employer_admin_token=200),
         why="OIDC Core §5.3: a person's token with openid; DPoP-bound needs its proof",
     ),
-    Row("POST", "/userinfo", cells(401, (USER_TOKENS, 200))),
+    Row("POST", "/userinfo", cells(401, (USER_TOKENS, 200), employer_admin_token=200)),
     Row(
         "GET",
         "/authorize",
@@ -414,19 +416,19 @@ ROWS: list[Row] = [
     Row(
         "GET",
         "/api/v1/employers/{employer_id}/contact-substitution",
-        cells(401, (USER_TOKENS, 403)),
-        why="rule 3: a token of E's admin only; T's tokens are refused",
+        cells(401, (USER_TOKENS, 403), employer_admin_token=200),
+        why="rule 3: E's admin through E's own system only; T's tokens are refused",
     ),
     Row(
         "PUT",
         "/api/v1/employers/{employer_id}/contact-substitution",
-        cells(401, (USER_TOKENS, 403)),
+        cells(401, (USER_TOKENS, 403), employer_admin_token=200),
         json={"enabled": False},
     ),
     Row(
         "PUT",
         "/api/v1/employers/{employer_id}/technicians/{technician_id}/contact-substitution",
-        cells(401, (USER_TOKENS, 403)),
+        cells(401, (USER_TOKENS, 403), employer_admin_token=200),
         json={"enabled": None},
     ),
     Row("GET", "/metrics", anyone(200), why="Prometheus counters, nothing about a person (app/ops.py)"),

@@ -200,6 +200,7 @@ def _commands(subject_id: str, other_id: str, tag: str) -> dict[str, list[str]]:
         "other_prime": ["admin", "create-employer", *other_prime, "--phone", "03-9999-0000"],
         "other_gate": [*staff, OTHER_PRIME, "--login", f"am-gate-{tag}", "--role", "staff"],
         "e_system": [*client, "給与システム", *system, "--owner-employer-id", E],
+        "e_hr": [*client, "人事システム", "--owner-employer-id", E],  # E's admin signs in to it (rule 3 API)
         "e_dpop": [*client, "DPoP システム", *system, "--owner-employer-id", E, "--require-dpop"],
         "rp": [*client, "安全書類システム"],
         "other_rp": [*client, "勤怠システム"],  # an RP T signs in to without any consent
@@ -264,6 +265,7 @@ def build_world(server: LiveServer) -> World:
     )
     assert approved.status_code == 303, (approved.status_code, approved.text[:300])
     plain = code_flow(me, other_rp, scope="openid")["access_token"]
+    admins = code_flow(users["employer_admin"], out["e_hr"], scope="openid")["access_token"]
 
     def bearer(name: str, token: str, scheme: str = "Bearer") -> Caller:
         return Caller(name, headers={"Authorization": f"{scheme} {token}"})
@@ -274,6 +276,7 @@ def build_world(server: LiveServer) -> World:
             "client_token": bearer("client_token", _client_token(server, e_system)),
             "user_token_consented": bearer("user_token_consented", consented),
             "user_token_unconsented": bearer("user_token_unconsented", plain),
+            "employer_admin_token": bearer("employer_admin_token", admins),
             "wallet_token": bearer("wallet_token", wallet_token),
             "dpop_without_proof": bearer("dpop_without_proof", _dpop_token(server, e_dpop), "DPoP"),
         }
