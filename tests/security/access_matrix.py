@@ -25,7 +25,9 @@ from typing import Any
 #: state change made by an allowed probe cannot hide what the others would have got.
 CALLERS: tuple[str, ...] = (
     "anonymous",
-    "wallet_token",  # the pre-authorized code grant's token (OpenID4VCI §6.1): the credential endpoint only
+    # the pre-authorized code grant's token (OpenID4VCI §6.1), redeemed with client_id = E's system as in
+    # hole 1: the credential endpoint only
+    "wallet_token",
     "dpop_without_proof",  # E's DPoP-bound client token sent without its proof (RFC 9449 §7.1)
     "client_token",  # E's own system, client_credentials
     "orderer",  # the system of SITE's orderer (発注者), client_credentials

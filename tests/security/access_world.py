@@ -138,17 +138,19 @@ def _dpop_token(server: LiveServer, client: dict[str, Any]) -> str:
     return str(answer.json()["access_token"])
 
 
-def _wallet_token(server: LiveServer, made: dict[str, Any]) -> tuple[str, str]:
-    """The holder's token from the pre-authorized code grant (OpenID4VCI §6.1), and the offer's id."""
-    offer_id = urlsplit(made["offer_uri"]).path.rsplit("/", 1)[1]
+def _wallet_token(server: LiveServer, made: dict[str, Any], impersonated: str) -> str:
+    """The holder's token from the pre-authorized code grant (OpenID4VCI §6.1), redeemed as hole 1's
+    attacker did: with ``client_id`` set to the employer's own system (client ids are public). The
+    grant authenticates the holder only, so the token must act as no client (the matrix checks where
+    it is accepted); a server that refuses the client_id instead is also safe, and then the token is
+    redeemed without it."""
     code = httpx.get(made["offer_uri"], timeout=30).json()["grants"][PRE_AUTH]["pre-authorized_code"]
-    answer = httpx.post(
-        server.url("/token"),
-        data={"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": made["tx_code"]},
-        timeout=30,
-    )
+    form = {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": made["tx_code"]}
+    answer = httpx.post(server.url("/token"), data={**form, "client_id": impersonated}, timeout=30)
+    if answer.status_code in (400, 401) and answer.json().get("error") in ("invalid_client", "invalid_request"):
+        answer = httpx.post(server.url("/token"), data=form, timeout=30)
     assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"]), offer_id
+    return str(answer.json()["access_token"])
 
 
 def _register(server: LiveServer) -> dict[str, Any]:
@@ -232,7 +234,7 @@ def build_world(server: LiveServer) -> World:
     out = dict(zip(commands, genba_batch(server, *commands.values()), strict=True))
     demo = {a["username"]: Credentials(a["username"], a["password"], a["totp_secret"]) for a in out["demo"]}
     e_system, e_dpop, rp, other_rp = out["e_system"], out["e_dpop"], out["rp"], out["other_rp"]
-    wallet_token, _ = _wallet_token(server, out["redeemed_offer"])
+    wallet_token = _wallet_token(server, out["redeemed_offer"], impersonated=e_system["client_id"])
     offer_id = urlsplit(out["offer"]["offer_uri"]).path.rsplit("/", 1)[1]
 
     people = {
