@@ -11,8 +11,9 @@ technician ``T`` (``{technician_id}``), his employer ``E`` (``{employer_id}``), 
 
 To add a route: add a :class:`Row` (method, path exactly as declared, the concrete probe and its
 body, and :func:`cells` naming the outcome for each caller), or, for a purely public document,
-add it to :data:`PUBLIC`. A probe must be harmless for the caller it is allowed for (a wrong
-password, an event without a presentation), or be marked ``last`` and ordered with the other session-ending rows.
+add it to :data:`PUBLIC` (docs/security.md, "Access-control matrix and fuzzing"). A probe must be
+harmless for the callers it is allowed for (a wrong password, an event without a presentation), or
+be marked ``last`` and ordered with the other session-ending rows.
 """
 
 from __future__ import annotations
