@@ -25,7 +25,7 @@ from app import certificate_pages, history_pages, housekeeping, ops, wallet_page
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
-from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
+from app.middleware import BodyLimitMiddleware, NulRefusalMiddleware, SecurityHeadersMiddleware, request_id_var
 from app.ratelimit import RateLimitMiddleware, address_rate
 from app.settings import Settings
 from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
@@ -340,6 +340,7 @@ def create_app(
             engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix
         )
         app.add_middleware(RateLimitMiddleware, rate=rate)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
