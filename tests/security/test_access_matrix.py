@@ -134,7 +134,13 @@ def probe(http: httpx.Client, world: World, row: Row, caller: Caller) -> str:
     if caller.cookies:
         headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in caller.cookies.items())
     http.cookies.clear()  # what an earlier answer set must not travel with the next caller's request
-    response = http.request(row.method, url, headers=headers, **kwargs)
+    for attempt in (1, 2):  # the second on a new connection, if a 500 before this one broke the old
+        try:
+            response = http.request(row.method, url, headers=headers, **kwargs)
+            break
+        except httpx.TransportError as exc:
+            if attempt == 2:  # a 500 that broke the connection: a cell like any other
+                return f"no answer ({type(exc).__name__})"
     return outcome(response, row.detail)
 
 
