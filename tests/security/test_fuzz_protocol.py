@@ -114,6 +114,8 @@ def _bad_port(sent: Any) -> bool:
 #: TEMPORARY. 500s that the ``outbound`` branch fixes (issue 12 item 8); tolerated here only so the
 #: two branches do not fix the same code twice. The lead empties this on merge: from then on each is
 #: a spec error like any other request. (endpoint, the known case, does this request fall under it)
+#: On this branch nothing falls under them any more (idp/oauth/metadata_types.py refuses metadata of
+#: the wrong type): the fuzzing passes with this empty, at 300 examples, on both backends.
 KNOWN_FIXED_ON_OUTBOUND: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
     (
         "/register",
