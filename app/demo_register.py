@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent.policy import PolicyEngine
-from consent.ports import ConsentError, Party
+from consent.ports import ConsentError, Party, local_date
 from consent.service import ConsentService
 from idp import accounts
 from idp.ccus import register
@@ -86,7 +86,7 @@ def load_register_demo(
             [technician_id],
             ["qualifications", "education_training"],
             "安全書類（作業員名簿・資格者証）の作成",
-            now.date(),
+            local_date(now),  # Japan's calendar, as the engine's: UTC's date is "the past" from 00:00 to 09:00 JST
             date(now.year + 1, 3, 31),
             now=now,
         )

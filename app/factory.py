@@ -26,7 +26,13 @@ from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
-from app.middleware import REQUEST_ID_KEY, BodyLimitMiddleware, SecurityHeadersMiddleware, request_id_var
+from app.middleware import (
+    REQUEST_ID_KEY,
+    BodyLimitMiddleware,
+    NulRefusalMiddleware,
+    SecurityHeadersMiddleware,
+    request_id_var,
+)
 from app.ratelimit import RateLimitMiddleware, address_rate
 from app.settings import Settings, SettingsError
 from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
@@ -403,6 +409,7 @@ def create_app(
     app.add_middleware(
         CrossSiteGuard, issuer=config.issuer, session_cookie=config.cookie_prefix + config.cookie_name
     )  # app/cross_site.py: every cookie-authenticated state change, refused when another site sends it
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body limit, security headers, request ids.
+"""ASGI middleware: request body limit, NUL refusal, security headers, request ids.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) so streaming bodies are counted as they arrive and an
 oversize request is refused with 413 before the application reads it.
@@ -80,6 +80,33 @@ async def _too_large(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class NulRefusalMiddleware:
+    """Refuse a request whose path or query carries a NUL character (``%00``) with 400 invalid_request.
+
+    No identifier, token or parameter Genba ID accepts contains U+0000 (RFC 6749 Appendix A: VSCHAR
+    and NQCHAR are %x20-7E; URIs, RFC 3986 §2, have no NUL), and PostgreSQL text cannot hold it: such
+    a value reached the database as a 500 (issue 12 item 8; found by fuzzing on PostgreSQL). Bodies are
+    refused by their parsers (``idp/oauth/http.py``, ``idp/web/forms.py``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and has_nul(scope.get("path", ""), scope.get("query_string", b"")):
+            body = b'{"error": "invalid_request", "error_description": "NUL characters are not accepted"}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def has_nul(path: str, query: bytes) -> bool:
+    lowered = query.lower()
+    return "\x00" in path or b"%00" in lowered or b"\x00" in lowered
 
 
 class SecurityHeadersMiddleware:

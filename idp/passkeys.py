@@ -22,7 +22,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -90,7 +90,10 @@ def register(
             expected_origin=config.origin,
             require_user_verification=True,
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # WebAuthnException, not only InvalidRegistrationResponse: py_webauthn raises its siblings
+        # (InvalidJSONStructure, InvalidCBORData, ...) for a malformed response, which is the
+        # caller's mistake (400), never a 500 (issue 12 item 8; found by the access-control matrix)
         raise PasskeyError("passkey registration did not verify") from exc
     if session.exec(select(Passkey).where(col(Passkey.credential_id) == verified.credential_id)).first():
         raise PasskeyError("this passkey is already registered")
@@ -141,7 +144,7 @@ def authenticate(
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PasskeyError("passkey did not verify") from exc
     user_handle = credential.get("response", {}).get("userHandle")
     account = session.get(Account, passkey.account_id)

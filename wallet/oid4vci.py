@@ -187,6 +187,9 @@ def _proof_values(body: dict[str, Any]) -> list[str]:
 def _issue(runtime: WalletRuntime, access: AccessInfo, body: dict[str, Any]) -> Response:
     now = runtime.clock()
     identifier, configuration = body.get("credential_identifier"), body.get("credential_configuration_id")
+    if not isinstance(identifier, str | None) or not isinstance(configuration, str | None):
+        # §8.2: both are strings; anything else is the wallet's mistake (a list was a 500: issue 12 item 8)
+        return _error("invalid_credential_request", "credential_identifier and credential_configuration_id are strings")
     if bool(identifier) == bool(configuration):
         return _error("invalid_credential_request", "send credential_identifier or credential_configuration_id")
     if configuration:

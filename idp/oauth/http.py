@@ -30,6 +30,8 @@ def _pairs(raw: str) -> dict[str, str]:
     for key, value in pairs:
         if key in out:
             raise ProtocolError("invalid_request", f"parameter {key[:40]} is repeated")
+        if "\x00" in key or "\x00" in value:  # RFC 6749 Appendix A: no parameter holds NUL (nor can PostgreSQL)
+            raise ProtocolError("invalid_request", "parameters must not contain NUL characters")
         if len(value) > MAX_VALUE:
             raise ProtocolError("invalid_request", f"parameter {key[:40]} is too long")
         out[key] = value

@@ -23,6 +23,7 @@ from idp.oauth.clients import PUBLIC_METHODS, create_client, sha256_hex
 from idp.oauth.config import current_db
 from idp.oauth.discovery import metadata
 from idp.oauth.errors import InvalidClientMetadataError, InvalidRedirectUriError, OAuth2Error, safe_description
+from idp.oauth.metadata_types import type_problem
 from idp.oauth.services import OAuthServices
 from idp.validation import FieldProblem
 
@@ -119,20 +120,6 @@ class Registration(ClientRegistrationEndpoint):
         return 201, data, [("Cache-Control", "no-store")]
 
 
-#: RFC 7591 §2 / OIDC Registration §2 member types: a value of another JSON type is refused with
-#: ``invalid_client_metadata``, never coerced (``["x"]`` is not a name) nor left to fail later (issue 12 item 8)
-STRINGS = (
-    "client_name",
-    "token_endpoint_auth_method",
-    "scope",
-    "subject_type",
-    "backchannel_logout_uri",
-    "request_object_signing_alg",
-    "id_token_signed_response_alg",
-)
-BOOLEANS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "backchannel_logout_session_required")
-
-
 #: client metadata that would make the provider fetch a URL; it fetches none of them (the outbound
 #: policy, issue 12 hole 6, keeps that surface small): refused rather than silently ignored
 FETCHED_BY_REFERENCE = {
@@ -143,17 +130,14 @@ FETCHED_BY_REFERENCE = {
 
 
 def _typed(body: dict[str, Any]) -> None:
+    """Refuse what would make the provider fetch a URL, then members of the wrong JSON type
+    (``idp.oauth.metadata_types``: never coerced, ``["x"]`` is not a name; issue 12 item 8)."""
     for name, reason in FETCHED_BY_REFERENCE.items():
         if body.get(name) not in (None, "", []):
             raise InvalidClientMetadataError(reason)
-    for name in STRINGS:
-        if name in body and body[name] is not None and not isinstance(body[name], str):
-            raise InvalidClientMetadataError(f"{name} must be a string")
-    for name in BOOLEANS:
-        if name in body and not isinstance(body[name], bool):
-            raise InvalidClientMetadataError(f"{name} must be a boolean")
-    if "jwks" in body and body["jwks"] is not None and not isinstance(body["jwks"], dict):
-        raise InvalidClientMetadataError("jwks must be a JSON object")
+    problem = type_problem(body)
+    if problem is not None:
+        raise InvalidClientMetadataError(problem)
 
 
 def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuthClient | None) -> Any:

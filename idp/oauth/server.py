@@ -103,6 +103,10 @@ class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", pending_token)
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
+        # RFC 6749 Appendix A.1: client-id = *VSCHAR (%x20-7E); anything else (a NUL from a Basic
+        # header, which PostgreSQL cannot even compare) names no client
+        if not isinstance(client_id, str) or not (client_id.isascii() and client_id.isprintable()):
+            return None
         return find_client(current_db(), client_id)
 
     def save_token(self, token: dict[str, Any], request: GenbaRequest) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from consent.groups import ALL_GROUPS, LABELS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Party
+from consent.ports import ConsentError, ConsentPort, ConsentView, Party, local_date
 from idp import accounts
 from idp.models import Employer, OAuthClient
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep
@@ -203,7 +203,7 @@ async def employer_grant(
             technicians,
             groups,
             form.get("purpose", ""),
-            runtime.clock().date(),
+            local_date(runtime.clock()),  # Japan's calendar, as the engine's (not UTC's: 00:00-09:00 JST)
             end,
             now=runtime.clock(),
             employer_initiated=True,

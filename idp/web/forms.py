@@ -62,6 +62,8 @@ async def read_form(request: Request) -> dict[str, str]:
             raise BadForm(f"項目 {key} が重複しています", f"field {key!r} is repeated")
         if len(value) > MAX_FIELD_LENGTH:
             raise BadForm(f"項目 {key} が長すぎます", f"field {key!r} is too long")
+        if "\x00" in key or "\x00" in value:  # no field holds NUL, and PostgreSQL text cannot store it
+            raise BadForm("使用できない文字が含まれています", "the form contains a NUL character")
         form[key] = value
     return form
 
