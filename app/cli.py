@@ -372,6 +372,10 @@ def demo(
             "English: add ?lang=en to any page.\n"
         )
     if serve_after:
+        # The demo's certificate source is the stand-in on 127.0.0.1 (`genba source serve`), which the
+        # outbound policy refuses by default (docs/security.md, "Outbound requests"); the demo never
+        # runs in production (checked above), so it allows loopback and private addresses for itself.
+        os.environ.setdefault("GENBA_OUTBOUND_ALLOW_PRIVATE", "true")
         serve(host=host, port=port, workers=1, proxy_headers=False)
 
 
