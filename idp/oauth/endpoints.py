@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -113,8 +114,16 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         super().__init__(server)
         self.svc = services
 
+    def check_params(self, request: Any, client: Any) -> None:
+        """RFC 7662 §2.1: ``token`` is required; ``token_type_hint`` is only a hint, and one this server
+        does not know is ignored (the search extends to every type) rather than refused —
+        ``unsupported_token_type`` is RFC 7009's, for revocation, not an introspection error."""
+        if "token" not in request.form:
+            raise InvalidRequestError()
+
     def query_token(self, token_string: str, token_type_hint: str | None) -> KnownToken | None:
-        return find_token(self.svc, token_string, token_type_hint)
+        hint = token_type_hint if token_type_hint in self.SUPPORTED_TOKEN_TYPES else None
+        return find_token(self.svc, token_string, hint)
 
     def check_permission(self, token: KnownToken, client: RegisteredClient, request: Any) -> bool:
         return token.client_id == client.client_id

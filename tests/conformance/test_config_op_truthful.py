@@ -317,6 +317,20 @@ def test_revocation_and_introspection_work(app: FastAPI, client: TestClient, rp:
     assert active["iss"] == ISSUER
 
 
+def test_introspection_ignores_a_token_type_hint_it_does_not_know(
+    app: FastAPI, client: TestClient, rp: Client, technician: Person
+) -> None:
+    """RFC 7662 §2.1: ``token_type_hint`` is a hint; a value the server does not know does not make the request
+    fail (``unsupported_token_type`` is RFC 7009's, for revocation): the token is looked up as any other, and
+    a wrong known hint is extended to every type too."""
+    body = tokens(client, app, rp, technician)
+    auth = (rp.client_id, rp.client_secret or "")
+    for hint in ("urn:example:no-such-type", "refresh_token"):
+        answer = client.post("/introspect", data={"token": body["access_token"], "token_type_hint": hint}, auth=auth)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["active"] is True
+
+
 def _challenge_algs(header: str) -> set[str]:
     dpop = header[header.index("DPoP") :]
     return set(dpop.split('algs="', 1)[1].split('"', 1)[0].split())

@@ -54,9 +54,7 @@ _BEARER_ERRORS = {"invalid_request", "invalid_token", "insufficient_scope", "inv
 #: For each protocol endpoint, the error codes its specifications define for it.
 ERRORS: dict[str, set[str]] = {
     "/token": _TOKEN_ERRORS,
-    # RFC 7662 §2.3 (RFC 6749 §5.2's codes); authlib also answers RFC 7009's unsupported_token_type to a
-    # token_type_hint it does not know, which RFC 7662 §2.1 lets a server ignore instead
-    "/introspect": {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"},
+    "/introspect": {"invalid_request", "invalid_client", "unauthorized_client"},  # RFC 7662 §2.3 (RFC 6749 §5.2)
     "/revoke": {"invalid_request", "invalid_client", "unauthorized_client", "unsupported_token_type"},  # RFC 7009
     "/par": _TOKEN_ERRORS | _AUTHORIZE_ERRORS,  # RFC 9126 §2.3
     "/authorize": _AUTHORIZE_ERRORS,
