@@ -276,7 +276,7 @@ def _qr(frames: list[str]) -> dict[str, Any]:
     return {
         "frames": len(frames),
         "frame_bytes": [len(f.encode()) for f in frames],
-        "versions": [segno.make(f, error="l", mode="byte").version for f in frames],
+        "versions": [segno.make_qr(f, error="l", mode="byte").version for f in frames],
     }
 
 
@@ -292,7 +292,7 @@ def _size(world: World, dcql: dict[str, Any]) -> dict[str, Any]:
         "sd_jwt_kb_bytes": {k: len(v[0]) for k, v in token.items()},
         "json_bytes": raw,
         "qr_payload_bytes": size,
-        "single_qr_version": segno.make(whole, error="l", mode="byte").version if size <= QR_V40_L_BYTES else None,
+        "single_qr_version": segno.make_qr(whole, error="l", mode="byte").version if size <= QR_V40_L_BYTES else None,
         "as_sent": _qr(encode_presentation(nonce, token)),
     }
 

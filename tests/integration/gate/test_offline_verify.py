@@ -287,4 +287,4 @@ def test_every_frame_of_the_default_presentations_fits_a_qr_code(kit: OfflineKit
         frames = offline_frames(kit.world, kit.bundle, c, iat=int(kit.now.timestamp()))
         assert 1 <= len(frames) <= most, (kind, [len(f) for f in frames])
         for frame in frames:
-            assert len(frame.encode()) <= 2953 and segno.make(frame, error="l", mode="byte").version <= 40
+            assert len(frame.encode()) <= 2953 and segno.make_qr(frame, error="l", mode="byte").version <= 40
