@@ -57,8 +57,6 @@ class Settings(BaseSettings):
     #: how often each worker deletes expired rows (c_nonces, interactions, PAR, replay entries...); 0 = never
     purge_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
 
-    throttle_free_failures: int = Field(default=5, ge=1)
-    throttle_max_delay_seconds: int = Field(default=900, ge=1, le=3600)
     throttle_window_seconds: int = Field(default=3600, ge=60)
 
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
