@@ -55,8 +55,9 @@ EXEMPT = (
     Exempt("/userinfo", "UserInfo may be POSTed (OIDC Core §5.3.1): the access token is the authority"),
     Exempt(
         "/authorize",
-        "the authorization endpoint takes POST (OIDC Core §3.1.2.1) from the relying party's page; nothing "
-        "is granted without the same-origin consent form",
+        "the authorization endpoint takes POST (OIDC Core §3.1.2.1) from the relying party's page; it does "
+        "exactly what GET /authorize does (a consent is given or remembered only through the same-origin "
+        "consent form; a remembered one answers to the registered redirect URI, as a GET navigation would)",
     ),
     Exempt(
         "/session/end",

@@ -4,8 +4,9 @@
 
 Without the two headers the method does not apply and authlib tries the next one; with them, an
 attestation that does not verify is ``invalid_client`` at once, never a quiet fall-back to ``none``.
-A client registered with ``none`` (a public client) may present one, as may a client registered
-with ``attest_jwt_client_auth`` (``RegisteredClient.check_endpoint_auth_method``).
+Only a client registered with ``attest_jwt_client_auth`` may present one, and it must every time
+(``RegisteredClient.check_endpoint_auth_method``); anyone else's attestation headers are
+``invalid_client``: an ordinary public client cannot become a holder's wallet (deny by default).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from idp.oauth.attestation import (
     AttestationVerifier,
     attested_subject,
 )
+from idp.oauth.clients import ATTEST as ATTEST_METHOD
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.config import current_db
 from idp.oauth.errors import InvalidClientError
@@ -51,6 +53,10 @@ class AttestJwtClientAuth:
             client: RegisteredClient | None = query_client(client_id) if client_id else None
             if client is None:
                 raise AttestationError("unknown client_id")
+            if client.row.token_endpoint_auth_method != ATTEST_METHOD:
+                # deny by default: only a client registered to attest is a wallet by attestation; the
+                # headers are refused rather than ignored, so the client learns it (issue 12 hole 3)
+                raise AttestationError("this client is not registered for attest_jwt_client_auth")
             session: Session = current_db()
             request.client_attestation = self.verifier.verify(
                 session, attestation=attestation, pop=pop, client_id=client.client_id

@@ -84,13 +84,15 @@ class RegisteredClient:
         return hmac.compare_digest(sha256_hex(client_secret), self.row.client_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """One registered method for every endpoint (token, revocation, introspection, PAR); a public
-        client (``none``) may instead prove itself with a client attestation from a trusted wallet
-        provider (draft-ietf-oauth-attestation-based-client-auth §1: clients "traditionally viewed
-        as public clients"), except at introspection, which public clients may not use (RFC 7662 §2.1)."""
+        """One registered method for every endpoint (token, revocation, introspection, PAR). Client
+        attestation (draft-ietf-oauth-attestation-based-client-auth) only for a client registered with
+        ``attest_jwt_client_auth``, which then always attests: deny by default, so an ordinary public
+        client cannot become a holder's wallet with an attestation a trusted provider made for its
+        client_id (issue 12 hole 3); never at introspection, which public clients may not use
+        (RFC 7662 §2.1)."""
         registered = self.row.token_endpoint_auth_method
         if method == ATTEST:
-            return registered in PUBLIC_METHODS and endpoint != "introspection"
+            return registered == ATTEST and endpoint != "introspection"
         return method == registered
 
     def check_response_type(self, response_type: str) -> bool:

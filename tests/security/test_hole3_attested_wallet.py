@@ -112,7 +112,14 @@ def _card(server: LiveServer, access_token: str) -> httpx.Response:
 
 @pytest.fixture
 def wallet_app(client_app: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """An ordinary public client: not registered as a wallet by the operator."""
+    """A wallet app registered to authenticate by attestation (``attest_jwt_client_auth``), not
+    registered as a wallet by the operator: only its attestations make it one."""
+    return client_app(public=True, auth_method="attest_jwt_client_auth", redirect_uris=[REDIRECT])
+
+
+@pytest.fixture
+def ordinary_app(client_app: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """An ordinary public client (``none``)."""
     return client_app(public=True, redirect_uris=[REDIRECT])
 
 
@@ -121,25 +128,33 @@ def test_without_an_attestation_the_client_is_refused(
     technician: Callable[..., Credentials],
     users: Callable[..., HttpUser],
     wallet_app: dict[str, Any],
+    ordinary_app: dict[str, Any],
 ) -> None:
     """Through PAR or directly, an unattested client asking for ``openid_credential`` gets
-    ``invalid_authorization_details`` (issue 12 hole 3)."""
+    ``invalid_authorization_details`` (issue 12 hole 3); an ordinary public client cannot attest at
+    all, not even with a trusted provider's attestation made for its client_id (``invalid_client``);
+    a client registered to attest cannot push without one (``invalid_client``)."""
     me = users(server, technician()).sign_in()
     _, challenge = pkce()
-    pushed = _push(server, wallet_app["client_id"], challenge)
+    ordinary = ordinary_app["client_id"]
+    pushed = _push(server, ordinary, challenge)
     assert pushed.status_code == 201, pushed.text
-    back = _code(me, wallet_app["client_id"], pushed.json()["request_uri"])
+    back = _code(me, ordinary, pushed.json()["request_uri"])
     assert back.get("error") == ["invalid_authorization_details"], back
     assert "code" not in back
+    attested = _push(server, ordinary, challenge, _attested(server, ordinary, ECKey.generate_key("P-256")))
+    assert attested.status_code in (400, 401) and attested.json()["error"] == "invalid_client", attested.text
+    bare = _push(server, wallet_app["client_id"], challenge)
+    assert bare.status_code in (400, 401) and bare.json()["error"] == "invalid_client", bare.text
     # the provider's own record of an attested push cannot be written by the client, in the pushed
     # form or in the query of a plain authorization request
     claimed = {"__attested_by": PROVIDER.issuer}
-    pushed = _push(server, wallet_app["client_id"], challenge, form=claimed)
+    pushed = _push(server, ordinary, challenge, form=claimed)
     assert pushed.status_code == 201, pushed.text
-    back = _code(me, wallet_app["client_id"], pushed.json()["request_uri"])
+    back = _code(me, ordinary, pushed.json()["request_uri"])
     assert back.get("error") == ["invalid_authorization_details"], back
     direct = {
-        "client_id": wallet_app["client_id"],
+        "client_id": ordinary,
         "response_type": "code",
         "redirect_uri": REDIRECT,
         "scope": "openid",
