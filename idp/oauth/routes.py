@@ -123,10 +123,6 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
         params = {k: v for k, v in form.items() if k not in CLIENT_AUTH_PARAMS}
         if "request_uri" in params:
             return json_error("invalid_request", "request_uri is not allowed in a pushed request")
-        if req.dpop is not None:
-            if params.get("dpop_jkt", req.dpop.jkt) != req.dpop.jkt:
-                return json_error("invalid_dpop_proof", "dpop_jkt does not match the DPoP proof")
-            params["dpop_jkt"] = req.dpop.jkt  # RFC 9449 §10.1: bind the code to the proof's key
         if "request" in params:
             from idp.oauth.request_objects import decode_request_object
 
@@ -141,6 +137,11 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
             except OAuth2Error as exc:
                 return json_error(exc.error or "invalid_request_object", exc.description or "")
             params.update(inner)
+        # after the request object is merged, so a dpop_jkt inside it cannot replace the proof's key
+        if req.dpop is not None:
+            if params.get("dpop_jkt", req.dpop.jkt) != req.dpop.jkt:
+                return json_error("invalid_dpop_proof", "dpop_jkt does not match the DPoP proof")
+            params["dpop_jkt"] = req.dpop.jkt  # RFC 9449 §10.1: bind the code to the proof's key
         params = par.without_internal(params)
         params["client_id"] = client.client_id
         if getattr(req, "auth_method", None) == ATTEST:

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -22,6 +23,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from tests.support.http_user import pkce
+from tests.support.oidc import dpop_proof
 from tests.support.server import LiveServer
 
 REDIRECT = "https://rp.example/cb"
@@ -113,3 +115,40 @@ def test_an_incomplete_signed_request_object_is_refused(
     elif change == "exp as a string":
         claims["exp"] = str(now + 300)
     assert _outcome(server, _authorize(server, client, key, **claims)) == "invalid_request_object", change
+
+
+def test_a_pushed_request_object_cannot_replace_the_dpop_proofs_key(
+    server: LiveServer, client_app: Callable[..., dict[str, Any]]
+) -> None:
+    """RFC 9449 §10.1: a pushed authorization request with a DPoP proof binds the code to the proof's key;
+    a ``dpop_jkt`` inside the signed request object naming another key is ``invalid_dpop_proof``, not a
+    silent rebinding (the object was merged after the check)."""
+    key = ECKey.generate_key("P-256")
+    jwks = {"keys": [{**key.as_dict(private=False), "kid": "rp-1", "use": "sig", "alg": "ES256"}]}
+    client = client_app(redirect_uris=[REDIRECT], jwks=json.dumps(jwks))
+    proof_key, other = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
+    now = int(time.time())
+    body = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "code_challenge": pkce()[1],
+        "code_challenge_method": "S256",
+        "iss": client["client_id"],
+        "aud": server.base_url,
+        "nbf": now,
+        "exp": now + 300,
+        "dpop_jkt": other.thumbprint(),
+    }
+    request = jwt.encode({"alg": "ES256", "kid": "rp-1"}, body, key)
+    proof = dpop_proof(proof_key, "POST", server.url("/par"), now=datetime.now(UTC))
+    pushed = httpx.post(
+        server.url("/par"),
+        data={"request": request},
+        auth=(client["client_id"], client["client_secret"]),
+        headers={"DPoP": proof},
+        timeout=30,
+    )
+    assert pushed.status_code == 400, pushed.text
+    assert pushed.json()["error"] == "invalid_dpop_proof"
