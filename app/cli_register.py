@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from app import database
 from app.cli import JsonOpt, _date, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from common.japan_time import local_date
 from consent import records
-from consent.ports import local_date
 from idp.ccus import register, substitution
 from idp.runtime import system_clock
 

@@ -9,8 +9,9 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from common.japan_time import local_date
 from consent.policy import PolicyEngine
-from consent.ports import ConsentError, Party, local_date
+from consent.ports import ConsentError, Party
 from consent.service import ConsentService
 from idp import accounts
 from idp.ccus import register

@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
+from common.japan_time import local_date
 from consent.groups import FieldGroup
-from consent.ports import ConsentPort, Party, local_date
+from consent.ports import ConsentPort, Party
 from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.register import assignment_active, find_site, record_work, site_active

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
-from consent.ports import JAPAN, local_date
+from common.japan_time import JAPAN, local_date
 from idp import accounts
 from idp.ccus.register import find_site, work_history
 from idp.models import Employer, Technician, WorkRecord

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.responses import Response
 
+from common.japan_time import local_date
 from connectors import store as certificate_store
 from connectors.models import Certificate
-from consent.ports import local_date
 from idp import accounts
 from idp.ccus.disclosure import full_record
 from idp.models import Account, OAuthGrant

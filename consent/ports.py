@@ -11,27 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 PartyKind = Literal["technician", "company", "orderer", "client", "operator"]
-JAPAN = ZoneInfo("Asia/Tokyo")
-
-
-def local_date(now: datetime) -> date:
-    """Calendar dates (consent periods, affiliations, assignments) are Japanese dates: a period ending
-    on 27 November ends at midnight in Japan, not at 09:00 the next morning (UTC)."""
-    return now.astimezone(JAPAN).date()
-
-
-def add_years(start: date, years: int) -> date:
-    """The same calendar date ``years`` later (29 February becomes 28 February)."""
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:
-        return start.replace(year=start.year + years, day=28)
 
 
 @dataclass(frozen=True)

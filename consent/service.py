@@ -13,12 +13,13 @@ from datetime import date, datetime
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
+from common.japan_time import add_years, local_date
 from consent import lifecycle as lc
 from consent import records
 from consent.groups import ALL_GROUPS, FieldGroup
 from consent.models import ConsentRequest
 from consent.policy import PolicyEngine, history_scope
-from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason, add_years, local_date
+from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason
 from consent.receipt import kantara_receipt, readable_receipt
 
 MAX_YEARS = 2

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from common.japan_time import local_date
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party, local_date
+from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
 from idp import accounts
 from idp.ccus.disclosure import disclose
 from idp.ccus.principal import Caller, caller_from_token

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from consent.ports import local_date
+from common.japan_time import local_date
 from idp import accounts
 from idp.ccus import substitution
 from idp.models import Account, Employer, OAuthClient

@@ -35,8 +35,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentPort, local_date
+from consent.ports import ConsentPort
 from idp import accounts
 from idp.ccus import standard_claims
 from idp.ccus.disclosure import disclose

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentPort, local_date
+from consent.ports import ConsentPort
 from idp.ccus import standard_claims
 from idp.ccus.directory import current_employer_of
 from idp.ccus.principal import DETAIL_TYPE, client_party

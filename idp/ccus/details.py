@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from common.japan_time import add_years, local_date
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentError, ConsentPort, Party, add_years, local_date
+from consent.ports import ConsentError, ConsentPort, Party
 from idp import accounts
 from idp.ccus.owners import owner_party
 from idp.models import Account

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from consent.ports import Party, Relationship, local_date
+from common.japan_time import local_date
+from consent.ports import Party, Relationship
 from idp.ccus import substitution
 from idp.ccus.register import assignment_active, site_active
 from idp.models import (

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from consent.ports import local_date
+from common.japan_time import local_date
 from idp.accounts import find_employer, find_technician
 from idp.models import Employer, Orderer, Site, SiteAssignment, SiteCompany, Technician, TechnicianRecord, WorkRecord
 from idp.validation import FieldProblem, clean_text

@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
+from common.japan_time import local_date
 from consent.groups import ALL_GROUPS, LABELS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Party, local_date
+from consent.ports import ConsentError, ConsentPort, ConsentView, Party
 from idp import accounts
 from idp.models import Employer, OAuthClient
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from consent.ports import local_date
+from common.japan_time import local_date
 from idp import accounts
 from idp.ccus import substitution
 from idp.models import Employer, EmployerStaff

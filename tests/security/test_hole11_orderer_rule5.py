@@ -29,7 +29,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from consent.ports import JAPAN
+from common.japan_time import JAPAN
 from idp.ccus import register
 from tests.security.conftest import DEMO_EMPLOYER
 from tests.support.http_user import Credentials, HttpUser
@@ -53,7 +53,7 @@ START = "2020-04-01"
 
 
 def _today() -> date:
-    """The register's calendar is Japan's (consent.ports.local_date)."""
+    """The register's calendar is Japan's (common.japan_time.local_date)."""
     return datetime.now(JAPAN).date()
 
 

@@ -1,4 +1,4 @@
-"""The employer's grant form starts the grant on Japan's calendar date (consent.ports.local_date), as
+"""The employer's grant form starts the grant on Japan's calendar date (common.japan_time.local_date), as
 the data API does. It used the UTC date, so from 00:00 to 09:00 JST — when Japan's date is already the
 next day — every grant was refused as "期間が過去か、終了日が開始日より前です" (the period starts in
 the past). Found by the access-control matrix, which began failing at 00:00 JST (MISSION rule 1: the
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consent.ports import local_date
+from common.japan_time import local_date
 from tests.integration.test_consent_oauth_flow import _world
 from tests.support.web import csrf_of, runtime, sign_in
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from consent.ports import local_date
+from common.japan_time import local_date
 from idp.models import WorkRecord
 from tests.integration.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
