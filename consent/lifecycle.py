@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from consent.models import ConsentRequest
-from consent.ports import ConsentError, Party, Reason
+from consent.ports import ConsentError, ConsentState, Party, PartyDecision, Reason
 
-AWAITING, ACTIVE, REJECTED, EXPIRED, REVOKED = "awaiting", "active", "rejected", "expired", "revoked"
+AWAITING, ACTIVE = ConsentState.awaiting, ConsentState.active
+REJECTED, EXPIRED, REVOKED = ConsentState.rejected, ConsentState.expired, ConsentState.revoked
 TERMINAL = (REJECTED, EXPIRED, REVOKED)
-APPROVED, REFUSED = "approved", "refused"
+APPROVED, REFUSED = PartyDecision.approved, PartyDecision.refused
 
 AWAITING_TECHNICIAN = Reason("awaiting_technician", "技能者の同意待ち", "awaiting the technician's approval")
 AWAITING_EMPLOYER = Reason("awaiting_employer", "所属事業者の同意待ち", "awaiting the employer's approval")
@@ -28,10 +29,10 @@ EMPLOYER_CHANGED = Reason(
 TECHNICIAN_ONLY = Reason("technician_only", "本人以外には開示されません", "shown to nobody but the technician")
 
 
-def state_at(row: ConsentRequest, today: date) -> str:
+def state_at(row: ConsentRequest, today: date) -> ConsentState:
     """The state on ``today``: terminal states stay; otherwise expiry, then both approvals."""
     if row.state in (REJECTED, REVOKED):
-        return row.state
+        return ConsentState(row.state)
     if row.period_end < today:
         return EXPIRED
     if row.technician_decision == APPROVED and (row.employer_id is None or row.employer_decision == APPROVED):

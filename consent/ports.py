@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -16,6 +17,25 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 PartyKind = Literal["technician", "company", "orderer", "client", "operator"]
+
+
+class ConsentState(enum.StrEnum):
+    """A consent request's state (issue 4, item 4): ``awaiting`` (technician and/or employer still to
+    decide) → ``active`` once both approved, or ``rejected``, ``expired``, ``revoked``
+    (``consent.lifecycle.state_at``). Stored as its string value."""
+
+    awaiting = "awaiting"
+    active = "active"
+    rejected = "rejected"
+    expired = "expired"
+    revoked = "revoked"
+
+
+class PartyDecision(enum.StrEnum):
+    """What the technician or the employer decided on a request (MISSION.md rule 1: both approve)."""
+
+    approved = "approved"
+    refused = "refused"
 
 
 @dataclass(frozen=True)
@@ -87,9 +107,9 @@ class ConsentView:
     purpose: str
     period_start: date
     period_end: date
-    state: str
-    technician_decision: str | None
-    employer_decision: str | None
+    state: ConsentState
+    technician_decision: PartyDecision | None
+    employer_decision: PartyDecision | None
     created_at: datetime
 
 

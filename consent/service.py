@@ -19,7 +19,7 @@ from consent import records
 from consent.groups import ALL_GROUPS, FieldGroup
 from consent.models import ConsentRequest
 from consent.policy import PolicyEngine, history_scope
-from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, Reason
+from consent.ports import ConsentError, ConsentView, Decision, Directory, Party, PartyDecision, Reason
 from consent.receipt import kantara_receipt, readable_receipt
 
 MAX_YEARS = 2
@@ -424,7 +424,11 @@ class ConsentService:
             period_start=row.period_start,
             period_end=row.period_end,
             state=lc.state_at(row, local_date(now)),
-            technician_decision=row.technician_decision,
-            employer_decision=row.employer_decision,
+            technician_decision=_decision(row.technician_decision),
+            employer_decision=_decision(row.employer_decision),
             created_at=row.created_at,
         )
+
+
+def _decision(stored: str | None) -> PartyDecision | None:
+    return None if stored is None else PartyDecision(stored)

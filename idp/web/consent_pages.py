@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS, LABELS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Party
+from consent.ports import ConsentError, ConsentPort, ConsentState, ConsentView, Party, PartyDecision
 from idp import accounts
 from idp.models import Employer, OAuthClient
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep
@@ -26,6 +26,9 @@ from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
 
 router = APIRouter()
+
+#: requests a party has approved that still count: in force, or waiting for the other party
+LIVE = (ConsentState.active, ConsentState.awaiting)
 
 
 def get_consent(request: Request) -> ConsentPort:
@@ -65,8 +68,8 @@ def technician_inbox(
     if actor is None or actor[0].kind != "technician":
         return RedirectResponse("/consent/employer", status_code=303)
     views = consent.for_technician(actor[0].id, now=runtime.clock())
-    pending = [v for v in views if v.state == "awaiting" and v.technician_decision is None]
-    active = [v for v in views if v.state in ("active", "awaiting") and v.technician_decision == "approved"]
+    pending = [v for v in views if v.state == ConsentState.awaiting and v.technician_decision is None]
+    active = [v for v in views if v.state in LIVE and v.technician_decision == PartyDecision.approved]
     history = [v for v in views if v not in pending and v not in active]
     return _page(
         request,
@@ -112,8 +115,8 @@ def employer_inbox(
     if actor is None or actor[0].kind != "company" or actor[1] is None:
         return RedirectResponse("/consent", status_code=303)
     views = consent.for_employer(actor[0].id, now=runtime.clock())
-    pending = [v for v in views if v.state == "awaiting" and v.employer_decision is None]
-    active = [v for v in views if v.state in ("active", "awaiting") and v.employer_decision == "approved"]
+    pending = [v for v in views if v.state == ConsentState.awaiting and v.employer_decision is None]
+    active = [v for v in views if v.state in LIVE and v.employer_decision == PartyDecision.approved]
     history = [v for v in views if v not in pending and v not in active]
     clients = db.exec(
         select(OAuthClient).where(col(OAuthClient.disabled).is_(False)).order_by(col(OAuthClient.client_name))
