@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-import app.cli_db  # noqa: F401  (registers db backup | restore on the db group)
 from app import backup, database
 from app.cli import cli
 from idp import accounts

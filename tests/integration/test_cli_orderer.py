@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-import app.cli_oauth
-import app.cli_register  # noqa: F401  (registers the commands, as ``app.cli.main`` does)
 from idp.models import OAuthClient, Orderer, Site, SiteAssignment
 from tests.conftest import TEST_SECRET
 from tests.integration.test_cli import EMPLOYER, TECHNICIAN, run

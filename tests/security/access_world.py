@@ -75,7 +75,6 @@ class World:
 #: world costs one interpreter start instead of one per command.
 _BATCH = """
 import contextlib, io, json, sys
-import app.cli_connectors, app.cli_db, app.cli_gate, app.cli_oauth, app.cli_register, app.cli_wallet
 from app.cli import cli
 outputs = []
 for argv in json.load(sys.stdin):

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import app.cli_gate  # noqa: F401  (registers `gate` on the CLI, see test_the_installed_genba_command_has_gate)
 from app.cli import cli
 from tests.integration.gate.conftest import OfflineKit
 from tests.support.gate_world import NAME, TECHNICIAN, challenge, challenge_text, offline_frames
@@ -29,7 +28,7 @@ def bundle_file(kit: OfflineKit, tmp_path: Path) -> Path:
 @pytest.fixture
 def frozen_cli(kit: OfflineKit, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """The command reads the system clock; here it reads the kit's frozen one."""
-    monkeypatch.setattr("app.cli_gate.system_clock", kit.clock)
+    monkeypatch.setattr("app.cli.gate.system_clock", kit.clock)
     return CliRunner()
 
 

@@ -38,7 +38,6 @@ VALID, INVALID, SUSPENDED = 0, 1, 2
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> Iterator[CliRunner]:
     """The real ``genba credentials`` commands on the test database."""
-    import app.cli_wallet  # noqa: F401  (registers the credentials commands)
 
     monkeypatch.setenv("GENBA_DATABASE_URL", db_url)
     monkeypatch.setenv("GENBA_SECRET_KEY", TEST_SECRET)

@@ -12,7 +12,8 @@ import typer
 from sqlmodel import Session, col, select
 
 from app import database
-from app.cli import JsonOpt, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from app.cli.admin import admin_cli
+from app.cli.common import JsonOpt, emit, fail, out, settings_or_fail, transaction
 from idp.ccus.owners import set_owner
 from idp.models import SigningKey
 from idp.oauth import keys as signing_keys
@@ -21,7 +22,6 @@ from idp.runtime import SystemRandomness, system_clock
 from idp.secretbox import SecretBox
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
-cli.add_typer(keys_cli, name="keys")
 
 
 def _jwks(value: str | None) -> dict[str, Any] | None:

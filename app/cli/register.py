@@ -11,14 +11,14 @@ import typer
 from sqlmodel import Session
 
 from app import database
-from app.cli import JsonOpt, _date, admin_cli, cli, emit, fail, out, settings_or_fail, transaction
+from app.cli.admin import admin_cli
+from app.cli.common import JsonOpt, emit, fail, out, parse_day, settings_or_fail, transaction
 from common.japan_time import local_date
 from consent import records
 from idp.ccus import register, substitution
 from idp.runtime import system_clock
 
 audit_cli = typer.Typer(help="Consent and disclosure records", no_args_is_help=True)
-cli.add_typer(audit_cli, name="audit")
 
 
 @admin_cli.command("create-orderer")
@@ -48,7 +48,7 @@ def create_site(
     as_json: JsonOpt = False,
 ) -> None:
     settings = settings_or_fail()
-    start, end = _date(starts_on, "starts_on"), _date(ends_on, "ends_on") if ends_on else None
+    start, end = parse_day(starts_on, "starts_on"), parse_day(ends_on, "ends_on") if ends_on else None
     with transaction(settings) as session:
         site = register.create_site(
             session=session,
@@ -100,7 +100,7 @@ def assign(
     as_json: JsonOpt = False,
 ) -> None:
     settings = settings_or_fail()
-    first, last = _date(start, "start"), _date(end, "end") if end else None
+    first, last = parse_day(start, "start"), parse_day(end, "end") if end else None
     with transaction(settings) as session:
         register.assign(
             session=session,
@@ -125,7 +125,7 @@ def end_assignment(
 ) -> None:
     """The technician leaves the site: the upper tiers and the orderer stop seeing him the next day."""
     settings = settings_or_fail()
-    last = _date(end, "end")
+    last = parse_day(end, "end")
     with transaction(settings) as session:
         register.end_assignment(session=session, site_id=site_id, technician_id=technician_id, end_date=last)
         data = {"site_id": site_id, "technician_id": technician_id, "end": last.isoformat()}

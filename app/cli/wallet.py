@@ -11,13 +11,12 @@ from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
 from app import database
-from app.cli import JsonOpt, cli, fail, out, settings_or_fail
+from app.cli.common import JsonOpt, fail, out, settings_or_fail
 from idp.runtime import system_clock
 from wallet import status
 from wallet.models import IssuedCredential
 
 credentials_cli = typer.Typer(help="Verifiable credentials issued to technicians", no_args_is_help=True)
-cli.add_typer(credentials_cli, name="credentials")
 
 
 def _app() -> FastAPI:

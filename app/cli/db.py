@@ -1,5 +1,5 @@
-"""``genba db backup --out FILE``, ``genba db restore --in FILE`` (app/backup.py) and ``genba db purge``
-(app/housekeeping.py)."""
+"""``genba db``: ``upgrade`` (migrations), ``backup --out FILE`` and ``restore --in FILE`` (app/backup.py) and
+``purge`` (app/housekeeping.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from typing import Annotated
 import typer
 
 from app import backup, database
-from app.cli import JsonOpt, db_cli, fail, out, settings_or_fail
+from app.cli.common import JsonOpt, fail, out, settings_or_fail
+
+db_cli = typer.Typer(help="Database migrations", no_args_is_help=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (safe to run again)."""
+    settings = settings_or_fail()
+    database.upgrade(settings.database_url)
+    out.print(f"database at revision {database.current_revision(settings.database_url)}")
+
 
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite / replace what is there")]
 

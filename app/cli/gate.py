@@ -10,13 +10,12 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from app.cli import JsonOpt, cli, err, fail, out, settings_or_fail
+from app.cli.common import JsonOpt, err, fail, out, settings_or_fail
 from idp.runtime import system_clock
 from wallet.gate.codec import CodecError, decode_challenge
 
 gate_cli = typer.Typer(help="Site gates: requirements and verification", no_args_is_help=True)
 requirement_cli = typer.Typer(help="What must be shown at a site (DCQL)", no_args_is_help=True)
-cli.add_typer(gate_cli, name="gate")
 gate_cli.add_typer(requirement_cli, name="requirement")
 
 

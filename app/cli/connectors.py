@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlmodel import Session, col, select
 
 from app import database
-from app.cli import JsonOpt, cli, fail, out, settings_or_fail, transaction
+from app.cli.common import JsonOpt, fail, out, settings_or_fail, transaction
 from app.holders import RegisteredHolders
 from app.private_files import private_file
 from common import outbound
@@ -29,9 +29,6 @@ source_cli = typer.Typer(
 )
 trust_cli = typer.Typer(help="Trust list of issuing bodies and their keys", no_args_is_help=True)
 connectors_cli = typer.Typer(help="Import verified certificates", no_args_is_help=True)
-cli.add_typer(source_cli, name="source")
-cli.add_typer(trust_cli, name="trust")
-cli.add_typer(connectors_cli, name="connectors")
 
 
 def _when(value: str | None, field: str) -> datetime | None:

@@ -1,0 +1,213 @@
+"""``genba admin``: the operator creates employers, technicians, staff and operators and links
+affiliations (the orderer, site and client commands join this group from their own modules)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from app.cli.common import JsonOpt, emit, fail, out, parse_day, passwords_for, settings_or_fail, transaction
+from app.settings import Settings
+from idp import accounts, audit, enrolment
+from idp.audit import AuditEvents
+from idp.runtime import SystemRandomness, system_clock
+from idp.secretbox import SecretBox
+from idp.validation import normalise_14_digit_id
+
+admin_cli = typer.Typer(help="Create accounts and affiliations", no_args_is_help=True)
+
+
+@admin_cli.command("create-employer")
+def create_employer(
+    employer_id: Annotated[str, typer.Option(help="事業者ID (14 digits)")],
+    trade_name: Annotated[str, typer.Option(help="商号")],
+    address: Annotated[str, typer.Option()],
+    phone: Annotated[str, typer.Option()],
+    sole_proprietor: Annotated[bool, typer.Option("--sole-proprietor", help="一人親方")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        employer = accounts.create_employer(
+            session=session,
+            employer_id=employer_id,
+            trade_name=trade_name,
+            address=address,
+            phone=phone,
+            sole_proprietor=sole_proprietor,
+            now=system_clock(),
+        )
+        data = {
+            "employer_id": employer.employer_id,
+            "trade_name": employer.trade_name,
+            "sole_proprietor": employer.sole_proprietor,
+        }
+    emit(as_json, data, lambda: out.print(f"created employer {data['employer_id']} {data['trade_name']}"))
+
+
+def _account_extras(session: Session, settings: Settings, account: Any, *, with_totp: bool) -> dict[str, str]:
+    rng = SystemRandomness()
+    extra: dict[str, str] = {}
+    if with_totp:
+        box = SecretBox(settings.resolved_secret(), "totp", rng)
+        extra["totp_secret"] = enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
+    audit.record(
+        session=session,
+        event=AuditEvents.ACCOUNT_CREATED,
+        outcome="success",
+        now=system_clock(),
+        account_id=account.id,
+        subject=account.username,
+        detail={"via": "cli", "kind": account.kind},
+    )
+    return extra
+
+
+def _password(given: str | None) -> tuple[str, bool]:
+    return (given, False) if given else (secrets.token_urlsafe(12), True)
+
+
+@admin_cli.command("create-technician")
+def create_technician(
+    technician_id: Annotated[str, typer.Option(help="技能者ID (14 digits; full-width digits accepted)")],
+    name: Annotated[str, typer.Option(help="氏名")],
+    kana: Annotated[str, typer.Option(help="フリガナ")],
+    birth_date: Annotated[str, typer.Option(help="生年月日 YYYY-MM-DD")],
+    gender: Annotated[str, typer.Option(help="male|female|other|unspecified")],
+    address: Annotated[str, typer.Option()],
+    phone: Annotated[str, typer.Option()],
+    face_photo: Annotated[Path | None, typer.Option(help="JPEG or PNG, at most 2 MB")] = None,
+    password: Annotated[str | None, typer.Option(help="Initial password (generated if omitted)")] = None,
+    with_totp: Annotated[bool, typer.Option("--with-totp", help="Enrol TOTP and print its secret")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    photo = None
+    if face_photo is not None:
+        try:
+            photo = face_photo.read_bytes()
+        except OSError as exc:
+            fail(f"face_photo: cannot read {face_photo}: {exc.strerror}")
+    pw, generated = _password(password)
+    born = parse_day(birth_date, "birth_date")
+    with transaction(settings) as session:
+        account, technician = accounts.create_technician(
+            session=session,
+            technician_id=technician_id,
+            name=name,
+            name_kana=kana,
+            birth_date=born,
+            gender=gender,
+            address=address,
+            phone=phone,
+            password=pw,
+            face_photo=photo,
+            passwords=passwords_for(settings),
+            rng=SystemRandomness(),
+            now=system_clock(),
+        )
+        data: dict[str, Any] = {
+            "technician_id": technician.technician_id,
+            "username": account.username,
+            "name": technician.name,
+        }
+        if generated:
+            data["password"] = pw
+        data.update(_account_extras(session, settings, account, with_totp=with_totp))
+    emit(as_json, data, lambda: out.print("created technician " + ", ".join(f"{k}={v}" for k, v in data.items())))
+
+
+@admin_cli.command("create-staff")
+def create_staff(
+    employer_id: Annotated[str, typer.Option(help="事業者ID of the employer")],
+    login: Annotated[str, typer.Option(help="Login name; signs in as <事業者ID>-<login>")],
+    display_name: Annotated[str, typer.Option(help="氏名")],
+    role: Annotated[str, typer.Option(help="admin|staff")] = "staff",
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="Initial password (generated if omitted)")] = None,
+    with_totp: Annotated[bool, typer.Option("--with-totp")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    pw, generated = _password(password)
+    with transaction(settings) as session:
+        account, staff = accounts.create_staff(
+            session=session,
+            employer_id=employer_id,
+            login=login,
+            display_name=display_name,
+            role=role,
+            email=email,
+            password=pw,
+            passwords=passwords_for(settings),
+            rng=SystemRandomness(),
+            now=system_clock(),
+        )
+        data: dict[str, Any] = {"username": account.username, "role": staff.role, "email": account.email}
+        if generated:
+            data["password"] = pw
+        data.update(_account_extras(session, settings, account, with_totp=with_totp))
+    emit(as_json, data, lambda: out.print("created staff " + ", ".join(f"{k}={v}" for k, v in data.items())))
+
+
+@admin_cli.command("create-operator")
+def create_operator(
+    login: Annotated[str, typer.Option(help="Operator login name")],
+    display_name: Annotated[str, typer.Option()],
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option()] = None,
+    with_totp: Annotated[bool, typer.Option("--with-totp")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    settings = settings_or_fail()
+    pw, generated = _password(password)
+    with transaction(settings) as session:
+        account = accounts.create_operator(
+            session=session,
+            login=login,
+            display_name=display_name,
+            email=email,
+            password=pw,
+            passwords=passwords_for(settings),
+            rng=SystemRandomness(),
+            now=system_clock(),
+        )
+        data: dict[str, Any] = {"username": account.username}
+        if generated:
+            data["password"] = pw
+        data.update(_account_extras(session, settings, account, with_totp=with_totp))
+    emit(as_json, data, lambda: out.print("created operator " + ", ".join(f"{k}={v}" for k, v in data.items())))
+
+
+@admin_cli.command("link-affiliation")
+def link_affiliation(
+    technician_id: Annotated[str, typer.Option()],
+    employer_id: Annotated[str, typer.Option()],
+    start: Annotated[str, typer.Option(help="First day YYYY-MM-DD")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Affiliate a technician with an employer; the current affiliation (if any) ends the day before."""
+    settings = settings_or_fail()
+    start_date = parse_day(start, "start")
+    with transaction(settings) as session:
+        affiliation = accounts.link_affiliation(
+            session=session,
+            technician_id=technician_id,
+            employer_id=employer_id,
+            start_date=start_date,
+            now=system_clock(),
+        )
+        data = {
+            "technician_id": normalise_14_digit_id(technician_id, field="technician_id"),
+            "employer_id": normalise_14_digit_id(employer_id, field="employer_id"),
+            "start_date": affiliation.start_date.isoformat(),
+        }
+    emit(
+        as_json,
+        data,
+        lambda: out.print(f"linked {data['technician_id']} to {data['employer_id']} from {data['start_date']}"),
+    )
