@@ -3,7 +3,7 @@ and the size of the offline presentation QR code.
 
 A temporary SQLite database is migrated and the real app is built on it (``app.factory.create_app``,
 a fixed clock). A technician with a CCUS card and two 技能講習 certificates (玉掛け, 小型移動式クレーン)
-receives them through the real OpenID4VCI flow (``wallet.holder.receive`` over the ASGI client), and the
+receives them through the real OpenID4VCI flow (``tools.holder.receive`` over the ASGI client), and the
 gate's sync bundle is made with ``wallet.gate.offline.bundle``. Then, one thread (one core):
 
 - ``wallet.gate.check.check`` in-process with a ``Trust`` whose status lookup returns the prepared
@@ -55,13 +55,13 @@ from bench.signin import percentile
 from connectors.models import Certificate
 from idp import accounts
 from idp.ccus import register
+from tools.holder import HeldCredential, receive
 from wallet import sdjwt
 from wallet.gate import offline
 from wallet.gate.check import Trust, check
 from wallet.gate.codec import Challenge, decode_challenge, encode_challenge, encode_presentation
 from wallet.gate.offline_check import verify_offline
 from wallet.gate.requirements import revealed_claims
-from wallet.holder import HeldCredential, receive
 from wallet.offers import create_offer
 
 DESCRIPTION = "gate checks: presentations verified /s/core and p99 (status checks included); offline QR size"

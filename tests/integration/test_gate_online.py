@@ -18,8 +18,8 @@ from idp.ccus import register
 from idp.models import WorkRecord
 from tests.support.clock import FrozenClock
 from tests.support.web import PASSWORD, Person, make_technician, runtime, sign_in
+from tools.holder import HeldCredential, receive
 from wallet.gate.models import GateEvent, GateRefusal
-from wallet.holder import HeldCredential, receive
 from wallet.offers import create_offer
 from wallet.sdjwt import REGISTRY
 

@@ -22,9 +22,9 @@ from tests.support import gate_http
 from tests.support.gate import KOGATA_CRANE, TAMAKAKE, add_certificates
 from tests.support.http_user import Credentials, HttpUser
 from tests.support.server import LiveServer
+from tools.holder import HeldCredential
 from wallet.gate.codec import encode_presentation
 from wallet.gate.requirements import revealed_claims
-from wallet.holder import HeldCredential
 from wallet.sdjwt import b64url_decode
 
 NAME = "渡辺 健一"

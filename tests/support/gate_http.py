@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 from tests.support.gate_world import unverified_claims
 from tests.support.http_user import HttpUser
 from tests.support.server import LiveServer, _genba_executable
+from tools.holder import HeldCredential, receive
 from wallet.gate.codec import Challenge, encode_challenge, encode_presentation
 from wallet.gate.models import GateEvent, GateRefusal
 from wallet.gate.requirements import revealed_claims
-from wallet.holder import HeldCredential, receive
 
 JSON = {"Content-Type": "application/json"}
 

@@ -33,10 +33,10 @@ from idp import accounts, enrolment
 from idp.ccus import register
 from tests.support.certificates import add_imported
 from tests.support.web import PASSWORD, Person, make_technician, runtime
+from tools.holder import HeldCredential, receive
 from wallet import sdjwt
 from wallet.gate.codec import Challenge, encode_challenge, encode_presentation
 from wallet.gate.requirements import revealed_claims
-from wallet.holder import HeldCredential, receive
 from wallet.offers import create_offer
 
 PRIME = "31000000000034"  # 元請 of SITE: its staff run the gate

@@ -33,8 +33,8 @@ from tests.support.gate_world import (
     vp_token,
 )
 from tests.support.web import sign_in
+from tools.holder import HeldCredential
 from wallet import status
-from wallet.holder import HeldCredential
 
 CLIENT_ID = "x509_san_dns:localhost"
 

@@ -27,7 +27,7 @@ from tests.support.certificates import add_imported
 from tests.support.gate_world import KOGATA, TAMAKAKE, sign_in_http, unverified_claims
 from tests.support.npm_dir import NodePackages, ToolchainError, ensure_packages
 from tests.support.server import LiveServer
-from wallet.holder import HeldCredential, receive
+from tools.holder import HeldCredential, receive
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRIME = "32000000000011"

@@ -20,7 +20,8 @@ import httpx
 
 from tests.support.npm_dir import NodePackages
 from tests.support.server import LiveServer
-from wallet import holder, sdjwt, status, verifier
+from tools import holder
+from wallet import sdjwt, status, verifier
 
 AUD, NONCE = "https://gate.genba-interop.test/site-1", "nonce-7Hq2kF"
 HTTP_TIMEOUT = 30.0

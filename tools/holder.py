@@ -1,5 +1,6 @@
-"""A small holder (wallet) library for tests and the gate's test tools: receive credentials through
-OpenID4VCI's pre-authorized code flow and present them with key binding."""
+"""A small holder (wallet) library for tests, benchmarks and the gate's test tools (a client of the
+server, never run by it): receive credentials through OpenID4VCI's pre-authorized code flow and
+present them with key binding."""
 
 from __future__ import annotations
 
