@@ -101,7 +101,7 @@ class Registration(ClientRegistrationEndpoint):
         body = request.payload.data
         if not isinstance(body, dict):
             raise InvalidClientMetadataError("the body must be a JSON object")
-        _typed(body)
+        check_metadata(body)
         try:
             self.extract_client_metadata(request)
         except AuthlibInvalidMetadata as exc:
@@ -129,9 +129,10 @@ FETCHED_BY_REFERENCE = {
 }
 
 
-def _typed(body: dict[str, Any]) -> None:
+def check_metadata(body: dict[str, Any]) -> None:
     """Refuse what would make the provider fetch a URL, then members of the wrong JSON type
-    (``idp.oauth.metadata_types``: never coerced, ``["x"]`` is not a name; issue 12 item 8)."""
+    (``idp.oauth.metadata_types``: never coerced, ``["x"]`` is not a name; issue 12 item 8). Called
+    once per request, before anything reads the body: registration (RFC 7591) and update (RFC 7592)."""
     for name, reason in FETCHED_BY_REFERENCE.items():
         if body.get(name) not in (None, "", []):
             raise InvalidClientMetadataError(reason)
@@ -146,8 +147,6 @@ def save(svc: OAuthServices, db: Session, body: dict[str, Any], *, update: OAuth
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InvalidClientMetadataError(f"{name} must be an array of strings")
         return value
-
-    _typed(body)
 
     method = body.get("token_endpoint_auth_method", "client_secret_basic")
     response_types = listed("response_types") or ["code"]

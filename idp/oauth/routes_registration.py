@@ -12,8 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from idp.oauth.config import bound_session
 from idp.oauth.errors import OAuth2Error, safe_description
-from idp.oauth.metadata_types import type_problem
-from idp.oauth.registration import client_metadata, managed_client, save
+from idp.oauth.registration import check_metadata, client_metadata, managed_client, save
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import GenbaJsonRequest, json_error
 
@@ -35,9 +34,6 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
         return json_error("invalid_client_metadata", "the body is not valid JSON")
     if not isinstance(body, dict):
         return json_error("invalid_client_metadata", "the body must be a JSON object")
-    problem = type_problem(body)
-    if problem is not None:
-        return json_error("invalid_client_metadata", problem)
     return body
 
 
@@ -91,6 +87,7 @@ async def manage(client_id: str, request: Request, oauth: OAuthDep) -> Response:
                     assert body is not None
                     if body.get("client_id", client_id) != client_id:
                         return json_error("invalid_client_metadata", "client_id cannot change")
+                    check_metadata(body)
                     save(svc, db, {k: v for k, v in body.items() if k != "client_id"}, update=row)
                     db.commit()
             except OAuth2Error as exc:
