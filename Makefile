@@ -24,7 +24,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app idp consent wallet connectors common tools
+	$(BIN)/mypy app idp register consent wallet connectors common tools
 	$(BIN)/lint-imports
 
 test: lint

@@ -14,10 +14,10 @@ from consent.policy import PolicyEngine
 from consent.ports import ConsentError, Party
 from consent.service import ConsentService
 from idp import accounts
-from idp.ccus import register
-from idp.ccus.directory import RegisterDirectory
 from idp.oauth.clients import create_client
 from idp.runtime import Clock, Randomness
+from register import repository as register
+from register.directory import RegisterDirectory
 
 PRIME_ID = "31000000000034"
 SITE_ID = "GENBA-2026-0001"

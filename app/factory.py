@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,9 +41,6 @@ from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.ccus.claims import ccus_id_token, ccus_userinfo
-from idp.ccus.details import ConsentDetails
-from idp.ccus.directory import RegisterDirectory
 from idp.known_devices import KnownDevices
 from idp.oauth.attestation import WalletProviders, load_wallet_providers
 from idp.oauth.config import OAuthConfig
@@ -61,6 +59,11 @@ from idp.web import build_router
 from idp.web.deps import IdpRuntime
 from idp.web.forms import BadForm
 from idp.web.render import make_templates, render
+from register.claims import ccus_id_token, ccus_userinfo
+from register.consent_screen import preview as release_preview
+from register.details import ConsentDetails
+from register.directory import RegisterDirectory
+from register.routes import build_router as build_register_router
 from wallet import oid4vci
 from wallet import web as wallet_web
 from wallet.gate import offline as gate_offline
@@ -274,6 +277,7 @@ def create_app(
     holders = RegisterHolderData(engine)
     app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
     app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
+    app.state.release_preview = functools.partial(release_preview, app.state.consent)
     app.state.oauth = build_oauth(
         oauth_config(settings),
         engine=engine,
@@ -299,6 +303,7 @@ def create_app(
         master_secret=config.master_secret,
     )
     app.include_router(build_router())  # the OAuth endpoints first (see build_router)
+    app.include_router(build_register_router())
     app.include_router(ops.router)
     app.state.gate = GateRuntime(
         app.state.wallet,

@@ -14,12 +14,13 @@ from common.japan_time import local_date
 from consent.groups import FieldGroup
 from consent.ports import ConsentPort, Party
 from idp import accounts
-from idp.ccus.disclosure import disclose
-from idp.ccus.register import assignment_active, find_site, record_work, site_active
-from idp.models import Account, Employer, Site, SiteAssignment, SiteCompany, Technician, WorkRecord
+from idp.models import Account, Employer, Technician
 from idp.runtime import Clock
 from idp.sessions import SessionStore
 from idp.validation import FieldProblem
+from register.disclosure import disclose
+from register.models import Site, SiteAssignment, SiteCompany, WorkRecord
+from register.repository import assignment_active, find_site, record_work, site_active
 from wallet.gate.ports import Entry, Operator, RosterEntry
 
 #: What a gate bundle carries of the technician record: name and kana, face photo, level (the

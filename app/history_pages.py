@@ -11,10 +11,11 @@ from sqlmodel import col, select
 
 from common.japan_time import JAPAN, local_date
 from idp import accounts
-from idp.ccus.register import find_site, work_history
-from idp.models import Employer, Technician, WorkRecord
+from idp.models import Employer, Technician
 from idp.web.deps import DbDep, RuntimeDep, UserDep
 from idp.web.render import render
+from register.models import WorkRecord
+from register.repository import find_site, work_history
 
 router = APIRouter()
 

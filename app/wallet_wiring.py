@@ -15,13 +15,13 @@ from common.japan_time import local_date
 from connectors import store as certificate_store
 from connectors.models import Certificate
 from idp import accounts
-from idp.ccus.disclosure import full_record
 from idp.models import Account, OAuthGrant
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.details import DetailsError
 from idp.oauth.resource import verify_token
 from idp.oauth.runtime import OAuthRuntime
 from idp.oauth.tokens import Resource, TokenKind
+from register.disclosure import full_record
 from wallet import credentials
 from wallet.models import CredentialOffer
 from wallet.ports import AccessError, AccessInfo, CardData, CertificateData
@@ -93,7 +93,7 @@ class RegisterHolderData:
         return out
 
     def current_employer(self, technician_id: str, *, now: datetime) -> str | None:
-        from idp.ccus.directory import RegisterDirectory
+        from register.directory import RegisterDirectory
 
         return RegisterDirectory(self._engine).current_employer(technician_id, on=local_date(now))
 

@@ -54,22 +54,12 @@ from consent.models import ConsentRequest
 from consent.policy import Evaluation, PolicyEngine
 from consent.ports import Decision, Party, Relationship
 from consent.service import ConsentService
-from idp.ccus.directory import RegisterDirectory
-from idp.models import (
-    Account,
-    AccountKind,
-    Affiliation,
-    Employer,
-    Orderer,
-    Site,
-    SiteAssignment,
-    SiteCompany,
-    Technician,
-    TechnicianRecord,
-)
+from idp.models import Account, AccountKind, Affiliation, Employer, Technician
 from idp.oauth.clients import create_client
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness, token_urlsafe
+from register.directory import RegisterDirectory
+from register.models import Orderer, Site, SiteAssignment, SiteCompany, TechnicianRecord
 
 DESCRIPTION = "consent decisions: decide()/Cedar p50/p99 in-process vs plain Python; data API requests/s"
 GOAL_P99_MS = 1.0

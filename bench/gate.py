@@ -54,7 +54,7 @@ from bench import machine_info, timestamp
 from bench.signin import percentile
 from connectors.models import Certificate
 from idp import accounts
-from idp.ccus import register
+from register import repository as register
 from tools.holder import HeldCredential, receive
 from wallet import sdjwt
 from wallet.gate import offline

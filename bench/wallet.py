@@ -83,9 +83,9 @@ def _settings(workdir: Path, url: str) -> Any:
 def seed_technician(engine: Engine, now: datetime, technician_id: str = TECHNICIAN_ID) -> None:
     """A technician with an employer and a record: the card then has every claim."""
     from idp import accounts
-    from idp.models.ccus import TechnicianRecord
     from idp.passwords import Passwords
     from idp.runtime import SystemRandomness
+    from register.models import TechnicianRecord
 
     with Session(engine) as session:
         _, technician = accounts.create_technician(

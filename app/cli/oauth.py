@@ -14,12 +14,12 @@ from sqlmodel import Session, col, select
 from app import database
 from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, settings_or_fail, transaction
-from idp.ccus.owners import set_owner
 from idp.models import SigningKey
 from idp.oauth import keys as signing_keys
 from idp.oauth.clients import create_client
 from idp.runtime import SystemRandomness, system_clock
 from idp.secretbox import SecretBox
+from register.owners import set_owner
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
 

@@ -13,7 +13,6 @@ from idp.models.accounts import (
     StaffRole,
     Technician,
 )
-from idp.models.ccus import Orderer, Site, SiteAssignment, SiteCompany, TechnicianRecord, WorkRecord
 from idp.models.oauth import (
     AuthorizationCode,
     Interaction,
@@ -43,7 +42,6 @@ __all__ = [
     "OAuthClient",
     "OAuthGrant",
     "OidcConsent",
-    "Orderer",
     "Passkey",
     "PushedRequest",
     "RecoveryCode",
@@ -51,13 +49,8 @@ __all__ = [
     "ReplayEntry",
     "RevokedToken",
     "SigningKey",
-    "Site",
-    "SiteAssignment",
-    "SiteCompany",
     "StaffRole",
     "Technician",
-    "TechnicianRecord",
     "ThrottleEntry",
     "WebSession",
-    "WorkRecord",
 ]

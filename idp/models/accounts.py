@@ -119,6 +119,6 @@ class Affiliation(SQLModel, table=True):
     start_date: date
     end_date: date | None = None
     #: Rule 3 for this technician: ``None`` follows the employer's default
-    #: (``Employer.contact_substitution``), ``True``/``False`` overrides it (``idp.ccus.substitution``).
+    #: (``Employer.contact_substitution``), ``True``/``False`` overrides it (``register.substitution``).
     contact_substitution: bool | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -6,7 +6,7 @@ different sectors cannot correlate a technician without consent.
 One disclosure path (MISSION.md rule 1, issue 12 hole 2): this module states claims only about
 accounts that are not technicians (employer staff, operators: their own work details). Every claim
 about a technician, standard ones included, is decided by the consent engine and recorded; the
-application wires that release (``idp.ccus.claims``) into userinfo and the ID token. Without it a
+application wires that release (``register.claims``) into userinfo and the ID token. Without it a
 technician's claims simply do not leave: nothing here falls back to the register.
 """
 
@@ -43,7 +43,7 @@ SUPPORTED_CLAIMS = (
     "sid",
     "at_hash",
     *(c for group in SCOPE_CLAIMS.values() for c in group),
-    "ccus",  # the consent engine's release for the ccus.* scopes (idp.ccus.claims)
+    "ccus",  # the consent engine's release for the ccus.* scopes (register.claims)
     "ccus_withheld",
 )
 
@@ -72,7 +72,7 @@ def account_claims(session: Session, account: Account) -> dict[str, Any]:
     """Every standard claim we can state about a staff or operator account, before scope filtering.
 
     A technician account gets nothing here: its claims are the consent engine's to release
-    (``idp.ccus.claims``), so a scope alone never carries a technician's data anywhere."""
+    (``register.claims``), so a scope alone never carries a technician's data anywhere."""
     assert account.id is not None
     if account.kind == AccountKind.technician:
         return {}

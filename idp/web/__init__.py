@@ -2,11 +2,9 @@
 
 from fastapi import APIRouter
 
-from idp.ccus import api as ccus_api
-from idp.ccus import api_employer
 from idp.oauth import routes as oauth_routes
 from idp.oauth import routes_registration
-from idp.web import account_pages, consent_pages, employer_pages, logout_pages, oauth_pages, signin_pages
+from idp.web import account_pages, consent_pages, logout_pages, oauth_pages, signin_pages
 
 
 def build_router() -> APIRouter:
@@ -18,10 +16,7 @@ def build_router() -> APIRouter:
     router.include_router(signin_pages.router)
     router.include_router(account_pages.router)
     router.include_router(consent_pages.router)
-    router.include_router(employer_pages.router)
     router.include_router(oauth_pages.router)
     router.include_router(logout_pages.router)
     router.include_router(routes_registration.router)
-    router.include_router(ccus_api.router)
-    router.include_router(api_employer.router)
     return router

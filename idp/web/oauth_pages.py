@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consent.groups import LABELS as GROUP_LABELS
 from idp import accounts
-from idp.ccus.consent_screen import Preview, preview
+from idp.consent_notice import NOTHING, Preview, ReleasePreviewer
 from idp.models import OidcConsent
 from idp.oauth.authorize import Browser, ErrorPage, NeedConsent, NeedLogin, Outcome
 from idp.oauth.claims import parse_claims_param
@@ -34,11 +34,12 @@ def _browser(request: Request, runtime: IdpRuntime, db: Session) -> Browser | No
 
 def _preview(runtime: IdpRuntime, request: Request, outcome: NeedConsent) -> Preview | None:
     """For a technician, what will leave and what waits, as the consent engine decides it
-    (``idp.ccus.consent_screen``); ``None`` for anyone else (their scopes say it all)."""
+    (the ``ReleasePreviewer`` the application wires, ``idp.consent_notice``); ``None`` for anyone
+    else (their scopes say it all)."""
     from idp.models import Interaction
     from idp.oauth.tokens import token_hash
 
-    consent = getattr(request.app.state, "consent", None)
+    previewer: ReleasePreviewer | None = getattr(request.app.state, "release_preview", None)
     with Session(runtime.engine, expire_on_commit=False) as db:
         browser = _browser(request, runtime, db)
         if browser is None or browser.account.id is None:
@@ -51,10 +52,9 @@ def _preview(runtime: IdpRuntime, request: Request, outcome: NeedConsent) -> Pre
             claims_param = parse_claims_param(str(row.params.get("claims") or "")) if row else None
         except ValueError:
             claims_param = None  # refused before this page is shown; nothing more is asked for
-        if consent is None:  # no engine wired: nothing about a technician leaves
-            return Preview((), (), (), (), (), None)
-        return preview(
-            consent,
+        if previewer is None:  # no engine wired: nothing about a technician leaves
+            return NOTHING
+        return previewer(
             db,
             client=outcome.client.row,
             technician=technician,

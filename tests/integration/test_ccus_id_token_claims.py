@@ -31,7 +31,7 @@ IN_ID_TOKEN = json.dumps({"id_token": {"ccus": None}})  # OIDC Core §5.5: the c
 
 def _set_record(app: FastAPI, technician_id: str) -> None:
     """Give the technician qualifications and a phone, so a leak of another group would show."""
-    from idp.models import TechnicianRecord
+    from register.models import TechnicianRecord
 
     rt = runtime(app)
     with Session(rt.engine) as s:
@@ -131,7 +131,7 @@ def test_ccus_scope_claims_follow_two_party_consent_in_id_token_and_userinfo(app
 
 def test_face_photo_is_released_at_userinfo_but_never_put_in_an_id_token(app: FastAPI, client: TestClient) -> None:
     """Both approved ``face_photo`` and ``qualifications`` (RFC 9396 details): the ID token carries the
-    qualifications only, userinfo both (idp.ccus.claims: a data-URI photo does not belong in an ID token)."""
+    qualifications only, userinfo both (register.claims: a data-URI photo does not belong in an ID token)."""
     (person, staff), rp = _world(app)
     _set_record(app, person.username)
     rt = runtime(app)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from idp.models import OAuthClient, Orderer, Site, SiteAssignment
+from idp.models import OAuthClient
+from register.models import Orderer, Site, SiteAssignment
 from tests.conftest import TEST_SECRET
 from tests.integration.test_cli import EMPLOYER, TECHNICIAN, run
 

@@ -14,8 +14,8 @@ from joserfc import jwt
 from sqlmodel import Session, select
 
 from idp import accounts, enrolment
-from idp.ccus import register
-from idp.models import WorkRecord
+from register import repository as register
+from register.models import WorkRecord
 from tests.support.clock import FrozenClock
 from tests.support.web import PASSWORD, Person, make_technician, runtime, sign_in
 from tools.holder import HeldCredential, receive

@@ -30,7 +30,7 @@ import pytest
 from sqlmodel import Session
 
 from common.japan_time import JAPAN
-from idp.ccus import register
+from register import repository as register
 from tests.security.conftest import DEMO_EMPLOYER
 from tests.support.http_user import Credentials, HttpUser
 from tests.support.server import LiveServer

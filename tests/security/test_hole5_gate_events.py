@@ -18,7 +18,8 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from idp.models import Technician, WorkRecord
+from idp.models import Technician
+from register.models import WorkRecord
 from tests.security.conftest import DEMO_PRIME, DEMO_SITE, DEMO_TECHNICIAN
 from tests.support import gate_http
 from tests.support.http_user import Credentials, HttpUser

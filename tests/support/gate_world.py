@@ -30,7 +30,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from idp import accounts, enrolment
-from idp.ccus import register
+from register import repository as register
 from tests.support.certificates import add_imported
 from tests.support.web import PASSWORD, Person, make_technician, runtime
 from tools.holder import HeldCredential, receive

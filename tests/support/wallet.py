@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from idp import accounts
-from idp.models.ccus import TechnicianRecord
+from register.models import TechnicianRecord
 from tests.support.certificates import add_imported
 from wallet.offers import PRE_AUTH_GRANT, NewOffer, create_offer
 from wallet.runtime import WalletRuntime

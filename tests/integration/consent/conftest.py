@@ -30,12 +30,13 @@ from consent.ports import ConsentView, Decision, Party
 from consent.records import GENESIS
 from consent.service import ConsentService
 from idp import accounts
-from idp.ccus import register
-from idp.ccus.directory import RegisterDirectory
-from idp.models import Affiliation, Employer, SiteAssignment, Technician
+from idp.models import Affiliation, Employer, Technician
 from idp.oauth.clients import create_client
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
+from register import repository as register
+from register.directory import RegisterDirectory
+from register.models import SiteAssignment
 from tests.support.clock import FrozenClock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

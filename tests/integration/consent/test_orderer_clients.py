@@ -18,16 +18,16 @@ from sqlmodel import col
 
 from consent.groups import ALL_GROUPS, fields_of
 from consent.ports import Party
-from idp.ccus import register
-from idp.ccus.directory import RegisterDirectory
-from idp.ccus.disclosure import disclose
-from idp.ccus.owners import find_orderer, set_owner
-from idp.ccus.principal import caller_from_grant
-from idp.ccus.standing import has_standing
 from idp.models import OAuthClient
 from idp.oauth.clients import create_client
 from idp.runtime import SystemRandomness
 from idp.validation import FieldProblem
+from register import repository as register
+from register.directory import RegisterDirectory
+from register.disclosure import disclose
+from register.owners import find_orderer, set_owner
+from register.principal import caller_from_grant
+from register.standing import has_standing
 from tests.integration.consent.conftest import E1, E2, E3, E4, E5, E6, O1, O2, S1, S2, T1, T2, T3, World
 
 ORDERER_RULE = "orderer-sees-own-project-roster-and-attendance"

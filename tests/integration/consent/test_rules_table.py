@@ -15,7 +15,7 @@ import pytest
 
 from consent.groups import ALL_GROUPS, FIELD_GROUP, ROSTER_GROUPS, FieldGroup, fields_of
 from consent.ports import ConsentError, Decision
-from idp.ccus.disclosure import disclose
+from register.disclosure import disclose
 from tests.integration.consent.conftest import E3, E4, EMPLOYERS, S1, S2, T1, T2, T3, World
 
 EVERYTHING = frozenset(ALL_GROUPS)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from idp.ccus import register
+from register import repository as register
 from tests.integration.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
 from tests.support.gate_world import (

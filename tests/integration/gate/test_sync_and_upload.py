@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from common.japan_time import local_date
-from idp.models import WorkRecord
+from register.models import WorkRecord
 from tests.integration.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
 from tests.support.gate_world import (

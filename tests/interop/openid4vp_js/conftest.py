@@ -20,9 +20,9 @@ import pytest
 from sqlmodel import Session
 
 from idp import accounts
-from idp.ccus import register
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness
+from register import repository as register
 from tests.support.certificates import add_imported
 from tests.support.gate_world import KOGATA, TAMAKAKE, sign_in_http, unverified_claims
 from tests.support.npm_dir import NodePackages, ToolchainError, ensure_packages

@@ -1,11 +1,11 @@
 """The consent screen names each credential and its contents as the wallet issues them: idp cannot
-import the wallet (import contract), so ``idp.ccus.consent_screen.CREDENTIALS`` mirrors
+import the wallet (import contract), so ``register.consent_screen.CREDENTIALS`` mirrors
 ``wallet.credentials.TYPES`` and this test keeps the two in step (issue 12: the screen never says
 something that is not so)."""
 
 from __future__ import annotations
 
-from idp.ccus.consent_screen import CREDENTIALS
+from register.consent_screen import CREDENTIALS
 from wallet import credentials
 
 

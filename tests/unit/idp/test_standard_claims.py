@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from consent.groups import ALL_GROUPS
-from idp.ccus import standard_claims
 from idp.models import Technician
 from idp.oauth.claims import SCOPE_CLAIMS, wanted_claims
+from register import standard_claims
 
 ALL_NAMES = wanted_claims(" ".join(SCOPE_CLAIMS), set())
 

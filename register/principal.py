@@ -1,5 +1,5 @@
 """Who is calling the data API: the OAuth client (acting for the company or the orderer that owns
-it, :mod:`idp.ccus.owners`), from a verified access token; with the consents the token relies on
+it, :mod:`register.owners`), from a verified access token; with the consents the token relies on
 (RFC 9396 authorization details)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from consent.ports import Party
 from idp import accounts
-from idp.ccus.owners import owner_party
 from idp.models import Account, OAuthClient, OAuthGrant, Technician
 from idp.oauth.tokens import AccessTokenClaims
+from register.owners import owner_party
 
 DETAIL_TYPE = "genba_technician_data"
 

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, select
 
 from consent.ports import Party
 from idp.accounts import find_employer
-from idp.models import Employer, OAuthClient, Orderer
+from idp.models import Employer, OAuthClient
 from idp.validation import FieldProblem, normalise_14_digit_id
+from register.models import Orderer
 
 
 def owner_party(session: Session, client: OAuthClient) -> Party | None:

@@ -5,7 +5,7 @@ The employer sets a default for all its technicians (``Employer.contact_substitu
 override it for one technician (``Affiliation.contact_substitution``; ``None`` follows the default).
 The override belongs to the affiliation: a technician who moves to another employer starts with the
 new employer's default. The consent engine reads the effective value through the directory
-(``idp.ccus.directory``) and ``idp.ccus.disclosure.disclose`` swaps the contact fields, wherever they
+(``register.directory``) and ``register.disclosure.disclose`` swaps the contact fields, wherever they
 leave (data API, roster, userinfo, ID token). Only an administrator of that employer changes it
 (the employer page and the data API check it); the operator's CLI may too. Each change is audited.
 """

@@ -13,7 +13,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from consent.ports import Party
-from idp.models import Employer, Orderer, Site, SiteCompany
+from idp.models import Employer
+from register.models import Orderer, Site, SiteCompany
 
 
 def has_standing(session: Session, site: Site, organisation: Party) -> bool:

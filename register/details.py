@@ -20,11 +20,11 @@ from common.japan_time import add_years, local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentError, ConsentPort, Party
 from idp import accounts
-from idp.ccus.owners import owner_party
 from idp.models import Account
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.details import DetailsError
 from idp.runtime import Clock
+from register.owners import owner_party
 
 TYPE = "genba_technician_data"
 DEFAULT_PERIOD = timedelta(days=365)
@@ -42,7 +42,7 @@ class ConsentDetails:
         self._clock = clock
 
     def _party(self, client: RegisteredClient) -> Party:
-        """The client acting for its owner, company or orderer (:mod:`idp.ccus.owners`)."""
+        """The client acting for its owner, company or orderer (:mod:`register.owners`)."""
         if client.row.owner_employer_pk is None and client.row.owner_orderer_pk is None:
             return Party("client", client.client_id)
         with Session(self._engine) as db:

@@ -21,13 +21,13 @@ from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from idp import accounts
-from idp.ccus import substitution
 from idp.models import Account, Employer, OAuthClient
 from idp.oauth.resource import presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep
 from idp.oauth.server import json_error
 from idp.oauth.tokens import Resource, TokenKind
 from idp.validation import FieldProblem
+from register import substitution
 
 router = APIRouter(prefix="/api/v1", tags=["employer"])
 

@@ -21,7 +21,7 @@ time the technician was registered: the register keeps no edit time for name and
 account's password change time (what staff accounts report) is security data, not profile data.
 
 Rule 3: where the employer publishes the company's contact instead, the decision says so and
-``address``/``phone_number`` are the company's (``idp.ccus.disclosure.disclose``); the
+``address``/``phone_number`` are the company's (``register.disclosure.disclose``); the
 technician's own e-mail then stays back too.
 """
 

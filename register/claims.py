@@ -5,7 +5,7 @@ Two kinds of claims, one decision per response:
 
 - the standard claims of the scopes ``profile``, ``phone``, ``address`` and ``email`` (and those
   asked for one by one with the ``claims`` parameter, OIDC Core §5.5), each mapped to its field group
-  (``idp.ccus.standard_claims``). They are released to the client acting for its owner company as the
+  (``register.standard_claims``). They are released to the client acting for its owner company as the
   relationship rules (``policies/disclosure.cedar``: the current employer's own systems) or a consent
   of both the technician and the employer allow; nobody gets them by scope alone;
 - ``ccus``: the fields the consent engine allows under the consents the grant relies on (its
@@ -39,13 +39,13 @@ from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort
 from idp import accounts
-from idp.ccus import standard_claims
-from idp.ccus.disclosure import disclose
-from idp.ccus.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 from idp.models import Account, OAuthGrant
 from idp.oauth.claims import requested_claim_names, wanted_claims
 from idp.oauth.tokens import AccessTokenClaims
 from idp.runtime import Clock
+from register import standard_claims
+from register.disclosure import disclose
+from register.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 
 NOT_IN_ID_TOKEN = frozenset({"face_photo"})
 

@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 from consent.groups import FIELD_GROUP
 from consent.ports import Decision
 from idp import accounts
-from idp.ccus.register import work_history
-from idp.models import Employer, Site, Technician, TechnicianRecord
+from idp.models import Employer, Technician
+from register.models import Site, TechnicianRecord
+from register.repository import work_history
 
 LEVEL_COLOURS = {1: ("白", "white"), 2: ("青", "blue"), 3: ("銀", "silver"), 4: ("金", "gold")}
 

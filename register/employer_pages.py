@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from common.japan_time import local_date
 from idp import accounts
-from idp.ccus import substitution
 from idp.models import Employer, EmployerStaff
 from idp.validation import FieldProblem
 from idp.web.deps import DbDep, RuntimeDep, UserDep
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
+from register import substitution
 
 router = APIRouter()
 VALUES = {"on": True, "off": False, "default": None}

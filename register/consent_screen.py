@@ -3,7 +3,7 @@ screen shows exactly the fields that will leave, and never says something the en
 enforce"; ISO/IEC 29184 §5.3 notice contents: recipient, purpose, data, period).
 
 For a technician, the authorization request's parts are previewed under the same decision the
-token will get (``idp.ccus.claims``):
+token will get (``register.claims``):
 
 - the standard claims of the scopes (and of the ``claims`` parameter), by field group;
 - each RFC 9396 ``genba_technician_data`` entry (and the ``ccus.*`` scopes it stands for): approving
@@ -18,7 +18,6 @@ anything else asked for is **withheld**, with the engine's reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,11 +26,12 @@ from sqlmodel import Session
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort
-from idp.ccus import standard_claims
-from idp.ccus.directory import current_employer_of
-from idp.ccus.principal import DETAIL_TYPE, client_party
+from idp.consent_notice import Credential, Preview, Waiting, Withheld
 from idp.models import OAuthClient, Technician
 from idp.oauth.claims import requested_claim_names, wanted_claims
+from register import standard_claims
+from register.directory import current_employer_of
+from register.principal import DETAIL_TYPE, client_party
 
 CREDENTIAL_TYPE = "openid_credential"
 #: the engine's reason code for a group nobody but the technician sees (``consent.lifecycle``)
@@ -69,41 +69,6 @@ CREDENTIALS: dict[str, tuple[tuple[str, str], tuple[tuple[str, str], ...]]] = {
         ),
     ),
 }
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """Groups of one entry that leave once the employer also approves."""
-
-    purpose: str
-    period_end: str
-    groups: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Withheld:
-    group: str
-    ja: str
-    en: str
-
-
-@dataclass(frozen=True)
-class Credential:
-    configuration_id: str
-    name: tuple[str, str]
-    fields: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Preview:
-    now: tuple[str, ...]
-    #: the purposes (ja, en) under which the ``now`` groups leave: the entries', or the system's service
-    now_purposes: tuple[tuple[str, str], ...]
-    waiting: tuple[Waiting, ...]
-    withheld: tuple[Withheld, ...]
-    credentials: tuple[Credential, ...]
-    #: the trade name, when the requesting system belongs to the technician's current employer
-    own_employer: str | None
 
 
 def _ordered(groups: set[str]) -> tuple[str, ...]:

@@ -13,18 +13,10 @@ from sqlmodel import Session, col, select
 
 from common.japan_time import local_date
 from consent.ports import Party, Relationship
-from idp.ccus import substitution
-from idp.ccus.register import assignment_active, site_active
-from idp.models import (
-    Affiliation,
-    Employer,
-    OAuthClient,
-    Orderer,
-    Site,
-    SiteAssignment,
-    SiteCompany,
-    Technician,
-)
+from idp.models import Affiliation, Employer, OAuthClient, Technician
+from register import substitution
+from register.models import Orderer, Site, SiteAssignment, SiteCompany
+from register.repository import assignment_active, site_active
 
 
 def _current_affiliation(session: Session, technician_pk: int, today: date) -> tuple[Affiliation, Employer] | None:

@@ -19,16 +19,17 @@ from common.japan_time import local_date
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
 from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
 from idp import accounts
-from idp.ccus.disclosure import disclose
-from idp.ccus.principal import Caller, caller_from_token
-from idp.ccus.register import assignment_active, find_site, site_active
-from idp.ccus.standing import has_standing
 from idp.csv_export import write_csv
-from idp.models import Employer, SiteAssignment, Technician
+from idp.models import Employer, Technician
 from idp.oauth.resource import presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import json_error
 from idp.oauth.tokens import Resource, TokenKind
+from register.disclosure import disclose
+from register.models import SiteAssignment
+from register.principal import Caller, caller_from_token
+from register.repository import assignment_active, find_site, site_active
+from register.standing import has_standing
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
 

@@ -1,0 +1,16 @@
+"""The register's HTTP surface: the CCUS data API (``/api/ccus/...``, RFC 6750 bearer tokens whose
+audience is the data API) and the employer's pages for its technicians. Mounted by the application
+after the identity provider's routes."""
+
+from fastapi import APIRouter
+
+from register import api, api_employer, employer_pages
+
+
+def build_router() -> APIRouter:
+    """The register's routes (none shares a path with the identity provider's)."""
+    router = APIRouter()
+    router.include_router(employer_pages.router)
+    router.include_router(api.router)
+    router.include_router(api_employer.router)
+    return router
