@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import database
 from app.private_files import private_sqlite
+from common.errors import GenbaError
 
 #: Tables that hold bookkeeping, not data, in a freshly migrated database: Alembic's revision and
 #: the consent record chain's head, which migration 0003 seeds with the all-zero hash.
@@ -38,8 +39,10 @@ PG_CUSTOM_MAGIC = b"PGDMP"
 TOOL_TIMEOUT_SECONDS = 6 * 3600
 
 
-class BackupError(Exception):
+class BackupError(GenbaError):
     """Backup or restore cannot go on; the message is one line for the operator."""
+
+    code = "backup_failed"
 
 
 @dataclass(frozen=True)

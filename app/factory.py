@@ -13,26 +13,20 @@ from typing import Any
 
 import anyio.to_thread
 import redis
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 
-from app import certificate_pages, history_pages, housekeeping, ops, wallet_pages
+from app import certificate_pages, error_handlers, history_pages, housekeeping, ops, wallet_pages
 from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
 from app.logs import protect_library_loggers
 from app.middleware import (
-    REQUEST_ID_KEY,
     BodyLimitMiddleware,
     NulRefusalMiddleware,
     SecurityHeadersMiddleware,
-    request_id_var,
 )
 from app.ratelimit import RateLimitMiddleware, address_rate
 from app.settings import Settings, SettingsError
@@ -49,16 +43,14 @@ from idp.oauth.replay import DatabaseReplayCache
 from idp.oauth.runtime import OAuthRuntime, build_oauth
 from idp.passwords import Passwords
 from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBox, SecretBoxError, derive_key
+from idp.secretbox import SecretBox, derive_key
 from idp.sessions import SessionStore
 from idp.signin import SignIn
 from idp.throttle import Throttle, Throttler
 from idp.throttle_redis import RedisThrottle
-from idp.validation import FieldProblem
 from idp.web import build_router
 from idp.web.deps import IdpRuntime
-from idp.web.forms import BadForm
-from idp.web.render import make_templates, render
+from idp.web.render import make_templates
 from register.claims import ccus_id_token, ccus_userinfo
 from register.consent_screen import preview as release_preview
 from register.details import ConsentDetails
@@ -232,21 +224,6 @@ async def _retry_logout(app: FastAPI, every: int) -> None:
             log.exception("back-channel logout retry failed")
 
 
-#: OAuth/OIDC/OpenID4VCI endpoints whose callers are programs: errors are JSON objects with a spec
-#: error code (RFC 6749 §5.2), never an HTML page or a stack trace (issue 12 item 8)
-PROTOCOL_PATHS = ("/token", "/par", "/introspect", "/revoke", "/register", "/userinfo", "/credential", "/jwks")
-
-
-def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    path = request.url.path
-    return (
-        path.startswith(("/api/", "/login/passkey/", "/account/passkeys/", "/wallet/nonce", "/.well-known/"))
-        or any(path == p or path.startswith(p + "/") for p in PROTOCOL_PATHS)
-        or ("application/json" in accept and "text/html" not in accept)
-    )
-
-
 def create_app(
     settings: Settings,
     *,
@@ -332,79 +309,7 @@ def create_app(
     )
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 
-    def page_error(request: Request, status: int, ja: str, en: str) -> Response:
-        if _wants_json(request):
-            return JSONResponse(
-                {
-                    "error": "invalid_request" if status < 500 else "server_error",
-                    "error_description": en,
-                    "message": f"{ja} / {en}",
-                },
-                status_code=status,
-            )
-        lang_message = (
-            en if request.query_params.get("lang") == "en" or request.cookies.get("genba_lang") == "en" else ja
-        )
-        return render(request, app.state.idp, "error.html", {"message": lang_message}, status=status)
-
-    @app.exception_handler(BadForm)
-    async def _bad_form(request: Request, exc: BadForm) -> Response:
-        return page_error(request, exc.status, exc.ja, exc.en)
-
-    @app.exception_handler(FieldProblem)
-    async def _field_problem(request: Request, exc: FieldProblem) -> Response:
-        return page_error(request, 400, f"{exc.field}: {exc.ja}", f"{exc.field}: {exc.en}")
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return page_error(request, 400, "入力が正しくありません", "the request is not valid")
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return page_error(request, 404, "ページが見つかりません", "page not found")
-        return page_error(request, exc.status_code, str(exc.detail), str(exc.detail))
-
-    @app.exception_handler(ClientDisconnect)
-    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
-        """The client went away while sending its body: nothing to answer, nothing to alarm anyone."""
-        log.debug("client disconnected before its request was read (request id %s)", request_id_var.get())
-        return Response(status_code=400)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        """The last resort (Starlette runs it outside every middleware): logged with the request's
-        id, answered without a stack trace, the id in ``X-Request-Id`` for the support desk."""
-        rid = str(request.scope.get(REQUEST_ID_KEY) or request_id_var.get())
-        token = request_id_var.set(rid)
-        try:
-            if ops.dependency_down(exc):
-                log.warning("backing service unavailable: %s (request id %s)", type(exc).__name__, rid)
-                response = ops.unavailable_response()
-            elif isinstance(exc, SecretBoxError):
-                # keys sealed under another GENBA_SECRET_KEY: /readyz says so too (issue 12 item 8)
-                log.error("stored keys cannot be opened with this GENBA_SECRET_KEY (request id %s)", rid)
-                response = keys_unavailable(request)
-            else:
-                log.exception("unhandled error (request id %s)", rid)
-                response = page_error(
-                    request, 500, "処理中に問題が発生しました", "something went wrong; please try again later"
-                )
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-Id"] = rid
-        return response
-
-    def keys_unavailable(request: Request) -> Response:
-        if _wants_json(request):
-            return JSONResponse(
-                {"error": "temporarily_unavailable", "error_description": "the service cannot sign right now"},
-                status_code=503,
-                headers={"Retry-After": "30", "Cache-Control": "no-store"},
-            )
-        return page_error(
-            request, 503, "ただいまサービスを利用できません", "the service is unavailable; please try again later"
-        )
+    error_handlers.install(app)  # one renderer per surface (issue 13 item 2)
 
     if settings.anonymous_requests_per_minute > 0:
         rate = address_rate(

@@ -12,6 +12,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.errors import GenbaError
+from common.messages import message
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 REQUEST_ID_KEY = "genba.request_id"
 
@@ -28,8 +31,14 @@ SECURITY_HEADERS = [
 ]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(GenbaError):
+    """The body grew past the limit while the application read it: 413 (RFC 9110 §15.5.14)."""
+
+    code = "request_too_large"
+    status = 413
+
+    def __init__(self) -> None:
+        super().__init__(message("http.body_too_large"))
 
 
 class BodyLimitMiddleware:
@@ -71,7 +80,7 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(send: Send) -> None:
-    body = "送信されたデータが大きすぎます / request body too large\n".encode()
+    body = (message("http.body_too_large").bilingual() + "\n").encode()
     await send(
         {
             "type": "http.response.start",

@@ -28,6 +28,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from common.errors import GenbaError
+from common.messages import message
+
 #: request line + headers: 64 KiB (nginx allows 4 x 8 KiB, Node 16 KiB; signed request objects in
 #: the query and DPoP proofs fit several times over)
 MAX_HEAD_BYTES = 64 * 1024
@@ -164,5 +167,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-class HeadTooLarge(Exception):
-    """Raised from a parser callback to stop httptools (it re-raises it as HttpParserCallbackError)."""
+class HeadTooLarge(GenbaError):
+    """Raised from a parser callback to stop httptools (it re-raises it as HttpParserCallbackError);
+    the request head is larger than allowed (RFC 6585 §5: 431)."""
+
+    code = "request_header_fields_too_large"
+    status = 431
+
+    def __init__(self) -> None:
+        super().__init__(message("http.head_too_large"))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.errors import GenbaError
 from common.outbound import OutboundPolicy
 
 #: Placeholder values that must never protect real data.
@@ -22,8 +23,10 @@ MIN_SECRET_LENGTH = 32
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
-class SettingsError(ValueError):
+class SettingsError(GenbaError, ValueError):
     """A setting is missing or unsafe; the message is one line for the operator."""
+
+    code = "invalid_settings"
 
 
 class Settings(BaseSettings):

@@ -9,16 +9,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.responses import Response
 
 from common.japan_time import local_date
+from common.messages import message
 from connectors import store as certificate_store
 from connectors.models import Certificate
 from idp import accounts
 from idp.models import Account, OAuthGrant
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.details import DetailsError
-from idp.oauth.resource import verify_token
+from idp.oauth.resource import TokenRefused, verify_token
 from idp.oauth.runtime import OAuthRuntime
 from idp.oauth.tokens import Resource, TokenKind
 from register.disclosure import full_record
@@ -108,34 +108,31 @@ class ProviderTokens:
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() not in ("bearer", "dpop") or not value.strip():
             raise AccessError(
-                401, "invalid_token", "an access token is required", {"WWW-Authenticate": 'DPoP algs="ES256", Bearer'}
+                401, "invalid_token", message("token.required"), {"WWW-Authenticate": 'DPoP algs="ES256", Bearer'}
             )
         svc = self._oauth.services
         with Session(svc.engine, expire_on_commit=False) as db:
-            claims = verify_token(
-                svc,
-                db,
-                method=method,
-                path=url.removeprefix(svc.config.issuer),
-                dpop=dpop,
-                value=value.strip(),
-                scheme=scheme.lower(),
-                resource=Resource.credential,
-                # the holder of an offer, or a person through a client registered as a holder wallet
-                # (only those tokens name the credential endpoint: idp.oauth.issuance.audience_for)
-                kinds=(TokenKind.wallet, TokenKind.user),
-            )
-            if isinstance(claims, Response):
-                raise AccessError(
-                    claims.status_code,
-                    "invalid_token",
-                    "the access token is not valid",
-                    {k: v for k, v in claims.headers.items() if k.lower() in ("www-authenticate", "dpop-nonce")},
+            try:
+                claims = verify_token(
+                    svc,
+                    db,
+                    method=method,
+                    path=url.removeprefix(svc.config.issuer),
+                    dpop=dpop,
+                    value=value.strip(),
+                    scheme=scheme.lower(),
+                    resource=Resource.credential,
+                    # the holder of an offer, or a person through a client registered as a holder wallet
+                    # (only those tokens name the credential endpoint: idp.oauth.issuance.audience_for)
+                    kinds=(TokenKind.wallet, TokenKind.user),
                 )
+            except TokenRefused as refused:
+                # the wallet's port speaks invalid_token; the challenge (and any nonce) goes through
+                raise AccessError(refused.status, "invalid_token", message("token.invalid"), refused.headers) from None
             data = claims.claims
             technician_id = self._technician(db, data)
         if technician_id is None:
-            raise AccessError(401, "invalid_token", "the access token is not for a technician")
+            raise AccessError(401, "invalid_token", message("token.not_for_technician"))
         authorized: dict[str, tuple[str, ...]] = {}
         for entry in data.get("authorization_details") or []:
             if isinstance(entry, dict) and entry.get("type") == "openid_credential":

@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from common.errors import GenbaError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: Instance metadata services: AWS/GCP/Azure/OpenStack (169.254.169.254), AWS IPv6 (fd00:ec2::254),
@@ -48,8 +50,11 @@ NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use NAT64
 PRIVATE_KINDS = frozenset({"loopback", "private", "link_local", "cgnat", "unspecified", "reserved", "multicast"})
 
 
-class OutboundRefused(httpx.TransportError):
+class OutboundRefused(GenbaError, httpx.TransportError):
     """The policy forbids this destination; never retried (the same address stays forbidden)."""
+
+    code = "outbound_refused"
+    status = 502
 
     def __init__(self, host: str, kind: str) -> None:
         super().__init__(f"outbound request to {host} refused: {kind.replace('_', '-')} address")

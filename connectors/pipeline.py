@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from common.errors import GenbaError
 from connectors import store, trust
 from connectors.models import ImportRun
 from connectors.ports import HolderDirectory, Page, PagedSource, SourceError
@@ -214,9 +215,13 @@ class RunReport:
     error: str | None = None
 
 
-class ImportFailed(RuntimeError):
+class ImportFailed(GenbaError, RuntimeError):
+    """An import run failed; ``report`` says how far it got and why."""
+
+    code = "import_failed"
+
     def __init__(self, report: RunReport) -> None:
-        super().__init__(report.error)
+        super().__init__(str(report.error), args=(report.error,))
         self.report = report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from common.errors import GenbaError
 from connectors.verify import ExpectedHolder
 
 
@@ -20,8 +21,11 @@ class Page:
     next_cursor: str | None
 
 
-class SourceError(RuntimeError):
-    """The source did not answer usefully (timeout, 5xx, malformed page)."""
+class SourceError(GenbaError, RuntimeError):
+    """The source did not answer usefully (timeout, 5xx, malformed page): 502, not our fault."""
+
+    code = "source_unavailable"
+    status = 502
 
 
 class PagedSource(Protocol):

@@ -14,11 +14,15 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlmodel import Session, col, select
 
+from common.errors import GenbaError
 from connectors.models import TrustedIssuer, TrustedKey, TrustEvent
 
 
-class TrustError(ValueError):
-    pass
+class TrustError(GenbaError, ValueError):
+    """An issuer key cannot be trusted as given (the operator's input)."""
+
+    code = "invalid_request"
+    status = 400
 
 
 @dataclass(frozen=True)

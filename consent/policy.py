@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cedarpy
 
+from common.errors import GenbaError
 from consent.groups import ALL_GROUPS, FieldGroup
 from consent.ports import Party, Relationship
 
@@ -30,8 +31,8 @@ CACHE_SIZE = 4096
 SCOPED_HISTORY_RULES = ("site-upper-tiers-see-roster", "orderer-sees-own-project-roster-and-attendance")
 
 
-class PolicyError(ValueError):
-    """The policy files do not parse or do not validate against the schema."""
+class PolicyError(GenbaError, ValueError):
+    """The policy files do not parse or do not validate against the schema (the operator's to fix)."""
 
 
 @dataclass(frozen=True)

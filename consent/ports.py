@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from common.errors import GenbaError, Message, bilingual
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -113,12 +115,12 @@ class ConsentView:
     created_at: datetime
 
 
-class ConsentError(ValueError):
-    """A consent operation was refused; ``code`` is stable, ``ja``/``en`` readable."""
+class ConsentError(GenbaError, ValueError):
+    """A consent operation was refused; ``code`` is stable, ``ja``/``en`` readable (``consent.*``
+    in the catalogue)."""
 
-    def __init__(self, code: str, ja: str, en: str, status: int = 400) -> None:
-        super().__init__(en)
-        self.code, self.ja, self.en, self.status = code, ja, en, status
+    def __init__(self, code: str, ja: Message | str, en: str | None = None, status: int = 400) -> None:
+        super().__init__(bilingual(ja, en), code=code, status=status)
 
 
 class Directory(Protocol):

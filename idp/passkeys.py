@@ -30,13 +30,17 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from common.errors import GenbaError
 from idp.models import Account, Passkey
 from idp.runtime import IdpConfig, Randomness
 from idp.sessions import ACR_AAL2, ACR_AAL3, Authentication
 
 
-class PasskeyError(ValueError):
-    """The browser's response did not verify; the message is safe to show."""
+class PasskeyError(GenbaError, ValueError):
+    """The browser's response did not verify (WebAuthn Level 2 §7); the message is safe to show."""
+
+    code = "invalid_request"
+    status = 400
 
 
 def b64url(data: bytes) -> str:

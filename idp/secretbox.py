@@ -13,13 +13,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from common.errors import GenbaError
 from idp.runtime import Randomness
 
 VERSION = "v1"
 
 
-class SecretBoxError(ValueError):
-    """Ciphertext could not be decrypted (wrong key, wrong purpose or tampered)."""
+class SecretBoxError(GenbaError, ValueError):
+    """Ciphertext could not be decrypted (wrong key, wrong purpose or tampered): the service
+    cannot sign until the right ``GENBA_SECRET_KEY`` is back (RFC 6749 §5.2 ``temporarily_unavailable``)."""
+
+    code = "temporarily_unavailable"
+    status = 503
 
 
 def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from datetime import date
 
+from common.errors import GenbaError, Message, bilingual
+
 DIGITS_14 = re.compile(r"[0-9]{14}")
 PHONE = re.compile(r"\+?[0-9][0-9-]{8,18}[0-9]")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
@@ -17,12 +19,17 @@ STAFF_LOCAL = re.compile(r"[a-z0-9][a-z0-9._-]{0,30}")
 KATAKANA = re.compile(r"[\u30a0-\u30ff\u3000 ・ー]+")
 
 
-class FieldProblem(ValueError):
-    """One field failed validation."""
+class FieldProblem(GenbaError, ValueError):
+    """One field failed validation: ``invalid_request``, 400; ``field`` names it, the message
+    (from the catalogue, ``field.*`` in :mod:`common.messages`) says what is wrong with it."""
 
-    def __init__(self, field: str, ja: str, en: str) -> None:
-        super().__init__(field, ja, en)
-        self.field, self.ja, self.en = field, ja, en
+    code = "invalid_request"
+    status = 400
+
+    def __init__(self, field: str, ja: Message | str, en: str | None = None) -> None:
+        text = bilingual(ja, en)
+        super().__init__(text, field=field, args=(field, text.ja, text.en))
+        self.field: str = field
 
     def __str__(self) -> str:
         return f"{self.field}: {self.en} / {self.ja}"

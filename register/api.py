@@ -16,12 +16,13 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
+from common.messages import message
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
-from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
+from consent.ports import ConsentPort, ConsentView, Decision, Party
 from idp import accounts
 from idp.csv_export import write_csv
 from idp.models import Employer, Technician
-from idp.oauth.resource import presented_token, verify_presented
+from idp.oauth.resource import TokenRefused, presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import json_error
 from idp.oauth.tokens import Resource, TokenKind
@@ -50,15 +51,11 @@ class ConsentRequestIn(BaseModel):
     period_end: date
 
 
-def _problem(exc: ConsentError) -> Response:
-    return JSONResponse({"error": exc.code, "message": f"{exc.ja} / {exc.en}"}, status_code=exc.status)
-
-
 def _denied(decision: Decision) -> Response:
     return JSONResponse(
         {
             "error": "access_denied",
-            "message": "開示できる項目がありません / nothing may be disclosed",
+            "message": message("api.nothing_disclosed").bilingual(),
             "missing": {g: {"code": r.code, "ja": r.ja, "en": r.en} for g, r in decision.missing.items()},
         },
         status_code=403,
@@ -79,27 +76,26 @@ def _view(view: ConsentView) -> dict[str, Any]:
     }
 
 
-async def _caller(request: Request, oauth: OAuthRuntime) -> tuple[Caller, Session] | Response:
-    presented = await presented_token(request, allow_body=False)
-    if isinstance(presented, Response):
-        return presented
-    value, scheme = presented
+async def _caller(request: Request, oauth: OAuthRuntime) -> tuple[Caller, Session]:
+    """The caller behind the access token and an open session (the caller closes it); a refused
+    token raises ``TokenRefused`` (RFC 6750 §3.1), rendered by the application."""
+    value, scheme = await presented_token(request, allow_body=False)
     svc = oauth.services
 
-    def work() -> tuple[Caller, Session] | Response:
+    def work() -> tuple[Caller, Session]:
         db = Session(svc.engine, expire_on_commit=False)
-        # the data API serves a client's own tokens and people's delegated ones; never a token for
-        # another resource server (a wallet's pre-authorized token, a userinfo-only token)
-        claims = verify_presented(
-            svc, db, request, value, scheme, resource=Resource.data_api, kinds=(TokenKind.client, TokenKind.user)
-        )
-        if isinstance(claims, Response):
+        try:
+            # the data API serves a client's own tokens and people's delegated ones; never a token for
+            # another resource server (a wallet's pre-authorized token, a userinfo-only token)
+            claims = verify_presented(
+                svc, db, request, value, scheme, resource=Resource.data_api, kinds=(TokenKind.client, TokenKind.user)
+            )
+            caller = caller_from_token(db, claims)
+            if caller is None:
+                raise TokenRefused("invalid_token", message("token.invalid"))
+        except BaseException:
             db.close()
-            return claims
-        caller = caller_from_token(db, claims)
-        if caller is None:
-            db.close()
-            return json_error("invalid_token", "the access token is not valid", 401)
+            raise
         return caller, db
 
     return await run_in_threadpool(work)
@@ -117,11 +113,9 @@ def _technician_data(
     now = oauth.services.clock()
     technician = accounts.find_technician(session=db, technician_id=technician_id)
     if technician is None:
-        return json_error("not_found", "no such technician", 404)
-    try:
-        decision = consent.decide(caller.party, technician_id, groups, now=now, consent_ids=caller.consent_ids)
-    except ConsentError as exc:
-        return _problem(exc)
+        return json_error("not_found", message("api.no_technician").en, 404)
+    # a refusal (ConsentError) is rendered by the application, as the data API's JSON
+    decision = consent.decide(caller.party, technician_id, groups, now=now, consent_ids=caller.consent_ids)
     if not decision.allowed:
         return _denied(decision)
     data = disclose(db, technician, decision, today=local_date(now))
@@ -152,12 +146,10 @@ async def technician_me(
     groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
 ) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     caller, db = resolved
     with db:
         if caller.user_technician_id is None:
-            return json_error("invalid_request", "this token does not belong to a technician", 400)
+            return json_error("invalid_request", message("token.not_technician").en, 400)
         return await run_in_threadpool(
             _technician_data,
             consent,
@@ -179,8 +171,6 @@ async def technician(
     groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
 ) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     caller, db = resolved
     with db:
         return await run_in_threadpool(
@@ -200,8 +190,6 @@ async def roster(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     caller, db = resolved
 
     def work() -> Response:
@@ -209,7 +197,7 @@ async def roster(
         site = find_site(session=db, site_id=site_id)
         # only the site's companies and its orderer may name it; to anyone else it does not exist
         if site is None or site.id is None or not has_standing(db, site, caller.party.organisation):
-            return json_error("not_found", "no such site", 404)
+            return json_error("not_found", message("api.no_site").en, 404)
         rows: list[dict[str, Any]] = []
         if site_active(site, now):
             stmt = (
@@ -264,8 +252,6 @@ async def companies(
     request: Request, oauth: OAuthDep, q: Annotated[str, Query(min_length=1, max_length=100)]
 ) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     _, db = resolved
 
     def work() -> Response:
@@ -290,35 +276,28 @@ async def create_consent_requests(
     body: ConsentRequestIn, request: Request, oauth: OAuthDep, consent: ConsentDep
 ) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     caller, db = resolved
     db.close()
     now = oauth.services.clock()
-    try:
-        views = await run_in_threadpool(
-            consent.request,
-            caller.party,
-            body.technician_ids,
-            body.groups,
-            body.purpose,
-            body.period_start or local_date(now),
-            body.period_end,
-            now=now,
-        )
-    except ConsentError as exc:
-        return _problem(exc)
+    views = await run_in_threadpool(  # a ConsentError is rendered by the application
+        consent.request,
+        caller.party,
+        body.technician_ids,
+        body.groups,
+        body.purpose,
+        body.period_start or local_date(now),
+        body.period_end,
+        now=now,
+    )
     return JSONResponse({"requests": [_view(v) for v in views]}, status_code=201)
 
 
 @router.get("/consent-requests/{consent_id}", summary="The state of one of the caller's consent requests")
 async def get_consent_request(consent_id: str, request: Request, oauth: OAuthDep, consent: ConsentDep) -> Response:
     resolved = await _caller(request, oauth)
-    if isinstance(resolved, Response):
-        return resolved
     caller, db = resolved
     db.close()
     view = consent.get(consent_id, now=oauth.services.clock())
     if view is None or view.requester != Party(caller.party.kind, caller.party.id).label():
-        return json_error("not_found", "no such consent request", 404)
+        return json_error("not_found", message("api.no_consent_request").en, 404)
     return JSONResponse(_view(view))

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
+from common.messages import message
 from idp import accounts
 from idp.models import Account, Employer, OAuthClient
 from idp.oauth.resource import presented_token, verify_presented
@@ -40,7 +41,7 @@ class SubstitutionIn(BaseModel):
 
 def _forbidden() -> Response:
     return JSONResponse(
-        {"error": "forbidden", "message": "この事業者の管理者のみが変更できます / only this employer's administrator"},
+        {"error": "forbidden", "message": message("api.employer_admin_only").bilingual()},
         status_code=403,
     )
 
@@ -74,10 +75,7 @@ def _view(db: Session, employer: Employer, today: Any) -> dict[str, Any]:
 
 
 async def _run(request: Request, oauth: OAuthDep, employer_id: str, change: Any) -> Response:
-    presented = await presented_token(request, allow_body=False)
-    if isinstance(presented, Response):
-        return presented
-    value, scheme = presented
+    value, scheme = await presented_token(request, allow_body=False)  # TokenRefused: RFC 6750 §3.1
     svc = oauth.services
 
     def work() -> Response:
@@ -87,8 +85,6 @@ async def _run(request: Request, oauth: OAuthDep, employer_id: str, change: Any)
             claims = verify_presented(
                 svc, db, request, value, scheme, resource=Resource.data_api, kinds=(TokenKind.user,)
             )
-            if isinstance(claims, Response):
-                return claims
             grant = claims.grant
             employer = _admin_of(db, grant.account_id if grant else None, claims.client_id, employer_id)
             if employer is None:
@@ -99,7 +95,7 @@ async def _run(request: Request, oauth: OAuthDep, employer_id: str, change: Any)
                     change(db, employer, now, grant.account_id if grant else None)
             except FieldProblem as problem:
                 db.rollback()
-                return json_error("invalid_request", f"{problem.field}: {problem.en} / {problem.ja}", 400)
+                return json_error("invalid_request", str(problem), 400)
             db.commit()
             return JSONResponse(_view(db, employer, local_date(now)), headers={"Cache-Control": "no-store"})
 
@@ -122,7 +118,7 @@ async def set_default_substitution(
     employer_id: str, body: SubstitutionIn, request: Request, oauth: OAuthDep
 ) -> Response:
     if body.enabled is None:
-        return json_error("invalid_request", "enabled must be true or false for the default", 400)
+        return json_error("invalid_request", message("api.default_needs_value").en, 400)
     on = body.enabled
 
     def change(db: Session, employer: Employer, now: Any, account_id: int | None) -> None:

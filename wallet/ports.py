@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from common.errors import GenbaError, Message
+
 
 class Sealer(Protocol):
     def seal(self, plaintext: bytes) -> str: ...
@@ -69,10 +71,22 @@ class AccessInfo:
     authorized: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-class AccessError(Exception):
-    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description, self.headers = status, error, description, headers or {}
+class AccessError(GenbaError):
+    """The credential endpoint's access token is refused (RFC 6750 §3.1, RFC 9449 §7.1): ``error``
+    is the wire code, ``description`` the English text, ``headers`` the challenge to send."""
+
+    def __init__(
+        self, status: int, error: str, description: Message | str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(description, code=error, status=status, headers=headers)
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 class AccessTokens(Protocol):

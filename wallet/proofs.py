@@ -14,18 +14,28 @@ from joserfc.jwk import ECKey
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from common.errors import GenbaError
 from wallet.models import WalletNonce
 from wallet.runtime import WalletConfig, sha256_hex
 
 PROOF_TYP = "openid4vci-proof+jwt"
 
 
-class ProofError(ValueError):
+class ProofError(GenbaError, ValueError):
     """``invalid_proof`` or ``invalid_nonce`` (§8.3.1.2)."""
 
+    status = 400
+
     def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error, self.description = error, description
+        super().__init__(description, code=error)
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 @dataclass(frozen=True)

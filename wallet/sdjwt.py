@@ -20,6 +20,8 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from common.errors import GenbaError
+
 TYP_VC = "dc+sd-jwt"
 TYP_KB = "kb+jwt"
 SD_ALG = "sha-256"
@@ -28,12 +30,13 @@ REGISTRY = jws.JWSRegistry(algorithms=["ES256"])
 REGISTRY.max_header_length = 16384  # x5c chains live in the header
 
 
-class SdJwtError(ValueError):
+class SdJwtError(GenbaError, ValueError):
     """The SD-JWT is malformed or does not verify; ``code`` is stable for callers."""
 
+    status = 400
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def b64url(data: bytes) -> str:

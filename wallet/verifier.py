@@ -24,16 +24,19 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from common.errors import GenbaError, Message, bilingual
 from wallet import sdjwt, status
 from wallet.keys import signing_window, verify_chain
 
 
-class VerificationError(ValueError):
-    """``code`` is stable; ``ja``/``en`` are the plain-language reason for the gate's red screen."""
+class VerificationError(GenbaError, ValueError):
+    """``code`` is stable; ``ja``/``en`` are the plain-language reason for the gate's red screen
+    (``credential.*`` in the catalogue)."""
 
-    def __init__(self, code: str, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.ja, self.en = code, ja, en
+    status = 400
+
+    def __init__(self, code: str, ja: Message | str, en: str | None = None) -> None:
+        super().__init__(bilingual(ja, en), code=code)
 
 
 @dataclass(frozen=True)

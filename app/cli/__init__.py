@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from app.cli.admin import admin_cli
-from app.cli.common import err
+from app.cli.common import err, one_line
 from app.cli.connectors import connectors_cli, source_cli, trust_cli
 from app.cli.db import db_cli
 from app.cli.gate import gate_cli
@@ -35,5 +35,5 @@ def main() -> None:
     try:
         cli()
     except SettingsError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {one_line(exc)}", markup=False)
         raise SystemExit(2) from None

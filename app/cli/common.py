@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from app import database
 from app.settings import Settings, SettingsError, load_settings
+from common.errors import GenbaError
 from idp.passwords import Passwords
 from idp.validation import FieldProblem, parse_date
 
@@ -26,8 +27,16 @@ out = Console(highlight=False, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print what was created as JSON")]
 
 
-def fail(message: str) -> NoReturn:
-    err.print(f"error: {message}", markup=False)
+def one_line(problem: GenbaError) -> str:
+    """The CLI's rendering of an error (issue 13 item 2): ``field: English / 日本語`` — the field at
+    fault when there is one, the Japanese side when the message has one of its own."""
+    text = problem.en if problem.ja == problem.en else f"{problem.en} / {problem.ja}"
+    return f"{problem.field}: {text}" if problem.field else text
+
+
+def fail(reason: str | GenbaError) -> NoReturn:
+    """One line on stderr, exit status 2: the CLI's one place for failures."""
+    err.print(f"error: {one_line(reason) if isinstance(reason, GenbaError) else reason}", markup=False)
     raise typer.Exit(2)
 
 
@@ -35,7 +44,7 @@ def settings_or_fail() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        fail(str(exc))
+        fail(exc)
 
 
 @contextmanager
@@ -49,7 +58,7 @@ def transaction(settings: Settings) -> Iterator[Session]:
                 session.commit()
             except FieldProblem as problem:
                 session.rollback()
-                fail(f"{problem.field}: {problem.en} / {problem.ja}")
+                fail(problem)
             except Exception:
                 session.rollback()
                 raise
@@ -76,4 +85,4 @@ def parse_day(value: str, field: str) -> date:
     try:
         return parse_date(value, field=field)
     except FieldProblem as problem:
-        fail(f"{problem.field}: {problem.en} / {problem.ja}")
+        fail(problem)

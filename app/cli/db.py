@@ -37,7 +37,7 @@ def db_backup(
     try:
         result = backup.backup(settings.database_url, out_file, force=force)
     except backup.BackupError as exc:
-        fail(str(exc))
+        fail(exc)
     out.print(
         f"backed up the {result.backend} database (revision {result.revision}) to {result.path} ({result.size} bytes)",
         markup=False,
@@ -57,7 +57,7 @@ def db_restore(
     try:
         result = backup.restore(settings.database_url, in_file, force=force)
     except backup.BackupError as exc:
-        fail(str(exc))
+        fail(exc)
     out.print(
         f"restored {result.path} into the {result.backend} database (now at revision {result.revision})",
         markup=False,

@@ -155,7 +155,7 @@ def keys_rotate(
                 session=session, box=box, alg=alg or settings.signing_alg, now=now, delay=delay, retain=retain
             )
         except signing_keys.KeyError_ as exc:
-            fail(str(exc))
+            fail(exc)
         data = {
             "kid": row.kid,
             "alg": row.alg,

@@ -18,6 +18,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey
 
+from common.errors import GenbaError
 from connectors.reference_source.catalog import KEY_SLOTS, KeySlot
 
 CLIENT_ID = "genba-id"
@@ -25,7 +26,7 @@ CLIENT_SECRET_FILE = "client_secret"  # noqa: S105  (a file name)
 KEYS_DIR = "keys"
 
 
-class KeyFileError(RuntimeError):
+class KeyFileError(GenbaError, RuntimeError):
     """A key file exists but is not a P-256 private JWK of the expected body."""
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from common.errors import GenbaError
 from connectors.reference_source.keys import CLIENT_ID
 
 CODE_TTL = 60
@@ -27,12 +28,19 @@ VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-class OAuthError(Exception):
+class OAuthError(GenbaError):
+    """RFC 6749 §5.2 error of the reference source's token endpoint."""
+
     def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
+        super().__init__(description, code=error, status=status)
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 @dataclass(frozen=True)

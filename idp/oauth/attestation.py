@@ -34,6 +34,7 @@ from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from joserfc.jws import extract_compact
 from sqlmodel import Session
 
+from common.errors import GenbaError
 from idp.oauth.replay import ReplayCache
 from idp.runtime import Clock
 
@@ -50,8 +51,11 @@ POP_WINDOW = timedelta(minutes=5)
 MAX_JWT_LENGTH = 8192
 
 
-class AttestationError(ValueError):
+class AttestationError(GenbaError, ValueError):
     """The attestation or its proof is not acceptable: ``invalid_client`` (RFC 6749 §5.2)."""
+
+    code = "invalid_client"
+    status = 401
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from sqlmodel import Session, col, select
 
+from common.errors import GenbaError
 from idp.models import Account, Interaction, OAuthGrant, OidcConsent, WebSession
 from idp.oauth import details, par
 from idp.oauth.claims import parse_claims_param, subject_for
@@ -57,12 +58,22 @@ class NeedConsent:
 Outcome = ErrorPage | RedirectBack | NeedLogin | NeedConsent
 
 
-class ClientError(Exception):
-    """An error to send back to the client's redirect URI."""
+class ClientError(GenbaError):
+    """An error to send back to the client's redirect URI (RFC 6749 §4.1.2.1: ``error``,
+    ``error_description`` as query parameters of a 302, never a page of ours)."""
+
+    status = 400
 
     def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error, self.description = error, description
+        super().__init__(description, code=error)
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 @dataclass

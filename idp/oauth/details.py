@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from common.errors import GenbaError
 from idp.models import Account
 from idp.oauth.clients import RegisteredClient
 
 
-class DetailsError(ValueError):
+class DetailsError(GenbaError, ValueError):
     """RFC 9396 §5: ``invalid_authorization_details``."""
+
+    code = "invalid_authorization_details"
+    status = 400
 
 
 class DetailsHandler(Protocol):

@@ -21,6 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from sqlmodel import Session
 
+from common.errors import GenbaError
 from idp.oauth.config import OAuthConfig
 from idp.oauth.replay import ReplayCache
 
@@ -32,14 +33,24 @@ CHALLENGE_ALGS = " ".join(ALGS)
 NONCE_WINDOW = 300
 
 
-class DPoPError(Exception):
-    """``invalid_dpop_proof`` (RFC 9449 §5, §7.1), or ``use_dpop_nonce`` with a fresh nonce (§8)."""
+class DPoPError(GenbaError):
+    """``invalid_dpop_proof`` (RFC 9449 §5, §7.1), or ``use_dpop_nonce`` with a fresh nonce (§8),
+    sent back in the ``DPoP-Nonce`` header. 400 at the token endpoint (§5); a protected resource
+    answers 401 with its own challenge (§7.1, ``idp.oauth.resource``)."""
+
+    status = 400
 
     def __init__(self, description: str, *, error: str = "invalid_dpop_proof", nonce: str | None = None) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
+        super().__init__(description, code=error, headers={"DPoP-Nonce": nonce} if nonce else None)
         self.nonce = nonce
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,26 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from common.errors import GenbaError
 from idp.web.forms import FORM_TYPE
 
 MAX_PARAMS = 60
 MAX_VALUE = 16384
 
 
-class ProtocolError(ValueError):
+class ProtocolError(GenbaError, ValueError):
+    """A protocol request that cannot be read: RFC 6749 §5.2 ``error`` (usually ``invalid_request``)."""
+
     def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error, self.description, self.status = error, description, status
+        super().__init__(description, code=error, status=status)
+
+    @property
+    def error(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.en
 
 
 def _pairs(raw: str) -> dict[str, str]:

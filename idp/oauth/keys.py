@@ -31,6 +31,7 @@ from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
+from common.errors import GenbaError
 from idp.models import SigningKey
 from idp.runtime import Clock
 from idp.secretbox import SecretBox, SecretBoxError
@@ -47,8 +48,8 @@ warnings.filterwarnings("ignore", message="EdDSA is deprecated", module="joserfc
 AnyKey = ECKey | RSAKey | OKPKey
 
 
-class KeyError_(ValueError):
-    """A key operation is not possible (unsupported algorithm...)."""
+class KeyError_(GenbaError, ValueError):
+    """A key operation is not possible (unsupported algorithm...): the operator's to fix, 500."""
 
 
 def generate(alg: str) -> AnyKey:

@@ -15,6 +15,7 @@ from typing import Protocol
 from joserfc import jwt
 from sqlmodel import Session, col, select
 
+from common.errors import GenbaError
 from common.outbound import OutboundPolicy, OutboundRefused, client
 from idp.models import Account, LogoutDelivery
 from idp.oauth.claims import subject_for
@@ -45,8 +46,11 @@ class EndSessionRequest:
     hinted_subject: str | None
 
 
-class EndSessionError(ValueError):
-    pass
+class EndSessionError(GenbaError, ValueError):
+    """The RP-initiated logout request cannot be honoured (OIDC RP-Initiated Logout 1.0 §2, §4)."""
+
+    code = "invalid_request"
+    status = 400
 
 
 def parse_end_session(svc: OAuthServices, db: Session, params: dict[str, str]) -> EndSessionRequest:

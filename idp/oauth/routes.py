@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from common.messages import message
 from idp.oauth import par
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
 from idp.oauth.clients import ATTEST, AUTH_METHODS, RegisteredClient, find_client_and_account
@@ -17,7 +18,7 @@ from idp.oauth.config import bound_session
 from idp.oauth.dpop import DPoPError
 from idp.oauth.errors import OAuth2Error, safe_description
 from idp.oauth.http import ProtocolError, form_params
-from idp.oauth.resource import presented_token, unauthorized, verify_presented
+from idp.oauth.resource import challenge, presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import AuthlibResponse, GenbaRequest, json_error
 from idp.oauth.tokens import Resource, TokenKind
@@ -173,10 +174,7 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, oauth: OAuthDep) -> Response:
     """OIDC Core §5.3 userinfo, with Bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens."""
-    presented = await presented_token(request, allow_body=True)
-    if isinstance(presented, Response):
-        return presented
-    value, scheme = presented
+    value, scheme = await presented_token(request, allow_body=True)  # TokenRefused: RFC 6750 §3.1
     svc = oauth.services
     extra = getattr(request.app.state, "userinfo_extra", None)
 
@@ -185,14 +183,12 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
             claims = verify_presented(
                 svc, db, request, value, scheme, resource=Resource.userinfo, kinds=(TokenKind.user,)
             )
-            if isinstance(claims, Response):
-                return claims
             if "openid" not in claims.scope.split():
-                return unauthorized("insufficient_scope", "the token lacks the openid scope")
+                raise challenge("insufficient_scope", message("token.no_openid"))
             grant = claims.grant  # read while checking the token; client and account in one round trip
             found = find_client_and_account(db, claims.client_id, grant.account_id) if grant else None
             if grant is None or found is None or found[1].disabled:
-                return unauthorized("invalid_token", "the access token is not valid")
+                raise challenge("invalid_token", message("token.invalid"))
             client, account = found
             body: dict[str, Any] = {"sub": subject_for(account, client, salt=svc.subject_salt)}
             body.update(

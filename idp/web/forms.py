@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 
+from common.errors import GenbaError, Message, bilingual
 from idp.runtime import IdpConfig, Randomness, token_urlsafe
 from idp.secretbox import derive_key
 
@@ -29,12 +30,14 @@ MAX_FIELD_LENGTH = 4096
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-class BadForm(ValueError):
-    """The submitted form cannot be accepted; ``ja``/``en`` say why, ``status`` is the HTTP code."""
+class BadForm(GenbaError, ValueError):
+    """The submitted form cannot be accepted; ``ja``/``en`` say why (``form.*`` in the catalogue),
+    ``status`` is the HTTP code."""
 
-    def __init__(self, ja: str, en: str, status: int = 400) -> None:
-        super().__init__(en)
-        self.ja, self.en, self.status = ja, en, status
+    code = "invalid_request"
+
+    def __init__(self, ja: Message | str, en: str | None = None, status: int = 400) -> None:
+        super().__init__(bilingual(ja, en), status=status)
 
 
 async def read_form(request: Request) -> dict[str, str]:

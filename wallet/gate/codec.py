@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from common.errors import GenbaError
+
 CHALLENGE, PRESENTATION = "GC1:", "GP1"
 #: bytes of a version 40 QR code in byte mode at error correction L; keep a margin for the prefix
 QR_MAX = 2900
@@ -22,8 +24,11 @@ MAX_FRAMES = 64  # room for small, easy-to-scan animated frames (~300 bytes each
 MAX_INFLATED = 512 * 1024
 
 
-class CodecError(ValueError):
-    pass
+class CodecError(GenbaError, ValueError):
+    """A presentation that does not decode (malformed QR or upload payload)."""
+
+    code = "invalid_request"
+    status = 400
 
 
 def _b64(data: bytes) -> str:
