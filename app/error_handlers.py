@@ -31,6 +31,7 @@ from app.middleware import REQUEST_ID_KEY, request_id_var
 from common.errors import GenbaError
 from common.messages import Message, message
 from consent.ports import ConsentError
+from idp.oauth.dpop import DPoPError
 from idp.oauth.errors import safe_description
 from idp.oauth.http import ProtocolError
 from idp.oauth.resource import TokenRefused
@@ -166,10 +167,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register the renderers: protocol errors (token refusals, unreadable protocol requests),
-    consent refusals, page errors, and the last resort for everything else."""
+    """Register the renderers: protocol errors (token refusals, unreadable protocol requests, DPoP
+    proofs refused at the token endpoint), consent refusals, page errors, and the last resort for everything else."""
     app.add_exception_handler(TokenRefused, _protocol)
     app.add_exception_handler(ProtocolError, _protocol)
+    app.add_exception_handler(DPoPError, _protocol)  # RFC 9449 §5: 400 at the token endpoint
     app.add_exception_handler(ConsentError, _consent)
     app.add_exception_handler(BadForm, _bad_form)
     app.add_exception_handler(FieldProblem, _field_problem)

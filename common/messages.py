@@ -101,6 +101,7 @@ CATALOGUE: dict[str, Message] = {
     "field.future_date": Message("未来の日付は指定できません", "must not be in the future"),
     "field.ancient_date": Message("日付が古すぎます", "is too far in the past"),
     "field.date_format": Message("日付は YYYY-MM-DD で入力してください", "must be a date YYYY-MM-DD"),
+    "field.immutable": Message("登録後は変更できません", "cannot be changed after registration"),
     "field.already_registered": Message("既に登録されています", "is already registered"),
     "field.photo_size": Message("2MB以下の画像にしてください", "must be at most 2 MB"),
     "field.photo_type": Message("JPEG または PNG の画像にしてください", "must be a JPEG or PNG image"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from common.messages import message
 from consent.models import ConsentRequest
 from consent.ports import ConsentError, ConsentState, Party, PartyDecision, Reason
 
@@ -72,20 +73,8 @@ def side_of(row: ConsentRequest, actor: Party, current_employer: str | None) -> 
         return "technician"
     if actor.kind == "company" and row.employer_id is not None and actor.id == row.employer_id:
         if current_employer != row.employer_id:
-            raise ConsentError(
-                "not_current_employer",
-                "現在の所属事業者ではありません",
-                "only the technician's current employer can decide",
-                403,
-            )
+            raise ConsentError("not_current_employer", message("consent.not_current_employer"), status=403)
         if actor.role != "admin":
-            raise ConsentError(
-                "not_admin",
-                "事業者の管理者のみが同意できます",
-                "only an employer administrator can decide on disclosures",
-                403,
-            )
+            raise ConsentError("not_admin", message("consent.not_admin"), status=403)
         return "employer"
-    raise ConsentError(
-        "not_a_party", "この同意の当事者ではありません", "only the technician or the current employer can decide", 403
-    )
+    raise ConsentError("not_a_party", message("consent.not_a_party"), status=403)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlmodel import Session, col, select
 
+from common.messages import message
 from idp.models import Account, AccountKind, Affiliation, Employer, EmployerStaff, Gender, StaffRole, Technician
 from idp.passwords import Passwords, check_password_policy
 from idp.runtime import Randomness, token_urlsafe
@@ -47,16 +48,16 @@ def _refuse_immutable_changes(mapper: Any, connection: Any, target: Technician) 
     for name in IMMUTABLE_TECHNICIAN_FIELDS:
         history = state.attrs[name].history
         if history.has_changes() and history.deleted and history.deleted[0] is not None:
-            raise ImmutableFieldError(name, "登録後は変更できません", "cannot be changed after registration")
+            raise ImmutableFieldError(name, message("field.immutable"))
 
 
 def _photo_type(photo: bytes) -> str:
     if len(photo) > MAX_PHOTO_BYTES:
-        raise FieldProblem("face_photo", "2MB以下の画像にしてください", "must be at most 2 MB")
+        raise FieldProblem("face_photo", message("field.photo_size"))
     for magic, mime in PHOTO_TYPES.items():
         if photo.startswith(magic):
             return mime
-    raise FieldProblem("face_photo", "JPEG または PNG の画像にしてください", "must be a JPEG or PNG image")
+    raise FieldProblem("face_photo", message("field.photo_type"))
 
 
 def _new_account(
@@ -73,9 +74,9 @@ def _new_account(
 ) -> Account:
     check_password_policy(password, username=username)
     if session.exec(select(Account.id).where(col(Account.username) == username)).first() is not None:
-        raise FieldProblem("username", "既に登録されています", "is already registered")
+        raise FieldProblem("username", message("field.already_registered"))
     if email and session.exec(select(Account.id).where(col(Account.email) == email)).first() is not None:
-        raise FieldProblem("email", "既に登録されています", "is already registered")
+        raise FieldProblem("email", message("field.already_registered"))
     account = Account(
         kind=kind.value,
         username=username,
@@ -104,7 +105,7 @@ def create_employer(
 ) -> Employer:
     eid = normalise_14_digit_id(employer_id, field="employer_id")
     if find_employer(session=session, employer_id=eid) is not None:
-        raise FieldProblem("employer_id", "既に登録されています", "is already registered")
+        raise FieldProblem("employer_id", message("field.already_registered"))
     employer = Employer(
         employer_id=eid,
         trade_name=clean_text(trade_name, field="trade_name", max_length=200),
@@ -136,11 +137,9 @@ def create_technician(
 ) -> tuple[Account, Technician]:
     tid = normalise_14_digit_id(technician_id, field="technician_id")
     if session.exec(select(Technician.id).where(col(Technician.technician_id) == tid)).first() is not None:
-        raise FieldProblem("technician_id", "既に登録されています", "is already registered")
+        raise FieldProblem("technician_id", message("field.already_registered"))
     if gender not in Gender.__members__:
-        raise FieldProblem(
-            "gender", "male/female/other/unspecified のいずれかです", "must be male, female, other or unspecified"
-        )
+        raise FieldProblem("gender", message("field.gender"))
     clean_name = clean_text(name, field="name", max_length=100)
     kana = clean_kana(name_kana)
     born = clean_birth_date(birth_date, today=now.date())
@@ -193,9 +192,9 @@ def create_staff(
     """Staff sign in as ``<事業者ID>-<login>`` (or by e-mail)."""
     employer = find_employer(session=session, employer_id=normalise_14_digit_id(employer_id, field="employer_id"))
     if employer is None or employer.id is None:
-        raise FieldProblem("employer_id", "登録されていない事業者IDです", "is not a registered employer")
+        raise FieldProblem("employer_id", message("field.unknown_employer"))
     if role not in StaffRole.__members__:
-        raise FieldProblem("role", "admin または staff です", "must be admin or staff")
+        raise FieldProblem("role", message("field.staff_role"))
     username = f"{employer.employer_id}-{clean_staff_local(login)}"
     account = _new_account(
         session=session,
@@ -228,7 +227,7 @@ def create_operator(
 ) -> Account:
     username = clean_staff_local(login)
     if username[0].isdigit():
-        raise FieldProblem("login", "英字で始めてください", "must start with a letter")
+        raise FieldProblem("login", message("field.login_letter"))
     return _new_account(
         session=session,
         kind=AccountKind.operator,
@@ -255,17 +254,15 @@ def link_affiliation(
     )
     employer = find_employer(session=session, employer_id=normalise_14_digit_id(employer_id, field="employer_id"))
     if technician is None or technician.id is None:
-        raise FieldProblem("technician_id", "登録されていない技能者IDです", "is not a registered technician")
+        raise FieldProblem("technician_id", message("field.unknown_technician"))
     if employer is None or employer.id is None:
-        raise FieldProblem("employer_id", "登録されていない事業者IDです", "is not a registered employer")
+        raise FieldProblem("employer_id", message("field.unknown_employer"))
     current = current_affiliation(session=session, technician_pk=technician.id)
     if current is not None:
         if current.employer_pk == employer.id:
-            raise FieldProblem("employer_id", "既にこの事業者に所属しています", "is already the current employer")
+            raise FieldProblem("employer_id", message("field.already_employer"))
         if start_date <= current.start_date:
-            raise FieldProblem(
-                "start_date", "現在の所属開始日より後にしてください", "must be after the current affiliation's start"
-            )
+            raise FieldProblem("start_date", message("field.start_after_current"))
         current.end_date = start_date - timedelta(days=1)
         session.add(current)
     affiliation = Affiliation(
@@ -279,9 +276,9 @@ def link_affiliation(
 def end_affiliation(*, session: Session, technician_pk: int, end_date: date) -> Affiliation:
     current = current_affiliation(session=session, technician_pk=technician_pk)
     if current is None:
-        raise FieldProblem("technician_id", "現在の所属がありません", "has no current affiliation")
+        raise FieldProblem("technician_id", message("field.no_affiliation"))
     if end_date < current.start_date:
-        raise FieldProblem("end_date", "所属開始日より前です", "is before the affiliation's start")
+        raise FieldProblem("end_date", message("field.end_before_start"))
     current.end_date = end_date
     session.add(current)
     return current

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from common.messages import message
 from idp import audit, recovery, totp
 from idp.audit import AuditEvents
 from idp.models import Account
@@ -57,7 +58,7 @@ def confirm_totp(
     secret = box.open(sealed).decode()
     match = totp.verify(secret, code, now=now, last_step=None)
     if match is None:
-        raise FieldProblem("otp", "確認コードが正しくありません", "the code is not correct")
+        raise FieldProblem("otp", message("field.otp_wrong"))
     account.totp_secret_enc = sealed
     account.totp_last_step = match.step
     session.add(account)
@@ -103,7 +104,7 @@ def change_password(
             subject=account.username,
             ip=ip,
         )
-        raise FieldProblem("current_password", "現在のパスワードが違います", "the current password is wrong")
+        raise FieldProblem("current_password", message("field.current_password_wrong"))
     check_password_policy(new, username=account.username)
     account.password_hash = passwords.hash(new)
     account.password_changed_at = now

@@ -5,6 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from common.messages import message
 from idp.validation import FieldProblem
 
 MIN_LENGTH = 10
@@ -39,15 +40,11 @@ class Passwords:
 def check_password_policy(password: str, *, username: str) -> str:
     """NIST SP 800-63B §3.1.1.2: length over composition rules; refuse the username itself."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise FieldProblem(
-            "password", f"{MIN_LENGTH}文字以上にしてください", f"must be at least {MIN_LENGTH} characters"
-        )
+        raise FieldProblem("password", message("field.password_short", length=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        raise FieldProblem(
-            "password", f"{MAX_LENGTH}文字以内にしてください", f"must be at most {MAX_LENGTH} characters"
-        )
+        raise FieldProblem("password", message("field.password_long", length=MAX_LENGTH))
     if password.strip().lower() == username.lower() or len(set(password)) < 4:
-        raise FieldProblem("password", "推測されやすいパスワードです", "is too easy to guess")
+        raise FieldProblem("password", message("field.password_guessable"))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
-        raise FieldProblem("password", "制御文字は使えません", "must not contain control characters")
+        raise FieldProblem("password", message("field.control_characters"))
     return password

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date
 
 from common.errors import GenbaError, Message, bilingual
+from common.messages import message
 
 DIGITS_14 = re.compile(r"[0-9]{14}")
 PHONE = re.compile(r"\+?[0-9][0-9-]{8,18}[0-9]")
@@ -43,14 +44,14 @@ def _has_control(value: str) -> bool:
 def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
     """NFC-normalise, trim, refuse control characters and over-long values."""
     if not isinstance(value, str):
-        raise FieldProblem(field, "文字列ではありません", "must be text")
+        raise FieldProblem(field, message("field.not_text"))
     text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
-        raise FieldProblem(field, "入力してください", "is required")
+        raise FieldProblem(field, message("field.required"))
     if _has_control(text):
-        raise FieldProblem(field, "制御文字は使えません", "must not contain control characters")
+        raise FieldProblem(field, message("field.control_characters"))
     if len(text) > max_length:
-        raise FieldProblem(field, f"{max_length}文字以内で入力してください", f"must be at most {max_length} characters")
+        raise FieldProblem(field, message("field.too_long", max_length=max_length))
     return text
 
 
@@ -61,10 +62,10 @@ def normalise_14_digit_id(value: str, *, field: str) -> str:
     and are refused by the ASCII-only pattern.
     """
     if not isinstance(value, str):
-        raise FieldProblem(field, "文字列ではありません", "must be text")
+        raise FieldProblem(field, message("field.not_text"))
     text = "".join(unicodedata.normalize("NFKC", value).split())
     if not DIGITS_14.fullmatch(text):
-        raise FieldProblem(field, "14桁の数字で入力してください", "must be exactly 14 digits")
+        raise FieldProblem(field, message("field.fourteen_digits"))
     return text
 
 
@@ -72,36 +73,36 @@ def clean_kana(value: str, *, field: str = "name_kana") -> str:
     """フリガナ: full-width katakana (half-width katakana is widened by NFKC first)."""
     text = clean_text(unicodedata.normalize("NFKC", value), field=field, max_length=100)
     if not KATAKANA.fullmatch(text):
-        raise FieldProblem(field, "全角カタカナで入力してください", "must be katakana")
+        raise FieldProblem(field, message("field.katakana"))
     return text
 
 
 def clean_phone(value: str, *, field: str = "phone") -> str:
     text = clean_text(unicodedata.normalize("NFKC", value), field=field, max_length=30)
     if not PHONE.fullmatch(text):
-        raise FieldProblem(field, "電話番号の形式が正しくありません", "is not a phone number")
+        raise FieldProblem(field, message("field.phone"))
     return text
 
 
 def clean_email(value: str, *, field: str = "email") -> str:
     text = clean_text(value, field=field, max_length=254).lower()
     if not EMAIL.fullmatch(text):
-        raise FieldProblem(field, "メールアドレスの形式が正しくありません", "is not an e-mail address")
+        raise FieldProblem(field, message("field.email"))
     return text
 
 
 def clean_staff_local(value: str, *, field: str = "login") -> str:
     text = clean_text(unicodedata.normalize("NFKC", value), field=field, max_length=31).lower()
     if not STAFF_LOCAL.fullmatch(text):
-        raise FieldProblem(field, "英小文字・数字・._- で入力してください", "must be lower-case letters, digits, . _ -")
+        raise FieldProblem(field, message("field.staff_login"))
     return text
 
 
 def clean_birth_date(value: date, *, today: date, field: str = "birth_date") -> date:
     if value > today:
-        raise FieldProblem(field, "未来の日付は指定できません", "must not be in the future")
+        raise FieldProblem(field, message("field.future_date"))
     if value.year < 1900:
-        raise FieldProblem(field, "日付が古すぎます", "is too far in the past")
+        raise FieldProblem(field, message("field.ancient_date"))
     return value
 
 
@@ -109,7 +110,7 @@ def parse_date(value: str, *, field: str) -> date:
     try:
         return date.fromisoformat(unicodedata.normalize("NFKC", value).strip())
     except ValueError:
-        raise FieldProblem(field, "日付は YYYY-MM-DD で入力してください", "must be a date YYYY-MM-DD") from None
+        raise FieldProblem(field, message("field.date_format")) from None
 
 
 def normalise_username(value: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from common.messages import message
 from consent.ports import Party
 from idp.accounts import find_employer
 from idp.models import Employer, OAuthClient
@@ -42,8 +43,7 @@ def set_owner(
     if employer_id and orderer_code:
         raise FieldProblem(
             "owner",
-            "所属事業者と発注者の両方を所有者にはできません",
-            "a client belongs to a company or to an orderer, not both",
+            message("field.owner_both"),
         )
     client.owner_employer_pk = client.owner_orderer_pk = None
     if employer_id:
@@ -51,12 +51,12 @@ def set_owner(
             session=session, employer_id=normalise_14_digit_id(employer_id, field="owner_employer_id")
         )
         if employer is None or employer.id is None:
-            raise FieldProblem("owner_employer_id", "登録されていない事業者IDです", "not a registered employer")
+            raise FieldProblem("owner_employer_id", message("field.owner_unknown_employer"))
         client.owner_employer_pk = employer.id
     elif orderer_code:
         orderer = find_orderer(session=session, orderer_code=orderer_code.strip())
         if orderer is None or orderer.id is None:
-            raise FieldProblem("owner_orderer_id", "登録されていない発注者です", "not a registered orderer")
+            raise FieldProblem("owner_orderer_id", message("field.owner_unknown_orderer"))
         client.owner_orderer_pk = orderer.id
     session.add(client)
     return owner_party(session, client)

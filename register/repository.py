@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from common.japan_time import local_date
+from common.messages import message
 from idp.accounts import find_employer, find_technician
 from idp.models import Employer, Technician
 from idp.validation import FieldProblem, clean_text
@@ -20,14 +21,14 @@ INSURANCE = ("enrolled", "exempt", "not_enrolled", "unknown")
 def _employer(session: Session, employer_id: str) -> Employer:
     employer = find_employer(session=session, employer_id=employer_id)
     if employer is None or employer.id is None:
-        raise FieldProblem("employer_id", "登録されていない事業者IDです", f"{employer_id} is not a registered employer")
+        raise FieldProblem("employer_id", message("field.employer_id_unknown", employer_id=employer_id))
     return employer
 
 
 def _technician(session: Session, technician_id: str) -> Technician:
     technician = find_technician(session=session, technician_id=technician_id)
     if technician is None or technician.id is None:
-        raise FieldProblem("technician_id", "登録されていない技能者IDです", f"{technician_id} is not registered")
+        raise FieldProblem("technician_id", message("field.technician_id_unknown", technician_id=technician_id))
     return technician
 
 
@@ -38,13 +39,13 @@ def set_record(*, session: Session, technician_id: str, now: datetime, **values:
         technician_pk=technician.id, updated_at=now
     )
     if "level" in values and values["level"] not in (1, 2, 3, 4):
-        raise FieldProblem("level", "レベルは1〜4です", "level must be 1 to 4")
+        raise FieldProblem("level", message("field.level"))
     for key in ("health_insurance", "pension_insurance", "employment_insurance"):
         if key in values and values[key] not in INSURANCE:
-            raise FieldProblem(key, "加入状況の値が正しくありません", f"must be one of {', '.join(INSURANCE)}")
+            raise FieldProblem(key, message("field.insurance", values=", ".join(INSURANCE)))
     for key, value in values.items():
         if not hasattr(record, key) or key in ("technician_pk", "updated_at"):
-            raise FieldProblem(key, "不明な項目です", "unknown field")
+            raise FieldProblem(key, message("field.unknown_field"))
         setattr(record, key, value)
     record.updated_at = now
     session.add(record)
@@ -54,7 +55,7 @@ def set_record(*, session: Session, technician_id: str, now: datetime, **values:
 def create_orderer(*, session: Session, orderer_code: str, name: str, now: datetime) -> Orderer:
     code = clean_text(orderer_code, field="orderer_code", max_length=40)
     if session.exec(select(Orderer).where(col(Orderer.orderer_code) == code)).first():
-        raise FieldProblem("orderer_code", "既に登録されています", "is already registered")
+        raise FieldProblem("orderer_code", message("field.already_registered"))
     orderer = Orderer(orderer_code=code, name=clean_text(name, field="name", max_length=200), created_at=now)
     session.add(orderer)
     session.flush()
@@ -76,13 +77,13 @@ def create_site(
     """The prime contractor registers a site and gets its 現場ID; it becomes tier 0 of the site."""
     sid = clean_text(site_id, field="site_id", max_length=40)
     if session.exec(select(Site).where(col(Site.site_id) == sid)).first():
-        raise FieldProblem("site_id", "既に登録されています", "is already registered")
+        raise FieldProblem("site_id", message("field.already_registered"))
     prime = _employer(session, prime_employer_id)
     orderer = None
     if orderer_code:
         orderer = session.exec(select(Orderer).where(col(Orderer.orderer_code) == orderer_code)).first()
         if orderer is None:
-            raise FieldProblem("orderer_code", "登録されていない発注者です", "unknown orderer")
+            raise FieldProblem("orderer_code", message("field.unknown_orderer"))
     assert prime.id is not None
     site = Site(
         site_id=sid,
@@ -116,14 +117,14 @@ def add_site_company(
     """施工体制: ``employer`` works under ``parent`` one tier down. ``registered_by`` (代行) grants nothing."""
     site = find_site(session=session, site_id=site_id)
     if site is None or site.id is None:
-        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+        raise FieldProblem("site_id", message("field.unknown_site"))
     employer, parent = _employer(session, employer_id), _employer(session, parent_employer_id)
     assert employer.id is not None
     parent_row = session.exec(
         select(SiteCompany).where(col(SiteCompany.site_pk) == site.id).where(col(SiteCompany.employer_pk) == parent.id)
     ).first()
     if parent_row is None:
-        raise FieldProblem("parent_employer_id", "上位の会社がこの現場にいません", "the parent is not on this site")
+        raise FieldProblem("parent_employer_id", message("field.parent_not_on_site"))
     proxy = _employer(session, registered_by_employer_id) if registered_by_employer_id else None
     row = SiteCompany(
         site_pk=site.id,
@@ -150,7 +151,7 @@ def assign(
 ) -> SiteAssignment:
     site = find_site(session=session, site_id=site_id)
     if site is None or site.id is None:
-        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+        raise FieldProblem("site_id", message("field.unknown_site"))
     technician, employer = _technician(session, technician_id), _employer(session, employer_id)
     assert technician.id is not None and employer.id is not None
     on_site = session.exec(
@@ -159,7 +160,7 @@ def assign(
         .where(col(SiteCompany.employer_pk) == employer.id)
     ).first()
     if on_site is None:
-        raise FieldProblem("employer_id", "この会社は現場の施工体制にいません", "the company is not on this site")
+        raise FieldProblem("employer_id", message("field.company_not_on_site"))
     proxy = _employer(session, registered_by_employer_id) if registered_by_employer_id else None
     row = SiteAssignment(
         site_pk=site.id,
@@ -180,7 +181,7 @@ def end_assignment(*, session: Session, site_id: str, technician_id: str, end_da
     (inclusive). Upper tiers and the orderer stop seeing him from the next day (rules 2 and 5)."""
     site = find_site(session=session, site_id=site_id)
     if site is None or site.id is None:
-        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+        raise FieldProblem("site_id", message("field.unknown_site"))
     technician = _technician(session, technician_id)
     rows = [
         row
@@ -192,9 +193,9 @@ def end_assignment(*, session: Session, site_id: str, technician_id: str, end_da
         if row.end_date is None or row.end_date > end_date
     ]
     if not rows:
-        raise FieldProblem("technician_id", "この現場に配置されていません", "not assigned to this site")
+        raise FieldProblem("technician_id", message("field.not_assigned"))
     if any(row.start_date > end_date for row in rows):
-        raise FieldProblem("end", "終了日が配置の開始日より前です", "the end is before the assignment starts")
+        raise FieldProblem("end", message("field.end_before_assignment"))
     for row in rows:
         row.end_date = end_date
         session.add(row)
@@ -204,7 +205,7 @@ def end_assignment(*, session: Session, site_id: str, technician_id: str, end_da
 def close_site(*, session: Session, site_id: str, now: datetime) -> Site:
     site = find_site(session=session, site_id=site_id)
     if site is None:
-        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+        raise FieldProblem("site_id", message("field.unknown_site"))
     if site.closed_at is None:  # closing again keeps the first closing time
         site.closed_at = now
     session.add(site)
@@ -257,7 +258,7 @@ def record_work(
     site = find_site(session=session, site_id=site_id)
     technician = _technician(session, technician_id)
     if site is None or site.id is None:
-        raise FieldProblem("site_id", "登録されていない現場です", "unknown site")
+        raise FieldProblem("site_id", message("field.unknown_site"))
     assert technician.id is not None
     assignment = session.exec(
         select(SiteAssignment)
@@ -265,7 +266,7 @@ def record_work(
         .where(col(SiteAssignment.technician_pk) == technician.id)
     ).first()
     if assignment is None:
-        raise FieldProblem("technician_id", "この現場に配置されていません", "not assigned to this site")
+        raise FieldProblem("technician_id", message("field.not_assigned"))
     chain = session.exec(select(SiteCompany).where(col(SiteCompany.site_pk) == site.id)).all()
     by_employer = {c.employer_pk: c for c in chain}
     tier = by_employer[assignment.employer_pk].tier if assignment.employer_pk in by_employer else 0

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from common.messages import message
 from idp import audit
 from idp.models import Affiliation, Employer, Technician
 from idp.validation import FieldProblem, normalise_14_digit_id
@@ -64,7 +65,7 @@ def employer_or_fail(session: Session, employer_id: str) -> Employer:
     eid = normalise_14_digit_id(employer_id, field="employer_id")
     employer = session.exec(select(Employer).where(col(Employer.employer_id) == eid)).first()
     if employer is None or employer.id is None:
-        raise FieldProblem("employer_id", "登録されていない事業者IDです", "is not a registered employer")
+        raise FieldProblem("employer_id", message("field.unknown_employer"))
     return employer
 
 
@@ -99,8 +100,7 @@ def set_for_technician(
     if not found:
         raise FieldProblem(
             "technician_id",
-            "この事業者に現在所属する技能者ではありません",
-            "is not a current technician of this employer",
+            message("field.not_current_technician"),
         )
     affiliation, technician = found[0]
     affiliation.contact_substitution = on

@@ -25,6 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from common.errors import GenbaError, Message, bilingual
+from common.messages import message
 from wallet import sdjwt, status
 from wallet.keys import signing_window, verify_chain
 
@@ -49,8 +50,8 @@ class Verified:
     kb_iat: int | None = None
 
 
-def _fail(code: str, ja: str, en: str) -> VerificationError:
-    return VerificationError(code, ja, en)
+def _fail(code: str, text: Message) -> VerificationError:
+    return VerificationError(code, text)
 
 
 def issuer_key(
@@ -61,17 +62,15 @@ def issuer_key(
     if root_pem is not None:
         x5c = header.get("x5c")
         if not isinstance(x5c, list) or not x5c:
-            raise _fail("no_chain", "発行者の証明書がありません", "the credential has no issuer certificate")
+            raise _fail("no_chain", message("credential.no_chain"))
         try:
             return verify_chain(x5c, root_pem, now=now, issuer=issuer)
         except (ValueError, TypeError, IndexError) as exc:
-            raise _fail("untrusted_issuer", "信頼できない発行者です", f"untrusted issuer ({exc})") from None
+            raise _fail("untrusted_issuer", message("credential.untrusted_issuer", reason=exc)) from None
         except Exception:  # cryptography's InvalidSignature
-            raise _fail(
-                "untrusted_issuer", "信頼できない発行者です", "the issuer certificate is not from the root"
-            ) from None
+            raise _fail("untrusted_issuer", message("credential.not_from_root")) from None
     if key is None:
-        raise _fail("untrusted_issuer", "信頼できない発行者です", "no trusted issuer key")
+        raise _fail("untrusted_issuer", message("credential.no_issuer_key"))
     return key
 
 
@@ -92,32 +91,32 @@ def verify(
         unverified = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[1] + "=="))
         iss = unverified.get("iss") if isinstance(unverified, dict) else None
         if not isinstance(iss, str):
-            raise _fail("malformed", "読み取れない資格情報です", "the credential has no issuer")
+            raise _fail("malformed", message("credential.no_issuer"))
         signer = issuer_key(header, root_pem=root_pem, key=key, now=now, issuer=iss)
         _, payload = sdjwt.verify_issuer_jwt(parsed.issuer_jwt, signer)
         claims = sdjwt.resolve(payload, parsed.disclosures)
     except VerificationError:
         raise  # already a precise reason (untrusted issuer, no chain): not "cannot be read"
     except sdjwt.SdJwtError as exc:
-        raise _fail(exc.code, "資格情報が改ざんされているか形式が正しくありません", str(exc)) from None
+        raise _fail(exc.code, message("credential.tampered", reason=exc)) from None
     except (ValueError, UnicodeDecodeError):
-        raise _fail("malformed", "読み取れない資格情報です", "the credential cannot be read") from None
+        raise _fail("malformed", message("credential.unreadable")) from None
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp + skew.total_seconds() < now.timestamp():
-        raise _fail("expired", "資格情報の有効期限が切れています", "the credential has expired")
+        raise _fail("expired", message("credential.expired"))
     if root_pem is not None:
         _signed_in_use_period(claims.get("iat"), header["x5c"], now=now, skew=skew)
     kb: dict[str, Any] = {}
     if require_kb:
         cnf = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
         if not isinstance(cnf, dict):
-            raise _fail("no_holder_key", "本人確認用の鍵がありません", "the credential is not bound to a holder key")
+            raise _fail("no_holder_key", message("credential.no_holder_key"))
         try:
             kb = sdjwt.verify_key_binding(
                 parsed, cnf, aud=aud, nonce=nonce, now=int(now.timestamp()), skew=int(skew.total_seconds())
             )
         except sdjwt.SdJwtError as exc:
-            raise _fail(exc.code, "提示した本人の確認に失敗しました", str(exc)) from None
+            raise _fail(exc.code, message("credential.holder_binding", reason=exc)) from None
     reference = claims.get("status", {}).get("status_list") if isinstance(claims.get("status"), dict) else None
     return Verified(
         claims,
@@ -133,16 +132,15 @@ def _signed_in_use_period(iat: Any, x5c: list[str], *, now: datetime, skew: time
     a retired key signing backdated records). A credential dated after the key's use period ended was
     signed by a retired key; one dated before its certificate began was backdated."""
     if not isinstance(iat, int) or isinstance(iat, bool):
-        raise _fail("malformed", "読み取れない資格情報です", "the credential has no issue time (iat)")
+        raise _fail("malformed", message("credential.no_iat"))
     begins, ends = signing_window(x5c)
     issued = datetime.fromtimestamp(iat, tz=now.tzinfo)
     if issued > now + skew:
-        raise _fail("invalid_iat", "発行日時が未来の資格情報です", "the credential is dated in the future")
+        raise _fail("invalid_iat", message("credential.future_iat"))
     if not begins - skew <= issued <= ends + skew:
         raise _fail(
             "untrusted_issuer",
-            "信頼できない発行者です（署名鍵の使用期間外に発行されています）",
-            "the credential is dated outside its signing key's use period (retired or backdated key)",
+            message("credential.outside_key_period"),
         )
 
 
@@ -172,9 +170,7 @@ def _verified_list(list_token: str, signer: ECKey) -> _List:
     try:
         token = jwt.decode(list_token, signer, algorithms=["ES256"], registry=sdjwt.REGISTRY)
     except (JoseError, ValueError):
-        raise _fail(
-            "status_list_invalid", "失効情報の署名が正しくありません", "the status list does not verify"
-        ) from None
+        raise _fail("status_list_invalid", message("credential.status_signature")) from None
     lst = token.claims.get("status_list", {})
     try:
         raw: bytes | None = status.inflate(sdjwt.b64url_decode(lst["lst"]))
@@ -197,17 +193,16 @@ def check_status(verified: Verified, list_token: str, *, signer: ECKey, now: dat
     checked = _verified_list(list_token, signer)
     claims = checked.claims
     if checked.typ != "statuslist+jwt" or claims.get("sub") != verified.status_uri:
-        raise _fail("status_list_invalid", "失効情報が正しくありません", "the status list is not this credential's")
+        raise _fail("status_list_invalid", message("credential.status_not_ours"))
     iat, ttl, exp = claims.get("iat", 0), claims.get("ttl", 0), claims.get("exp")
     try:
         stale = (isinstance(exp, int) and exp < now.timestamp()) or now.timestamp() > iat + ttl + grace.total_seconds()
     except TypeError:  # iat or ttl not numbers
-        raise _fail("status_list_invalid", "失効情報が読み取れません", "the status list cannot be read") from None
+        raise _fail("status_list_invalid", message("credential.status_unreadable")) from None
     if stale:
         raise _fail(
             "status_list_stale",
-            "失効情報が古いため確認できません（同期してください）",
-            "the status list is too old to trust; sync the gate",
+            message("credential.status_stale"),
         )
     try:
         index = int(verified.status_index or 0)
@@ -215,9 +210,9 @@ def check_status(verified: Verified, list_token: str, *, signer: ECKey, now: dat
             raise ValueError
         value = status.read(checked.raw, index, checked.bits)
     except (ValueError, IndexError, TypeError):
-        raise _fail("status_list_invalid", "失効情報が読み取れません", "the status list cannot be read") from None
+        raise _fail("status_list_invalid", message("credential.status_unreadable")) from None
     if value == status.INVALID:
-        raise _fail("revoked", "資格情報は失効しています", "the credential has been revoked")
+        raise _fail("revoked", message("credential.revoked"))
     if value == status.SUSPENDED:
-        raise _fail("suspended", "資格情報は一時停止中です", "the credential is suspended")
+        raise _fail("suspended", message("credential.suspended"))
     return value

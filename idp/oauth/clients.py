@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
+from common.messages import message
 from common.outbound import OutboundPolicy, check_url
 from idp.models import Account, OAuthClient
 from idp.oauth.config import OFFERED_SCOPES
@@ -142,7 +143,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 def _well_formed(uri: str, field: str) -> None:
     """An absolute URI as RFC 3986 §3 writes it: no spaces, controls or backslashes, a port within
     0-65535, a host that is an IP literal or a DNS name, no user information (issue 12 item 8)."""
-    bad = FieldProblem(field, "URIの形式が正しくありません", f"is not a well-formed absolute URI: {uri[:200]}")
+    bad = FieldProblem(field, message("field.uri_malformed", uri=uri[:200]))
     if not isinstance(uri, str) or not uri or len(uri) > 2000:
         raise bad
     if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F or c in '\\<>"{}|^`' for c in uri):
@@ -172,14 +173,12 @@ def check_redirect_uri_registration(uri: str, *, field: str = "redirect_uris") -
     _well_formed(uri, field)
     parts = urlsplit(uri)
     if parts.fragment or "#" in uri:
-        raise FieldProblem(field, "フラグメントは使えません", "must not contain a fragment")
+        raise FieldProblem(field, message("field.uri_fragment"))
     if parts.scheme == "https" and parts.hostname:
         return uri
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return uri
-    raise FieldProblem(
-        field, "https のURIを指定してください（ループバックを除く）", f"must be https (or loopback http): {uri}"
-    )
+    raise FieldProblem(field, message("field.uri_https", uri=uri))
 
 
 @dataclass(frozen=True)
@@ -224,39 +223,36 @@ def create_client(
     (issue 12 hole 6): refused here already, not only when the call would be made.
     """
     if client_type not in ("confidential", "public"):
-        raise FieldProblem("client_type", "confidential か public です", "must be confidential or public")
+        raise FieldProblem("client_type", message("field.client_type"))
     grants = list(dict.fromkeys(grant_types or ["authorization_code", "refresh_token"]))
     for grant in grants:
         if grant not in GRANT_TYPES:
-            raise FieldProblem("grant_types", "対応していないグラント種別です", f"unsupported grant type {grant!r}")
+            raise FieldProblem("grant_types", message("field.grant_type", grant=grant))
     method = token_endpoint_auth_method or ("none" if client_type == "public" else "client_secret_basic")
     if method not in AUTH_METHODS:
-        raise FieldProblem("token_endpoint_auth_method", "対応していない認証方式です", f"unsupported method {method!r}")
+        raise FieldProblem("token_endpoint_auth_method", message("field.auth_method", method=method))
     if (client_type == "public") != (method in PUBLIC_METHODS):
         raise FieldProblem(
             "token_endpoint_auth_method",
-            "public クライアントは none または attest_jwt_client_auth のみです",
-            "public clients use 'none' or 'attest_jwt_client_auth'; confidential clients must authenticate",
+            message("field.public_auth_method"),
         )
     if holder_wallet and "client_credentials" in grants:
         raise FieldProblem(
             "grant_types",
-            "ウォレットは client_credentials を使えません",
-            "a holder's wallet acts for its holder only and cannot use client_credentials",
+            message("field.wallet_client_credentials"),
         )
     if client_type == "public" and "client_credentials" in grants:
         raise FieldProblem(
             "grant_types",
-            "public クライアントは client_credentials を使えません",
-            "public clients cannot use client_credentials",
+            message("field.public_client_credentials"),
         )
     if method == "private_key_jwt" and not (jwks and isinstance(jwks.get("keys"), list) and jwks["keys"]):
-        raise FieldProblem("jwks", "private_key_jwt には公開鍵 (jwks) が必要です", "private_key_jwt needs a jwks")
+        raise FieldProblem("jwks", message("field.jwks_needed"))
     uris = [check_redirect_uri_registration(u) for u in redirect_uris]
     if "authorization_code" in grants and not uris:
-        raise FieldProblem("redirect_uris", "リダイレクトURIが必要です", "at least one redirect URI is required")
+        raise FieldProblem("redirect_uris", message("field.redirect_uri_needed"))
     if subject_type not in ("public", "pairwise"):
-        raise FieldProblem("subject_type", "public か pairwise です", "must be public or pairwise")
+        raise FieldProblem("subject_type", message("field.subject_type"))
     per_client_sector = False
     if subject_type == "pairwise" and not sector_identifier:
         hosts = {urlsplit(u).hostname for u in uris}
@@ -266,22 +262,20 @@ def create_client(
         if len(hosts) != 1 and not per_client_sector:
             raise FieldProblem(
                 "sector_identifier",
-                "リダイレクト先のホストが複数ある場合はセクターを指定してください",
-                "pairwise clients with several redirect hosts need a sector identifier (OIDC Core §8.1)",
+                message("field.sector_needed"),
             )
         sector_identifier = None if per_client_sector else hosts.pop()
     if id_token_signed_response_alg is not None and id_token_signed_response_alg not in JWT_ALGS:
         raise FieldProblem(
             "id_token_signed_response_alg",
-            "対応していないアルゴリズムです",
-            f"must be one of {', '.join(JWT_ALGS)} (unsigned ID tokens are not issued)",
+            message("field.id_token_alg", algs=", ".join(JWT_ALGS)),
         )
     if request_object_signing_alg not in (None, "none", *JWT_ALGS):
-        raise FieldProblem("request_object_signing_alg", "対応していないアルゴリズムです", "unsupported algorithm")
+        raise FieldProblem("request_object_signing_alg", message("field.unsupported_alg"))
     requested = (scope or " ".join(OFFERED_SCOPES)).split()
     for s in requested:
         if s not in OFFERED_SCOPES:
-            raise FieldProblem("scope", "提供していないスコープです", f"scope {s!r} is not offered")
+            raise FieldProblem("scope", message("field.scope_not_offered", scope=s))
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri_registration(uri, field="logout_uri")
     if backchannel_logout_uri is not None:
@@ -291,8 +285,7 @@ def create_client(
         except ValueError as refused:
             raise FieldProblem(
                 "backchannel_logout_uri",
-                "内部・ループバック・プライベートアドレスには送信しません",
-                f"the provider does not call this address ({refused})",
+                message("field.internal_address", reason=refused),
             ) from None
     needs_secret = client_type == "confidential" and method != "private_key_jwt"
     keep_secret = update is not None and update.client_secret_hash is not None and needs_secret

@@ -16,8 +16,8 @@ from idp.oauth.claims import account_claims, release, requested_claim_names, sub
 from idp.oauth.clients import ATTEST, AUTH_METHODS, RegisteredClient, find_client_and_account
 from idp.oauth.config import bound_session
 from idp.oauth.dpop import DPoPError
-from idp.oauth.errors import OAuth2Error, safe_description
-from idp.oauth.http import ProtocolError, form_params
+from idp.oauth.errors import OAuth2Error
+from idp.oauth.http import form_params
 from idp.oauth.resource import challenge, presented_token, verify_presented
 from idp.oauth.runtime import OAuthDep, OAuthRuntime
 from idp.oauth.server import AuthlibResponse, GenbaRequest, json_error
@@ -25,16 +25,6 @@ from idp.oauth.tokens import Resource, TokenKind
 
 router = APIRouter()
 CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
-
-
-def _protocol_error(exc: ProtocolError) -> Response:
-    return json_error(exc.error, safe_description(exc.description), exc.status)
-
-
-def _dpop_error(exc: DPoPError) -> Response:
-    """RFC 9449 §5: errors at the token endpoint are 400 (with a fresh nonce for use_dpop_nonce)."""
-    headers = {"DPoP-Nonce": exc.nonce} if exc.nonce else {}
-    return json_error(exc.error, safe_description(exc.description), 400, headers)
 
 
 def _run_endpoint(oauth: OAuthRuntime, request: Request, form: dict[str, str], work: Any) -> Response:
@@ -48,9 +38,11 @@ def _run_endpoint(oauth: OAuthRuntime, request: Request, form: dict[str, str], w
                 req.dpop = svc.dpop.verify(
                     db, dpop_headers, method="POST", url=svc.config.url(request.url.path), now=svc.clock()
                 )
-            except DPoPError as exc:
+            except DPoPError:
+                # RFC 9449 §5: 400 at the token endpoint (with a fresh nonce for use_dpop_nonce),
+                # rendered by the application's protocol renderer
                 db.commit()  # the proof's jti stays spent
-                return _dpop_error(exc)
+                raise
             db.commit()
         result = work(db, req)
         if isinstance(result, AuthlibResponse):
@@ -70,10 +62,7 @@ def _run_endpoint(oauth: OAuthRuntime, request: Request, form: dict[str, str], w
 @router.post("/token")
 async def token(request: Request, oauth: OAuthDep) -> Response:
     """RFC 6749 §3.2 token endpoint (authorization_code, refresh_token, client_credentials)."""
-    try:
-        form = await form_params(request)
-    except ProtocolError as exc:
-        return _protocol_error(exc)
+    form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
     return await run_in_threadpool(
         _run_endpoint, oauth, request, form, lambda db, req: oauth.server.create_token_response(req)
     )
@@ -82,10 +71,7 @@ async def token(request: Request, oauth: OAuthDep) -> Response:
 @router.post("/revoke")
 async def revoke(request: Request, oauth: OAuthDep) -> Response:
     """RFC 7009 token revocation."""
-    try:
-        form = await form_params(request)
-    except ProtocolError as exc:
-        return _protocol_error(exc)
+    form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
     return await run_in_threadpool(
         _run_endpoint, oauth, request, form, lambda db, req: oauth.server.create_endpoint_response("revocation", req)
     )
@@ -94,10 +80,7 @@ async def revoke(request: Request, oauth: OAuthDep) -> Response:
 @router.post("/introspect")
 async def introspect(request: Request, oauth: OAuthDep) -> Response:
     """RFC 7662 token introspection (client-authenticated)."""
-    try:
-        form = await form_params(request)
-    except ProtocolError as exc:
-        return _protocol_error(exc)
+    form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
     return await run_in_threadpool(
         _run_endpoint,
         oauth,
@@ -110,10 +93,7 @@ async def introspect(request: Request, oauth: OAuthDep) -> Response:
 @router.post("/par")
 async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Response:
     """RFC 9126 §2: authenticate the client, validate, store, return ``request_uri`` (201)."""
-    try:
-        form = await form_params(request)
-    except ProtocolError as exc:
-        return _protocol_error(exc)
+    form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
 
     def work(db: Session, req: GenbaRequest) -> Response:
         try:

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
+from common.messages import message
 from consent.groups import ALL_GROUPS, LABELS
 from consent.ports import ConsentError, ConsentPort, ConsentState, ConsentView, Party, PartyDecision
 from idp import accounts
@@ -90,7 +91,7 @@ async def _act(
 ) -> tuple[list[ConsentView], ConsentError | None, Party | None]:
     actor = _actor(db, user) if user else None
     if actor is None:
-        return [], ConsentError("login_required", "サインインしてください", "please sign in", 401), None
+        return [], ConsentError("login_required", message("consent.login_required"), status=401), None
     done: list[ConsentView] = []
     operation = {"approve": consent.approve, "refuse": consent.refuse, "revoke": consent.revoke}[action]
     for consent_id in consent_ids:

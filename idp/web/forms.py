@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request, Response
 
 from common.errors import GenbaError, Message, bilingual
+from common.messages import message
 from idp.runtime import IdpConfig, Randomness, token_urlsafe
 from idp.secretbox import derive_key
 
@@ -44,7 +45,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """Parse an urlencoded body: UTF-8 strictly, no duplicated or over-long fields."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
-        raise BadForm("フォームの形式が正しくありません", f"expected {FORM_TYPE}", 415)
+        raise BadForm(message("form.content_type", expected=FORM_TYPE), status=415)
     body = await request.body()
     try:
         pairs = parse_qsl(
@@ -56,17 +57,17 @@ async def read_form(request: Request) -> dict[str, str]:
             max_num_fields=MAX_FIELDS,
         )
     except UnicodeDecodeError:
-        raise BadForm("文字コードが正しくありません (UTF-8 のみ)", "the form is not valid UTF-8") from None
+        raise BadForm(message("form.not_utf8")) from None
     except ValueError:
-        raise BadForm("項目が多すぎます", "too many form fields") from None
+        raise BadForm(message("form.too_many_fields")) from None
     form: dict[str, str] = {}
     for key, value in pairs:
         if key in form:
-            raise BadForm(f"項目 {key} が重複しています", f"field {key!r} is repeated")
+            raise BadForm(message("form.repeated", key=key))
         if len(value) > MAX_FIELD_LENGTH:
-            raise BadForm(f"項目 {key} が長すぎます", f"field {key!r} is too long")
+            raise BadForm(message("form.too_long", key=key))
         if "\x00" in key or "\x00" in value:  # no field holds NUL, and PostgreSQL text cannot store it
-            raise BadForm("使用できない文字が含まれています", "the form contains a NUL character")
+            raise BadForm(message("form.nul"))
         form[key] = value
     return form
 
@@ -102,11 +103,7 @@ class Csrf:
         value = request.cookies.get(self.cookie_name)
         expected = self._sign(value, self._session(request)) if value else ""
         if not value or not submitted or not hmac.compare_digest(expected, submitted):
-            raise BadForm(
-                "フォームの有効期限が切れました。もう一度お試しください",
-                "the form has expired or was not sent from this site (CSRF check failed); please try again",
-                403,
-            )
+            raise BadForm(message("form.csrf"), status=403)
 
     def set_cookie(self, response: Response, value: str) -> None:
         response.set_cookie(

@@ -22,6 +22,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey
 
+from common.messages import message
 from wallet.credentials import CARD, TYPES
 from wallet.gate.requirements import missing_reason, satisfies
 from wallet.verifier import VerificationError, Verified, check_status, verify
@@ -129,15 +130,12 @@ def check(
             if token is None:
                 raise VerificationError(
                     "status_unavailable",
-                    "失効情報がありません（同期してください）",
-                    "no status list for this credential; sync the gate",
+                    message("credential.status_missing"),
                 )
             kid = _kid(token)
             signer = trust.issuer_keys.get(kid)
             if signer is None:
-                raise VerificationError(
-                    "status_list_invalid", "失効情報の発行者が不明です", "unknown status list signer"
-                )
+                raise VerificationError("status_list_invalid", message("credential.status_signer_unknown"))
             check_status(item, token, signer=signer, now=now, grace=status_grace)
         except VerificationError as exc:
             result.refuse(exc.code, exc.ja, exc.en)
