@@ -38,7 +38,7 @@ class BodyTooLarge(GenbaError):
     status = 413
 
     def __init__(self) -> None:
-        super().__init__(message("http.body_too_large"))
+        super().__init__(message("http.body_too_large"), args=())
 
 
 class BodyLimitMiddleware:

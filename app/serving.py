@@ -175,4 +175,4 @@ class HeadTooLarge(GenbaError):
     status = 431
 
     def __init__(self) -> None:
-        super().__init__(message("http.head_too_large"))
+        super().__init__(message("http.head_too_large"), args=())
