@@ -145,8 +145,7 @@ async def technician_me(
     consent: ConsentDep,
     groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
 ) -> Response:
-    resolved = await _caller(request, oauth)
-    caller, db = resolved
+    caller, db = await _caller(request, oauth)
     with db:
         if caller.user_technician_id is None:
             return json_error("invalid_request", message("token.not_technician").en, 400)
@@ -170,8 +169,7 @@ async def technician(
     consent: ConsentDep,
     groups: Annotated[str | None, Query(description="comma-separated field groups")] = None,
 ) -> Response:
-    resolved = await _caller(request, oauth)
-    caller, db = resolved
+    caller, db = await _caller(request, oauth)
     with db:
         return await run_in_threadpool(
             _technician_data, consent, oauth, caller, db, technician_id, _groups(groups), "api:technicians"
@@ -189,8 +187,7 @@ async def roster(
     consent: ConsentDep,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
-    resolved = await _caller(request, oauth)
-    caller, db = resolved
+    caller, db = await _caller(request, oauth)
 
     def work() -> Response:
         now = oauth.services.clock()
@@ -251,8 +248,7 @@ def _flat(value: Any) -> str:
 async def companies(
     request: Request, oauth: OAuthDep, q: Annotated[str, Query(min_length=1, max_length=100)]
 ) -> Response:
-    resolved = await _caller(request, oauth)
-    _, db = resolved
+    _, db = await _caller(request, oauth)
 
     def work() -> Response:
         term = q.strip()
@@ -275,8 +271,7 @@ async def companies(
 async def create_consent_requests(
     body: ConsentRequestIn, request: Request, oauth: OAuthDep, consent: ConsentDep
 ) -> Response:
-    resolved = await _caller(request, oauth)
-    caller, db = resolved
+    caller, db = await _caller(request, oauth)
     db.close()
     now = oauth.services.clock()
     views = await run_in_threadpool(  # a ConsentError is rendered by the application
@@ -294,8 +289,7 @@ async def create_consent_requests(
 
 @router.get("/consent-requests/{consent_id}", summary="The state of one of the caller's consent requests")
 async def get_consent_request(consent_id: str, request: Request, oauth: OAuthDep, consent: ConsentDep) -> Response:
-    resolved = await _caller(request, oauth)
-    caller, db = resolved
+    caller, db = await _caller(request, oauth)
     db.close()
     view = consent.get(consent_id, now=oauth.services.clock())
     if view is None or view.requester != Party(caller.party.kind, caller.party.id).label():
