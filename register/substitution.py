@@ -1,4 +1,4 @@
-"""Rule 3 (MISSION.md): the employer may publish the company's address and phone instead of a
+"""Rule 3 (docs/domain.md): the employer may publish the company's address and phone instead of a
 technician's (anti-poaching, issue 12 item 11).
 
 The employer sets a default for all its technicians (``Employer.contact_substitution``) and may
