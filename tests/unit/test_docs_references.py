@@ -41,6 +41,8 @@ CODE_SPAN = re.compile(r"`([^`\n]+)`")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 CITATION = re.compile(r"^(?P<path>[\w.\-]+(?:/[\w.\-]+)*/?)(?:::(?P<name>[\w.]+)(?:\[(?P<id>[^\]]+)\])?)?$")
 LINK = re.compile(r"\]\((?P<target>[^)\s#]+)(?:#[^)]*)?\)")
+ANCHOR_LINK = re.compile(r"\]\(#(?P<anchor>[^)\s]+)\)")
+HEADING = re.compile(r"^#{1,6} (?P<title>.+)$", re.MULTILINE)
 
 
 def documents() -> list[Path]:
@@ -55,6 +57,12 @@ def citations(text: str) -> list[re.Match[str]]:
         if match and match["path"].split("/")[0] in TOP_LEVEL:
             found.append(match)
     return found
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors a Markdown renderer makes for the headings (GitHub's rule: lower case, drop what
+    is neither a word character, a space nor a hyphen, spaces become hyphens)."""
+    return {re.sub(r"[^\w\- ]", "", m["title"].strip().lower()).replace(" ", "-") for m in HEADING.finditer(text)}
 
 
 def defines(source: str, dotted: str) -> bool:
@@ -88,6 +96,10 @@ def problems(document: Path, root: Path = ROOT) -> list[str]:
             continue
         if not (document.parent / target).exists():
             found.append(f"link ({target}): no such file")
+    known = anchors(FENCE.sub("", text))
+    for link in ANCHOR_LINK.finditer(text):
+        if link["anchor"] not in known:
+            found.append(f"link (#{link['anchor']}): no such heading")
     return found
 
 
@@ -105,8 +117,9 @@ def test_the_architecture_cites_a_file_and_a_test_for_every_clause() -> None:
 
 
 def test_a_missing_file_or_test_is_reported(tmp_path: Path) -> None:
-    """The check itself can fail: a moved file, an unknown test or case id and a broken link are each
-    named; a URL path and a run-time directory are not taken for repository paths."""
+    """The check itself can fail: a moved file, an unknown test or case id, a link to a missing file
+    and one to a missing heading are each named; a URL path and a run-time directory are not taken
+    for repository paths."""
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text(
         '@pytest.mark.parametrize("case", ["known-id"])\ndef test_real(case):\n    pass\n', encoding="utf-8"
@@ -115,7 +128,8 @@ def test_a_missing_file_or_test_is_reported(tmp_path: Path) -> None:
     document.write_text(
         "`tests/test_x.py::test_real`, `tests/test_x.py::test_real[known-id]`, `idp/no_such_module.py`, "
         "`tests/test_x.py::test_gone`, `tests/test_x.py::test_real[unknown-id]`, "
-        "`/api/v1/sites` (a URL path), `var/` (made at run time), [gone](gone.md)\n",
+        "`/api/v1/sites` (a URL path), `var/` (made at run time), [gone](gone.md), [here](#the-rules), "
+        "[nowhere](#no-such-heading)\n\n## The rules\n",
         encoding="utf-8",
     )
     assert problems(document, root=tmp_path) == [
@@ -123,4 +137,5 @@ def test_a_missing_file_or_test_is_reported(tmp_path: Path) -> None:
         "tests/test_x.py::test_gone: not defined in that file",
         "tests/test_x.py::test_real[unknown-id]: no such case id in that file",
         "link (gone.md): no such file",
+        "link (#no-such-heading): no such heading",
     ]
