@@ -1,6 +1,7 @@
 """The identity provider's public face: everything the rest of Genba ID may use of ``idp`` (issue 13
-item 3, "idp has a public face"; ARCHITECTURE.md: the register "reaches idp only through its public
-face", and ``app`` is the one place that wires idp to the rest).
+item 3, "idp has a public face": the register reaches idp only through it, and ``app``, the one place
+that wires idp to the rest, does too; docs/architecture.md, "Dependency direction and the import
+contracts").
 
 ``app`` and ``register`` import from here, from :mod:`idp.oauth.public` (the OpenID provider's face)
 and from :mod:`idp.models` (the SQLModel tables and column types: shared vocabulary, public as a
@@ -25,28 +26,29 @@ the two and ``__all__`` equal.
 
 What each name is for, by who needs it:
 
-Accounts (the register's people and companies; MISSION "Domain facts", keyword-only repository
-functions, ARCHITECTURE "Habits"): :func:`create_technician`, :func:`create_employer`,
-:func:`create_staff`, :func:`create_operator` and :func:`link_affiliation` are how the CLI, the demo
-and benchmarks add people (birth date and face photo fixed at registration); :func:`find_technician`,
-:func:`find_employer`, :func:`find_login_account`, :func:`technician_for_account`,
-:func:`staff_for_account` and :func:`affiliation_history` are how pages, the register and the
-wallet's holder lookup find them (rule 1: the register decides what of them leaves, not idp).
+Accounts (the register's people and companies; docs/domain.md "Facts about records"; keyword-only
+repository functions, docs/architecture.md "Conventions the code keeps"): :func:`create_technician`,
+:func:`create_employer`, :func:`create_staff`, :func:`create_operator` and :func:`link_affiliation` are
+how the CLI, the demo and benchmarks add people (birth date and face photo fixed at registration);
+:func:`find_technician`, :func:`find_employer`, :func:`find_login_account`,
+:func:`technician_for_account`, :func:`staff_for_account` and :func:`affiliation_history` are how pages,
+the register and the wallet's holder lookup find them (docs/domain.md rule 1: the register decides what
+of them leaves, not idp).
 
 Validation (issue 2, "Bad input"): :class:`FieldProblem` is the one error every page, the CLI and the
 data API show in Japanese and English; :func:`clean_text`, :func:`normalise_14_digit_id` (技能者ID and
 事業者ID are 14 digits, full-width normalised) and :func:`parse_date` are the checks the register and
 the CLI apply to what people type.
 
-Audit (rule 6, rule 7): :class:`AuditEvents` and :func:`record_audit_event` (``idp.audit.record``)
-write a security event; a detail key that could carry a secret is refused.
+Audit (docs/domain.md rules 6 and 7): :class:`AuditEvents` and :func:`record_audit_event`
+(``idp.audit.record``) write a security event; a detail key that could carry a secret is refused.
 
-Sign-in credentials (rule 7: strong authentication, RFC 6238, RFC 9106): :class:`Passwords` (argon2id),
-:func:`enrol_totp_directly` (an operator or the demo enrols a second factor) and
-:func:`current_totp_code` (the demo shows the code its accounts would type).
+Sign-in credentials (docs/domain.md rule 7: strong authentication; RFC 6238, RFC 9106):
+:class:`Passwords` (argon2id), :func:`enrol_totp_directly` (an operator or the demo enrols a second
+factor) and :func:`current_totp_code` (the demo shows the code its accounts would type).
 
-Host and secrets (ARCHITECTURE "Inject the clock and the randomness"): :data:`Clock`,
-:class:`Randomness`, :class:`SystemRandomness`, :func:`system_clock`, :class:`IdpConfig`,
+Host and secrets (clock and randomness are injected: docs/architecture.md "Conventions the code keeps"):
+:data:`Clock`, :class:`Randomness`, :class:`SystemRandomness`, :func:`system_clock`, :class:`IdpConfig`,
 :class:`ThrottleRule`; :class:`SecretBox`, :class:`SecretBoxError` and :func:`derive_key` (AES-256-GCM
 at rest, one HKDF key per purpose).
 

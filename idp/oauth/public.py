@@ -8,12 +8,12 @@ and the CLI's key and client commands need neither authlib's server nor the gran
 
 What each name is for:
 
-Building the provider, once per application (ARCHITECTURE "``create_app(settings)`` factory, no
-import-time singletons"): :class:`OAuthConfig` (issuer from settings, never from the Host header),
-:func:`build_oauth` returning the :class:`OAuthRuntime` that routes reach through :data:`OAuthDep`;
-the replay stores for DPoP proofs, client assertions and attestations (RFC 9449 §11.1, RFC 7523 §3
-item 7) :class:`DatabaseReplayCache` and :class:`RedisReplayCache`; :class:`WalletProviders` and
-:func:`load_wallet_providers`, the operator's trust list for client attestations (HAIP 1.0 §4.3);
+Building the provider, once per application (``create_app(settings)``, no import-time singletons;
+docs/architecture.md "Ports and the wiring in app"): :class:`OAuthConfig` (issuer from settings, never
+from the Host header), :func:`build_oauth` returning the :class:`OAuthRuntime` that routes reach through
+:data:`OAuthDep`; the replay stores for DPoP proofs, client assertions and attestations (RFC 9449 §11.1,
+RFC 7523 §3 item 7) :class:`DatabaseReplayCache` and :class:`RedisReplayCache`; :class:`WalletProviders`
+and :func:`load_wallet_providers`, the operator's trust list for client attestations (HAIP 1.0 §4.3);
 :func:`deliver_now`, the retry of back-channel logout requests (OIDC Back-Channel Logout 1.0 §2.5).
 
 Operators' tools (the CLI): :func:`create_client` (client metadata, RFC 7591 §2, checked as at
@@ -21,11 +21,11 @@ Operators' tools (the CLI): :func:`create_client` (client metadata, RFC 7591 §2
 :class:`SigningKeyError` (``idp.oauth.keys.rotate``/``KeyError_``: publish first, sign later, OIDC
 Core §10.1.1).
 
-Resource servers (ARCHITECTURE: "every resource server checks audience and kind"; RFC 9068 §4,
-RFC 8707, RFC 6750, RFC 9449 §7): :func:`presented_token`, :func:`verify_presented` and
-:func:`verify_token` with :class:`Resource` (who checks) and :class:`TokenKind` (whom the token speaks
-for), giving :class:`AccessTokenClaims`; :func:`json_error` answers in the provider's error format
-(RFC 6749 §5.2).
+Resource servers (each checks audience and kind: docs/architecture.md "JWT access tokens: audience and
+kind"; RFC 9068 §4, RFC 8707, RFC 6750, RFC 9449 §7): :func:`presented_token`, :func:`verify_presented`
+and :func:`verify_token` with :class:`Resource` (who checks) and :class:`TokenKind` (whom the token
+speaks for), giving :class:`AccessTokenClaims`; :func:`json_error` answers in the provider's error
+format (RFC 6749 §5.2).
 
 Minting for the wallet's issuance port: :func:`mint_access_token` gives the credential endpoint its
 pre-authorized-code token (OpenID4VCI 1.0 §6.1, RFC 9068 §2) without reaching into the provider's

@@ -1,8 +1,8 @@
-"""idp's public face (issue 13 item 3, "idp has a public face"; ARCHITECTURE.md: the register "reaches
-idp only through its public face"). The import-linter contract in pyproject.toml names idp's internal
-modules one by one; these tests fail when a new idp module is neither in the face nor named there, when
-a face's run-time table and the imports mypy reads drift apart, and when importing the face starts to
-load the provider."""
+"""idp's public face (issue 13 item 3, "idp has a public face": the register and the application reach
+idp only through it; docs/architecture.md, "Dependency direction and the import contracts"). The
+import-linter contract in pyproject.toml names idp's internal modules one by one; these tests fail when
+a new idp module is neither in the face nor named there, when a face's run-time table and the imports
+mypy reads drift apart, and when importing the face starts to load the provider."""
 
 from __future__ import annotations
 
