@@ -21,7 +21,7 @@ The face is lazy (PEP 562 module ``__getattr__``): a name is imported from its h
 first asked for, so a caller pays for what it uses. Importing every home at once would add the pages,
 authlib, webauthn and redis (about 330 modules) to every ``genba`` command, ``genba gate verify``
 included, which needs only the clock. :data:`_HOMES` is the face at run time, the imports under
-``TYPE_CHECKING`` the same list for mypy and import-linter; tests/unit/test_idp_public_face.py keeps
+``TYPE_CHECKING`` the same list for mypy and import-linter; tests/unit/idp/test_public_face.py keeps
 the two and ``__all__`` equal.
 
 What each name is for, by who needs it:
