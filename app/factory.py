@@ -41,24 +41,38 @@ from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.known_devices import KnownDevices
-from idp.oauth.attestation import WalletProviders, load_wallet_providers
-from idp.oauth.config import OAuthConfig
-from idp.oauth.redis_store import RedisReplayCache
-from idp.oauth.replay import DatabaseReplayCache
-from idp.oauth.runtime import OAuthRuntime, build_oauth
-from idp.passwords import Passwords
-from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBox, SecretBoxError, derive_key
-from idp.sessions import SessionStore
-from idp.signin import SignIn
-from idp.throttle import Throttle, Throttler
-from idp.throttle_redis import RedisThrottle
-from idp.validation import FieldProblem
-from idp.web import build_router
-from idp.web.deps import IdpRuntime
-from idp.web.forms import BadForm
-from idp.web.render import make_templates, render
+from idp.oauth.public import (
+    DatabaseReplayCache,
+    OAuthConfig,
+    OAuthRuntime,
+    RedisReplayCache,
+    WalletProviders,
+    build_oauth,
+    load_wallet_providers,
+)
+from idp.public import (
+    BadForm,
+    Clock,
+    FieldProblem,
+    IdpConfig,
+    IdpRuntime,
+    KnownDevices,
+    Passwords,
+    Randomness,
+    RedisThrottle,
+    SecretBox,
+    SecretBoxError,
+    SessionStore,
+    SignIn,
+    SystemRandomness,
+    Throttle,
+    Throttler,
+    build_router,
+    derive_key,
+    make_templates,
+    render,
+    system_clock,
+)
 from register.claims import ccus_id_token, ccus_userinfo
 from register.consent_screen import preview as release_preview
 from register.details import ConsentDetails
@@ -222,7 +236,7 @@ def _lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock: Clock
 
 
 async def _retry_logout(app: FastAPI, every: int) -> None:
-    from idp.oauth.logout import deliver_now
+    from idp.oauth.public import deliver_now
 
     while True:
         await asyncio.sleep(every)

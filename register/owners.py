@@ -14,9 +14,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from consent.ports import Party
-from idp.accounts import find_employer
 from idp.models import Employer, OAuthClient
-from idp.validation import FieldProblem, normalise_14_digit_id
+from idp.public import FieldProblem, find_employer, normalise_14_digit_id
 from register.models import Orderer
 
 

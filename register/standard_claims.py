@@ -31,7 +31,7 @@ from typing import Any
 
 from consent.groups import FieldGroup
 from idp.models import Technician
-from idp.oauth.claims import split_name
+from idp.oauth.public import split_name
 
 #: Standard claim → the field group that decides it.
 CLAIM_GROUP: dict[str, str] = {

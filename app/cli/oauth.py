@@ -15,10 +15,8 @@ from app import database
 from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, settings_or_fail, transaction
 from idp.models import SigningKey
-from idp.oauth import keys as signing_keys
-from idp.oauth.clients import create_client
-from idp.runtime import SystemRandomness, system_clock
-from idp.secretbox import SecretBox
+from idp.oauth.public import SigningKeyError, create_client, rotate_signing_key
+from idp.public import SecretBox, SystemRandomness, system_clock
 from register.owners import set_owner
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
@@ -151,10 +149,10 @@ def keys_rotate(
     box = SecretBox(settings.resolved_secret(), "signing-keys", SystemRandomness())
     with transaction(settings) as session:
         try:
-            row = signing_keys.rotate(
+            row = rotate_signing_key(
                 session=session, box=box, alg=alg or settings.signing_alg, now=now, delay=delay, retain=retain
             )
-        except signing_keys.KeyError_ as exc:
+        except SigningKeyError as exc:
             fail(str(exc))
         data = {
             "kid": row.kid,
@@ -198,7 +196,7 @@ def wallet_providers_cmd(as_json: JsonOpt = False) -> None:
     """Check GENBA_WALLET_PROVIDERS and list the wallet providers whose client attestations are trusted
     (attest_jwt_client_auth, HAIP 1.0 §4.3). Nobody is trusted while it is unset; a file that cannot be
     read or holds a private key fails here as it would stop the server."""
-    from idp.oauth.attestation import load_wallet_providers
+    from idp.oauth.public import load_wallet_providers
 
     settings = settings_or_fail()
     try:
