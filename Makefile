@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
-# The browser modules' linter and unit-test packages (ESLint, yaml), pinned in tests/js/package-lock.json and
+# The browser modules' linter, type checker and unit-test packages (ESLint, TypeScript for // @ts-check, yaml), pinned in tests/js/package-lock.json and
 # installed with `npm ci` only when node_modules does not match it (tests/support/npm_dir.py, as tests/interop).
 JS := tests/js
 NPM_CI := $(BIN)/python -c 'import pathlib, tests.support.npm_dir as n; n.ensure_packages(pathlib.Path("$(JS)"))'
@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(NPM_CI)
 	$(JS)/node_modules/.bin/eslint wallet/static $(JS) eslint.config.js
+	$(JS)/node_modules/.bin/tsc -p $(JS)
 
 test: lint
 	node --test $(JS)/

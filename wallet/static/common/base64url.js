@@ -8,7 +8,7 @@ export const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * @param {ArrayBuffer | Uint8Array} bytes
+ * @param {ArrayBuffer | Uint8Array<ArrayBuffer>} bytes
  * @returns {string}
  */
 export function b64urlFromBytes(bytes) {
@@ -22,7 +22,7 @@ export function b64urlFromBytes(bytes) {
  * base64url without padding (`url`), else standard base64 with optional padding (PEM, x5c).
  * @param {unknown} text
  * @param {boolean} [url]
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function bytesFromBase64(text, url = true) {
   const value = String(text);
@@ -43,12 +43,12 @@ export function bytesFromBase64(text, url = true) {
 
 /**
  * @param {unknown} text
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export const bytesFromB64url = (text) => bytesFromBase64(text, true);
 
 /**
- * @param {Uint8Array} bytes
+ * @param {Uint8Array<ArrayBuffer>} bytes
  * @returns {string}
  */
 export function textFromBytes(bytes) {
@@ -81,15 +81,15 @@ export function b64urlJson(value) {
 }
 
 /**
- * @param {string | Uint8Array} text
- * @returns {Promise<Uint8Array>}
+ * @param {string | Uint8Array<ArrayBuffer>} text
+ * @returns {Promise<Uint8Array<ArrayBuffer>>}
  */
 export async function sha256(text) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", typeof text === "string" ? encoder.encode(text) : text));
 }
 
 /**
- * @param {string | Uint8Array} text
+ * @param {string | Uint8Array<ArrayBuffer>} text
  * @returns {Promise<string>}
  */
 export async function sha256B64url(text) {
@@ -97,7 +97,7 @@ export async function sha256B64url(text) {
 }
 
 /**
- * @param {string | Uint8Array} text
+ * @param {string | Uint8Array<ArrayBuffer>} text
  * @returns {Promise<string>}
  */
 export async function sha256Hex(text) {

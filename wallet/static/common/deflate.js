@@ -5,9 +5,9 @@
 import { FormatError } from "./errors.js";
 
 /**
- * @param {Uint8Array} bytes
+ * @param {Uint8Array<ArrayBuffer>} bytes
  * @param {CompressionFormat} [format]
- * @returns {Promise<Uint8Array>}
+ * @returns {Promise<Uint8Array<ArrayBuffer>>}
  */
 export async function compress(bytes, format = "deflate-raw") {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream(format));
@@ -16,10 +16,10 @@ export async function compress(bytes, format = "deflate-raw") {
 
 /**
  * Inflate with a ceiling on the output (a small QR code must not unpack into gigabytes).
- * @param {Uint8Array} bytes
+ * @param {Uint8Array<ArrayBuffer>} bytes
  * @param {CompressionFormat} [format]
  * @param {number} [limit]
- * @returns {Promise<Uint8Array>}
+ * @returns {Promise<Uint8Array<ArrayBuffer>>}
  */
 export async function decompress(bytes, format = "deflate-raw", limit = 2_000_000) {
   const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format)).getReader();

@@ -9,7 +9,7 @@ export const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
 export const ES256 = { name: "ECDSA", hash: "SHA-256" };
 
 /**
- * @typedef {{ header: any, payload: any, signingInput: Uint8Array, signature: Uint8Array }} Jws
+ * @typedef {{ header: any, payload: any, signingInput: Uint8Array<ArrayBuffer>, signature: Uint8Array<ArrayBuffer> }} Jws
  */
 
 /**

@@ -13,7 +13,7 @@ export const STATUS = Object.freeze({ VALID: 0, INVALID: 1, SUSPENDED: 2 });
  * §4.1: `status_list` { bits, lst } → { bits, entries } (the inflated bytes), at most `limit` bytes.
  * @param {any} statusList
  * @param {number} [limit]
- * @returns {Promise<{ bits: number, entries: Uint8Array }>}
+ * @returns {Promise<{ bits: number, entries: Uint8Array<ArrayBuffer> }>}
  */
 export async function readList(statusList, limit = Infinity) {
   const list = statusList || {};
@@ -24,7 +24,7 @@ export async function readList(statusList, limit = Infinity) {
 
 /**
  * The entry at `index`: `bits` per entry, little-endian within each byte (§4.1).
- * @param {Uint8Array} entries
+ * @param {Uint8Array<ArrayBuffer>} entries
  * @param {number} index
  * @param {number} bits
  * @returns {number}

@@ -7,17 +7,17 @@ import { bytesFromBase64 } from "./base64url.js";
 import { FormatError } from "./errors.js";
 import { ECDSA, ES256 } from "./jws.js";
 
-/** @typedef {{ tag: number, end: number, value: Uint8Array, raw: Uint8Array }} DerNode */
+/** @typedef {{ tag: number, end: number, value: Uint8Array<ArrayBuffer>, raw: Uint8Array<ArrayBuffer> }} DerNode */
 
 /**
  * @typedef {object} Certificate
- * @property {Uint8Array} tbs
- * @property {Uint8Array | number[]} signatureAlgorithm
- * @property {Uint8Array | number[]} innerAlgorithm
- * @property {Uint8Array} signature
- * @property {Uint8Array} issuer
- * @property {Uint8Array} subject
- * @property {Uint8Array} spki
+ * @property {Uint8Array<ArrayBuffer>} tbs
+ * @property {Uint8Array<ArrayBuffer> | number[]} signatureAlgorithm
+ * @property {Uint8Array<ArrayBuffer> | number[]} innerAlgorithm
+ * @property {Uint8Array<ArrayBuffer>} signature
+ * @property {Uint8Array<ArrayBuffer>} issuer
+ * @property {Uint8Array<ArrayBuffer>} subject
+ * @property {Uint8Array<ArrayBuffer>} spki
  * @property {number} notBefore
  * @property {number} notAfter
  * @property {string[]} dnsNames
@@ -26,7 +26,7 @@ import { ECDSA, ES256 } from "./jws.js";
 
 /**
  * One DER TLV (X.690 §8.1) at `offset`.
- * @param {Uint8Array} bytes
+ * @param {Uint8Array<ArrayBuffer>} bytes
  * @param {number} [offset]
  * @returns {DerNode}
  */
@@ -51,7 +51,7 @@ function derRead(bytes, offset = 0) {
 }
 
 /**
- * @param {{ value: Uint8Array }} node
+ * @param {{ value: Uint8Array<ArrayBuffer> }} node
  * @returns {DerNode[]}
  */
 function derChildren(node) {
@@ -120,7 +120,7 @@ function alternativeNames(extensions) {
 
 /**
  * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING } (RFC 5280 §4.1).
- * @param {Uint8Array} der
+ * @param {Uint8Array<ArrayBuffer>} der
  * @returns {Certificate}
  */
 export function parseCertificate(der) {
@@ -162,7 +162,7 @@ export function parseCertificate(der) {
 
 /**
  * @param {string} pem
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function pemToDer(pem) {
   const body = String(pem).replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
@@ -171,8 +171,8 @@ export function pemToDer(pem) {
 
 /**
  * ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } → r || s, 32 bytes each (WebCrypto's form).
- * @param {Uint8Array} der
- * @returns {Uint8Array}
+ * @param {Uint8Array<ArrayBuffer>} der
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 function ecdsaDerToRaw(der) {
   const seq = derRead(der, 0);
@@ -189,7 +189,7 @@ function ecdsaDerToRaw(der) {
 }
 
 /**
- * @param {Uint8Array} spki
+ * @param {Uint8Array<ArrayBuffer>} spki
  * @returns {Promise<CryptoKey>}
  */
 export function importSpki(spki) {

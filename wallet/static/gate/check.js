@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: checking one person — online with an OpenID4VP 1.0 request the server verifies (its QR code
  * shown, the result polled), or offline with a GC1 challenge QR and the wallet's GP1 QR code(s) read from
  * the camera and verified here (verify.js); every offline result is queued for upload (queue.js). */

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート — the gate page for the prime contractor's staff (vanilla JavaScript, no build step).
  *
  * - Setup: site, gate name, kind of work and direction; 「同期」 fetches /gate/sync (pinned root, issuer

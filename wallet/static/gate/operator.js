@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: who is signed in (GET /gate/operator) and which sites' gates they run; a shared tablet
  * (issue 12, item 10) keeps nothing of a previous staff member, an unsent queue only for its recorder. */
 

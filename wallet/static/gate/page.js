@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: the page's language, notices and errors (the words are text.js). */
 
 import { $, showText } from "../common/dom.js";

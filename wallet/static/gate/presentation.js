@@ -1,3 +1,4 @@
+// @ts-check
 /* Genba ID gate: one offline presentation verified in the browser against the synced bundle — a mirror of
  * wallet/verifier.py verify and check_status, with the same reason codes and words (docs/offline-gate.md §4):
  *

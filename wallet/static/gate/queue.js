@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: the queue of results uploaded to POST /gate/events when the network returns (each event
  * key recorded once by the server; only the staff member who recorded a result sends it), and today's
  * list: the synced roster with what this gate has seen today. */

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: the result screen — the verdict, the person as the synced roster knows them, the reasons. */
 
 import { $, el, isImageDataUrl } from "../common/dom.js";

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: what the page keeps — the synced bundles and the results of checks in IndexedDB, the settings
  * and the last confirmed operator in localStorage, and the page's state while it runs. */
 

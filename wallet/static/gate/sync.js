@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場ゲート: 「同期」 — /gate/sync (pinned root, issuer keys, status lists, requirements, today's roster
  * with photos) into IndexedDB, and how fresh the synced bundle of the chosen site and gate is. */
 

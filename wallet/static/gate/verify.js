@@ -1,3 +1,4 @@
+// @ts-check
 /* Genba ID gate: the whole check of an offline presentation in the browser, with no network, against the
  * synced bundle (docs/offline-gate.md §4) — a mirror of wallet/gate/offline_check.py and
  * wallet/gate/check.py, with the same reasons in the same words:

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット — the technician's web wallet (vanilla JavaScript, no build step).
  *
  * - Receives credentials through OpenID for Verifiable Credential Issuance 1.0 with the

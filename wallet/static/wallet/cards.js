@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: the credentials as cards (the CCUS card in its level colour), and deleting one. */
 
 import { $, el, isImageDataUrl } from "../common/dom.js";

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: a credential's words — type names, claim labels (type metadata, SD-JWT VC §6) and values. */
 
 import { i18n, pickDisplay, t } from "./page.js";

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: receiving credentials (OpenID4VCI 1.0): the token endpoint, one request per credential
  * identifier, each bound to a NEW non-extractable P-256 key made by WebCrypto (only its public half leaves
  * the browser, in the proof's jwk header), and the notification endpoint (§11). */

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: a credential offer (OpenID4VCI 1.0 §4, pre-authorized code) — read from a link or
  * #offer=, shown with its transaction code field, and accepted: the token, then every credential
  * (issuance.js), each stored and acknowledged. */

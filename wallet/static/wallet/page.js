@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: the page's language, notices and errors, and its HTTP requests (no cookies, no cache:
  * the wallet talks to issuers and verifiers as a client of its own). */
 

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: presenting at a site gate — the technician first sees exactly which fields each
  * credential reveals; then direct_post (online) or a GP1 QR code, animated when it needs several frames
  * (offline). The camera reads the gate's QR code. */

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: what a gate asks — an OpenID4VP 1.0 request object (signed, by reference) or the offline
  * profile's GC1 challenge (docs/offline-gate.md) — and which held credential answers each query. */
 

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: the credentials' status from the IETF Token Status List (2-bit entries, DEFLATE;
  * common/statuslist.js), checked for every list the wallet's credentials name. */
 

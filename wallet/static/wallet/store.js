@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: the credentials kept in IndexedDB, each with its non-extractable holder key. */
 
 import { database } from "../common/storage.js";

@@ -1,3 +1,4 @@
+// @ts-check
 /* 現場IDウォレット: the page's words, Japanese first, with English (common/i18n.js). */
 
 export const TEXT = {
