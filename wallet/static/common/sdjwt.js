@@ -84,7 +84,8 @@ export function decodeDisclosure(disclosure) {
 
 /**
  * RFC 9901 §7.1 steps 3–5: every disclosure matches exactly one digest, once; claims are put in place
- * (objects and array elements, recursively); `_sd` and `_sd_alg` removed.
+ * (objects and array elements, recursively); `_sd` and `_sd_alg` removed. One function, as wallet/sdjwt.py
+ * resolve: the digest bookkeeping (seen, used) is shared by the object and array walks.
  * @param {any} payload
  * @param {string[]} disclosures
  * @returns {Promise<any>}

@@ -39,6 +39,10 @@ export async function eventKey(siteId, gateId, technicianId, direction, nonce) {
 
 // -- the whole check (wallet/gate/check.py check) ------------------------------------------------------
 
+/**
+ * The presentations of a vp_token against the DCQL requirement, then the certificates joined to the card's
+ * holder. Long as wallet/gate/check.py check is: every reason is collected, not only the first.
+ */
 export async function check(vpToken, { dcql, nonce, aud, nowMs, bundle }) {
   const result = { ok: true, reasons: [], technician_id: null, name: null, level: null, level_colour: null };
   const refuse = (code, ja, en) => {

@@ -44,6 +44,7 @@ function offerFromHash() {
   return offer;
 }
 
+/** Every control of the page wired in one place (long, but a flat list of listeners). */
 function bind() {
   i18n.bindSwitch(() => {
     applyLanguage();

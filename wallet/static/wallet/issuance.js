@@ -83,6 +83,10 @@ async function loadTypeMetadata(vct, cache) {
   return value;
 }
 
+/**
+ * One credential request (OpenID4VCI 1.0 §8) with a fresh key, retried once on invalid_nonce, and the
+ * records to keep; one function because the key, the proof and the response belong together.
+ */
 export async function receiveOne({ job, metadata, issuer, access, typeMetadata }) {
   if (!crypto.subtle) throw new WalletError(t("err_crypto"), "crypto");
   // A new key for every credential: two credentials cannot be linked through their cnf key.

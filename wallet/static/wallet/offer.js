@@ -104,6 +104,10 @@ export function closeOffer() {
   showProgress("");
 }
 
+/**
+ * The offer accepted: the transaction code checked, the token (OpenID4VCI 1.0 §6), then every credential
+ * received, stored and acknowledged (§11) in turn, with the progress shown — one sequence, kept together.
+ */
 export async function acceptOffer() {
   if (!pending) return;
   const { offer, metadata, grant, issuer } = pending;
