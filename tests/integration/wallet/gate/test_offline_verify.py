@@ -18,7 +18,7 @@ import segno
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.gate.conftest import OfflineKit
+from tests.integration.wallet.gate.conftest import OfflineKit
 from tests.support.gate_world import NAME, OTHER_SITE, TECHNICIAN, challenge, offline_frames, untrusted_copy
 from wallet.gate.check import GateResult, event_key
 from wallet.gate.codec import QR_MAX, CodecError, decode_presentation, encode_presentation

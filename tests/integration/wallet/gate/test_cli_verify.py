@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.integration.gate.conftest import OfflineKit
+from tests.integration.wallet.gate.conftest import OfflineKit
 from tests.support.gate_world import NAME, TECHNICIAN, challenge, challenge_text, offline_frames
 from tests.support.server import cli_env
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from register import repository as register
-from tests.integration.gate.conftest import event_count, refusals
+from tests.integration.wallet.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
 from tests.support.gate_world import (
     NAME,

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from common.japan_time import local_date
 from register.models import WorkRecord
-from tests.integration.gate.conftest import event_count, refusals
+from tests.integration.wallet.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
 from tests.support.gate_world import (
     ADDRESS,

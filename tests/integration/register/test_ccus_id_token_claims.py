@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from idp import accounts
 from idp.models import OAuthGrant
-from tests.integration.test_consent_oauth_flow import _world
+from tests.integration.register.test_consent_oauth_flow import _world
 from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce, token_request, verify_id_token
 from tests.support.web import csrf_of, runtime, sign_in
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("app", "idp", "consent", "wallet", "connectors", "common")
 #: the policy itself (the test wallet library, tools/holder.py, is not product code)
 ALLOWED = {Path("common/outbound.py")}

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from idp.models import OAuthClient
 from register.models import Orderer, Site, SiteAssignment
 from tests.conftest import TEST_SECRET
-from tests.integration.test_cli import EMPLOYER, TECHNICIAN, run
+from tests.integration.app.cli.test_cli import EMPLOYER, TECHNICIAN, run
 
 ORDERER = ["admin", "create-orderer", "--code", "KTR-2026", "--name", "国土交通省 関東地方整備局"]
 SITE = [
