@@ -19,9 +19,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from connectors.reference_source.catalog import BODIES
-from connectors.reference_source.keys import CLIENT_ID, BodyKey, load_or_create_client_secret, load_or_create_keys
-from connectors.reference_source.oauth import (
+from tools.reference_source.catalog import BODIES
+from tools.reference_source.keys import CLIENT_ID, BodyKey, load_or_create_client_secret, load_or_create_keys
+from tools.reference_source.oauth import (
     CHALLENGE,
     DEFAULT_REDIRECT_PREFIXES,
     TOKEN_TTL,
@@ -31,9 +31,9 @@ from connectors.reference_source.oauth import (
     OAuthState,
     redirect_uri_allowed,
 )
-from connectors.reference_source.records import RecordStore, served_payload
-from connectors.reference_source.seed import FIXED_PEOPLE, bulk_records, fixed_records
-from connectors.reference_source.web import (
+from tools.reference_source.records import RecordStore, served_payload
+from tools.reference_source.seed import FIXED_PEOPLE, bulk_records, fixed_records
+from tools.reference_source.web import (
     NO_STORE,
     bearer_error,
     error_page,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from connectors.reference_source.catalog import (
+from tools.reference_source.catalog import (
     BODIES,
     COURSES,
     CRANE,

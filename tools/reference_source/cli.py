@@ -1,8 +1,8 @@
 """Running the reference source as its own process.
 
-``serve()`` is what ``genba source serve`` calls; ``python -m connectors.reference_source`` runs the
+``serve()`` is what ``genba source serve`` calls; ``python -m tools.reference_source`` runs the
 same without the project's CLI (``--fd`` serves on an already bound socket, as the e2e tests do).
-``from_env`` is a factory for ``uvicorn --factory connectors.reference_source.cli:from_env``.
+``from_env`` is a factory for ``uvicorn --factory tools.reference_source.cli:from_env``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from connectors.reference_source.app import Source, create_source_app
-from connectors.reference_source.keys import CLIENT_ID
-from connectors.reference_source.seed import FIXED_PEOPLE
+from tools.reference_source.app import Source, create_source_app
+from tools.reference_source.keys import CLIENT_ID
+from tools.reference_source.seed import FIXED_PEOPLE
 
 
 def default_issuer(host: str, port: int) -> str:
@@ -81,7 +81,7 @@ def from_env() -> FastAPI:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m connectors.reference_source", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.reference_source", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("var/reference-source"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)

@@ -12,8 +12,8 @@ from typing import Any
 
 from joserfc import jws
 
-from connectors.reference_source.keys import BodyKey
-from connectors.reference_source.seed import RecordSpec
+from tools.reference_source.keys import BodyKey
+from tools.reference_source.seed import RecordSpec
 
 TYP = "genba-training-record+jwt"
 

@@ -1,4 +1,4 @@
-"""The reference certificate source (connectors/reference_source): OAuth code flow with PKCE, the
+"""The reference certificate source (tools/reference_source): OAuth code flow with PKCE, the
 deliberately bad records, bulk paging, a source that fails mid-run, and keys that persist."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from connectors.reference_source.app import create_source_app
-from connectors.reference_source.seed import people
+from tools.reference_source.app import create_source_app
+from tools.reference_source.seed import people
 
 BASE = "http://localhost:8100"
 REDIRECT = "http://localhost:9000/callback"

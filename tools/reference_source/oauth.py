@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from connectors.reference_source.keys import CLIENT_ID
+from tools.reference_source.keys import CLIENT_ID
 
 CODE_TTL = 60
 TOKEN_TTL = 600

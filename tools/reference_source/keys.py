@@ -18,7 +18,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey
 
-from connectors.reference_source.catalog import KEY_SLOTS, KeySlot
+from tools.reference_source.catalog import KEY_SLOTS, KeySlot
 
 CLIENT_ID = "genba-id"
 CLIENT_SECRET_FILE = "client_secret"  # noqa: S105  (a file name)
