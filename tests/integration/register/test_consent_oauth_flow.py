@@ -10,69 +10,31 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from idp import accounts
-from idp.oauth.clients import create_client
 from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce
-from tests.support.web import PASSWORD, csrf_of, make_technician, runtime, sign_in
+from tests.support.web import csrf_of, runtime, sign_in
+from tests.support.world import world_of
 
 EMPLOYER = "31000000000018"
+VENDOR = "42000000000017"
+TECHNICIAN = "10000000000019"
 
 
 def _world(app: FastAPI) -> tuple[object, Client]:
-    rt = runtime(app)
-    with Session(rt.engine, expire_on_commit=False) as s:
-        accounts.create_employer(
-            session=s,
-            employer_id=EMPLOYER,
-            trade_name="株式会社 山田工務店",
-            address="東京都江東区",
-            phone="03-1234-5678",
-            now=rt.clock(),
-        )
-        accounts.create_employer(
-            session=s,
-            employer_id="42000000000017",
-            trade_name="勤怠ソフト株式会社",
-            address="大阪府",
-            phone="06-1234-5678",
-            now=rt.clock(),
+    """The technician (password + TOTP) employed by EMPLOYER, its admin, and a time-and-attendance
+    vendor's client (another company: no relationship to the technician, so consent is needed)."""
+    with Session(runtime(app).engine, expire_on_commit=False) as s:
+        world = (
+            world_of(app, s)
+            .employer(EMPLOYER, "株式会社 山田工務店", address="東京都江東区")
+            .employer(VENDOR, "勤怠ソフト株式会社", address="大阪府", phone="06-1234-5678")
+            .technician(TECHNICIAN, totp=True, employer=EMPLOYER, since=date(2020, 4, 1))
+            .staff(EMPLOYER, "admin", "山田 花子", role="admin")
+            .client("勤怠管理システム", ["https://rp.example.jp/cb"], owner_employer=VENDOR)
         )
         s.commit()
-    person = make_technician(app)
-    with Session(rt.engine, expire_on_commit=False) as s:
-        accounts.link_affiliation(
-            session=s, technician_id=person.username, employer_id=EMPLOYER, start_date=date(2020, 4, 1), now=rt.clock()
-        )
-        staff, _ = accounts.create_staff(
-            session=s,
-            employer_id=EMPLOYER,
-            login="admin",
-            display_name="山田 花子",
-            role="admin",
-            password=PASSWORD,
-            passwords=rt.passwords,
-            rng=rt.rng,
-            now=rt.clock(),
-        )
-        from idp import enrolment
-
-        staff_secret = enrolment.enrol_totp_directly(session=s, account=staff, box=rt.totp_box, rng=rt.rng)
-        owner = accounts.find_employer(session=s, employer_id="42000000000017")
-        new = create_client(
-            session=s,
-            client_name="勤怠管理システム",
-            redirect_uris=["https://rp.example.jp/cb"],
-            rng=rt.rng,
-            now=rt.clock(),
-        )
-        assert owner is not None
-        new.client.owner_employer_pk = owner.id
-        s.add(new.client)
-        s.commit()
-    from tests.support.web import Person
-
-    staff_person = Person(staff.username, PASSWORD, staff_secret, staff.id or 0)
-    return (person, staff_person), Client(new.client.client_id, new.client_secret)
+    made = world.clients["勤怠管理システム"]
+    staff = world.logins[f"{EMPLOYER}-admin"]
+    return (world.logins[TECHNICIAN], staff), Client(made.client.client_id, made.client_secret)
 
 
 def test_two_party_consent_over_oauth_then_revocation(app: FastAPI, client: TestClient) -> None:
