@@ -24,8 +24,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from idp import accounts
-from register.models import TechnicianRecord
 from tests.support.certificates import add_imported
+from tests.support.world import World
 from wallet.offers import PRE_AUTH_GRANT, NewOffer, create_offer
 from wallet.runtime import WalletRuntime
 
@@ -121,36 +121,19 @@ def seed_technician_data(
     now = rt.clock()
     seeded: list[SeededCertificate] = []
     with Session(rt.engine) as session:
-        technician = accounts.find_technician(session=session, technician_id=technician_id)
-        assert technician is not None and technician.id is not None
+        world = World(session, clock=rt.clock)
         if employer_id is not None:
             if accounts.find_employer(session=session, employer_id=employer_id) is None:
-                accounts.create_employer(
-                    session=session,
-                    employer_id=employer_id,
-                    trade_name=EMPLOYER_NAME,
-                    address="東京都江東区新砂1-2-3",
-                    phone="03-1234-5678",
-                    now=now,
-                )
-            accounts.link_affiliation(
-                session=session,
-                technician_id=technician_id,
-                employer_id=employer_id,
-                start_date=date(2020, 4, 1),
-                now=now,
-            )
-        session.add(
-            TechnicianRecord(
-                technician_pk=technician.id,
-                level=level,
-                occupations=["とび", "鉄筋"],
-                health_insurance="enrolled",
-                pension_insurance="enrolled",
-                employment_insurance="exempt",
-                kentaikyo=True,
-                updated_at=now,
-            )
+                world.employer(employer_id, EMPLOYER_NAME, address="東京都江東区新砂1-2-3")
+            world.affiliation(technician_id, employer_id, date(2020, 4, 1))
+        world.record(
+            technician_id,
+            level=level,
+            occupations=["とび", "鉄筋"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="exempt",
+            kentaikyo=True,
         )
         for i in range(certificates):
             cert = SeededCertificate("training-body-01", f"A-{technician_id[-4:]}-{i:03d}")
