@@ -35,11 +35,11 @@ from connectors import trust
 from connectors.models import Certificate, ImportRun, Quarantine
 from connectors.sources.mynaportal.client import MyNaPortalClient, pkce_pair
 from connectors.verify import ExpectedHolder
-from idp import accounts
 from idp.models import Account, AccountKind, Technician
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness, token_urlsafe
 from tests.support.server import SourceServer, running_source
+from tests.support.world import World
 from tools.reference_source.catalog import COURSES
 from tools.reference_source.seed import bulk_records, fixed_records
 
@@ -169,21 +169,15 @@ def register(
     """A technician registered through ``idp.accounts``; the holder the import matches records against."""
     values = person | changes
     with Session(engine) as session:
-        _, technician = accounts.create_technician(
-            session=session,
-            technician_id=values["technician_id"],
-            name=values["name"],
-            name_kana=values["kana"],
+        world = World(session, clock=lambda: now, passwords=passwords).technician(
+            values["technician_id"],
+            values["name"],
+            kana=values["kana"],
             birth_date=date.fromisoformat(values["birth"]),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
             password=PASSWORD,
-            passwords=passwords,
-            rng=SystemRandomness(),
-            now=now,
         )
         session.commit()
+        technician = world.technicians[values["technician_id"]]
         return ExpectedHolder(technician.technician_id, technician.name, technician.birth_date)
 
 
