@@ -18,10 +18,10 @@ from app.cli import cli
 from idp import accounts
 from idp.models import Account, Affiliation, Employer, Technician
 from idp.passwords import Passwords
-from idp.runtime import SystemRandomness
 from tests.conftest import TEST_SECRET
 from tests.support.backends import database_url, truncate_all
 from tests.support.clock import FrozenClock
+from tests.support.world import World
 
 runner = CliRunner()
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # binary data must survive byte for byte
@@ -41,33 +41,17 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def populate(db: Session, passwords: Passwords, clock: FrozenClock, *, employer_id: str = "31000000000018") -> None:
-    accounts.create_employer(
-        session=db,
-        employer_id=employer_id,
-        trade_name="株式会社 山田工務店",
-        address="東京都",
-        phone="03-1234-5678",
-        now=clock(),
-    )
+    world = World(db, clock=clock, passwords=passwords).employer(employer_id, "株式会社 山田工務店")
     for n, name in enumerate(["鈴木 一郎", "佐藤 次郎"]):
-        technician_id = f"1000000000{n:03d}9"
-        accounts.create_technician(
-            session=db,
-            technician_id=technician_id,
-            name=name,
-            name_kana="スズキ イチロウ",
+        world.technician(
+            f"1000000000{n:03d}9",
+            name,
             birth_date=date(1985, 4, 12 + n),
-            gender="male",
             address="東京都江東区",
-            phone="090-1234-5678",
             password="long enough password",
-            face_photo=PNG,
-            passwords=passwords,
-            rng=SystemRandomness(),
-            now=clock(),
-        )
-        accounts.link_affiliation(
-            session=db, technician_id=technician_id, employer_id=employer_id, start_date=date(2026, 4, 1), now=clock()
+            photo=PNG,
+            employer=employer_id,
+            since=date(2026, 4, 1),
         )
     db.commit()
     db.close()  # no transaction left open: pg_restore drops and recreates these tables

@@ -13,11 +13,10 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from sqlmodel import Session, select
 
-from idp import accounts, enrolment
-from register import repository as register
 from register.models import WorkRecord
 from tests.support.clock import FrozenClock
-from tests.support.web import PASSWORD, Person, make_technician, runtime, sign_in
+from tests.support.web import Person, runtime, sign_in
+from tests.support.world import world_of
 from tools.holder import HeldCredential, receive
 from wallet.gate.models import GateEvent, GateRefusal
 from wallet.offers import create_offer
@@ -29,57 +28,30 @@ SITE = "GENBA-T-0001"
 
 
 def _world(app: FastAPI, clock: FrozenClock) -> tuple[Person, Person]:
-    rt = runtime(app)
-    person = make_technician(app)
-    with Session(rt.engine, expire_on_commit=False) as s:
-        for eid, name in ((PRIME, "株式会社 東京ゼネコン"), (SUB, "株式会社 山田工務店")):
-            accounts.create_employer(
-                session=s, employer_id=eid, trade_name=name, address="東京都", phone="03-1234-5678", now=clock()
+    """The technician (with TOTP) working for SUB, assigned to SITE under PRIME; PRIME's gate staff."""
+    tech = "10000000000019"
+    with Session(runtime(app).engine, expire_on_commit=False) as s:
+        world = (
+            world_of(app, s)
+            .technician(tech, totp=True)
+            .employer(PRIME, "株式会社 東京ゼネコン")
+            .employer(SUB, "株式会社 山田工務店")
+            .affiliation(tech, SUB, date(2020, 4, 1))
+            .record(
+                tech,
+                level=3,
+                occupations=["鉄筋"],
+                health_insurance="enrolled",
+                pension_insurance="enrolled",
+                employment_insurance="exempt",
             )
-        accounts.link_affiliation(
-            session=s, technician_id=person.username, employer_id=SUB, start_date=date(2020, 4, 1), now=clock()
+            .site(SITE, "新砂物流センター新築工事", prime=PRIME, starts_on=clock().date() - timedelta(days=10))
+            .tier(SITE, SUB, parent=PRIME)
+            .assignment(SITE, tech, employer=SUB, start=clock().date() - timedelta(days=5), role="職長")
+            .staff(PRIME, "gate", "門番 太郎")
         )
-        register.set_record(
-            session=s,
-            technician_id=person.username,
-            now=clock(),
-            level=3,
-            occupations=["鉄筋"],
-            health_insurance="enrolled",
-            pension_insurance="enrolled",
-            employment_insurance="exempt",
-        )
-        register.create_site(
-            session=s,
-            site_id=SITE,
-            name="新砂物流センター新築工事",
-            prime_employer_id=PRIME,
-            starts_on=clock().date() - timedelta(days=10),
-            now=clock(),
-        )
-        register.add_site_company(session=s, site_id=SITE, employer_id=SUB, parent_employer_id=PRIME)
-        register.assign(
-            session=s,
-            site_id=SITE,
-            technician_id=person.username,
-            employer_id=SUB,
-            start_date=clock().date() - timedelta(days=5),
-            role="職長",
-        )
-        staff, _ = accounts.create_staff(
-            session=s,
-            employer_id=PRIME,
-            login="gate",
-            display_name="門番 太郎",
-            role="staff",
-            password=PASSWORD,
-            passwords=rt.passwords,
-            rng=rt.rng,
-            now=clock(),
-        )
-        secret = enrolment.enrol_totp_directly(session=s, account=staff, box=rt.totp_box, rng=rt.rng)
         s.commit()
-    return person, Person(staff.username, PASSWORD, secret, staff.id or 0)
+    return world.logins[tech], world.logins[f"{PRIME}-gate"]
 
 
 def _card(app: FastAPI, client: TestClient, person: Person, clock: FrozenClock) -> HeldCredential:
