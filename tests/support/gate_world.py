@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from tests.support.certificates import add_imported
 from tests.support.web import Person, runtime
@@ -366,20 +365,3 @@ def set_credential_status(app: FastAPI, held: HeldCredential, value: int, *, rea
         ).one()
         assert status.set_status(s, [row.id], value, reason=reason, now=rt.clock()) == 1
         s.commit()
-
-
-def empty_tables(engine: Engine) -> None:
-    """Empty every table between tests with DELETE (TRUNCATE of ~50 tables takes about a second per test
-    on PostgreSQL; DELETE of a test's few rows, milliseconds) and restart the sequences."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        for table in tables:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        if engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT sequence_schema, sequence_name "
-                    "FROM information_schema.sequences LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', "
-                    "r.sequence_schema, r.sequence_name); END LOOP; END $$"
-                )
-            )

@@ -20,8 +20,7 @@ import httpx
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from idp import accounts
 from tests.support.certificates import add_imported
@@ -74,24 +73,6 @@ def split_sd_jwt(value: str) -> tuple[str, list[str], str]:
     """(issuer-signed JWT, disclosures, key binding JWT or '') of ``<jwt>~<d>~...~[<kb>]``."""
     parts = value.split("~")
     return parts[0], parts[1:-1], parts[-1]
-
-
-def clear_all(engine: Engine) -> None:
-    """Empty every table between tests like ``tests.support.backends.truncate_all``, with DELETE
-    (PostgreSQL's TRUNCATE of ~45 tables takes about a second per test; DELETE of a test's few rows
-    takes milliseconds) and the sequences restarted, so later tests see the same fresh state."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        for table in tables:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        if engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT sequence_schema, sequence_name "
-                    "FROM information_schema.sequences LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', "
-                    "r.sequence_schema, r.sequence_name); END LOOP; END $$"
-                )
-            )
 
 
 # -- seeding ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-PACKAGES = ("app", "idp", "consent", "wallet", "connectors", "common")
+PACKAGES = ("app", "idp", "register", "consent", "wallet", "connectors", "common")
 #: the policy itself (the test wallet library, tools/holder.py, is not product code)
 ALLOWED = {Path("common/outbound.py")}
 CALLS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "Client", "AsyncClient"}

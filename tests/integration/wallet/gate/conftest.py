@@ -1,6 +1,7 @@
 """Fixtures of the gate tests: the app on SQLite and PostgreSQL with a FrozenClock (from
-tests/integration/conftest.py), the site and the technician's wallet (``world``), and the gate's
-staff signed in on their own client (``gate``)."""
+tests/integration/conftest.py; ``db`` emptied with DELETE, from tests/integration/wallet/conftest.py),
+the site and the technician's wallet (``world``), and the gate's staff signed in on their own client
+(``gate``)."""
 
 from __future__ import annotations
 
@@ -18,18 +19,10 @@ from sqlmodel import Session, select
 from app import database
 from tests.support.backends import database_url
 from tests.support.clock import FrozenClock
-from tests.support.gate_world import GATE, PRIME, SITE, GateWorld, build_world, empty_tables
+from tests.support.gate_world import GATE, PRIME, SITE, GateWorld, build_world
 from tests.support.web import build_app, sign_in
 from wallet.gate import offline
 from wallet.gate.models import GateEvent, GateRefusal
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    """As tests/conftest.py's ``db``, emptied with DELETE (a tenth of TRUNCATE's time on PostgreSQL)."""
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-    empty_tables(engine)
 
 
 @pytest.fixture
