@@ -2,21 +2,18 @@
 builder instead of a seeder per test folder): employers → technicians → orderers → sites → tiers →
 assignments → work records, and the staff and clients that act on them.
 
-Every row is made through the repositories the service itself uses — ``idp.accounts`` (MISSION.md
-rule 3: the technician is the source of truth, affiliations dated), ``register.repository`` (the
-CCUS register's sites, tiers, assignments and work history) and ``idp.oauth.clients`` (RFC 7591
+Every row is made through the repositories the service itself uses — ``idp.accounts`` (accounts,
+technicians, dated affiliations), ``register.repository`` (the CCUS register's records, sites,
+tiers, assignments and work history) and ``idp.oauth.clients`` (RFC 7591
 client metadata) — so the builder cannot make a world the service would refuse. Calls chain::
 
     world = (
-        World(session, clock=clock, passwords=passwords, rng=rng)
-        .employer("31000000000034", "株式会社 東京ゼネコン")
-        .employer("31000000000018", "株式会社 山田工務店")
-        .technician("10000000000019", "鈴木 一郎", employer="31000000000018", since=date(2020, 4, 1))
-        .site("GENBA-T-0001", "新築工事", prime="31000000000034", starts_on=date(2026, 4, 1))
-        .tier("GENBA-T-0001", "31000000000018", parent="31000000000034")
-        .assignment("GENBA-T-0001", "10000000000019", employer="31000000000018", start=date(2026, 4, 1))
+        World(session, clock=clock, passwords=passwords)
+        .employer(PRIME, "株式会社 東京ゼネコン").employer(SUB, "株式会社 山田工務店")
+        .technician("10000000000019", "鈴木 一郎", employer=SUB, since=date(2020, 4, 1))
+        .site(SITE, "新築工事", prime=PRIME, starts_on=date(2026, 4, 1)).tier(SITE, SUB, parent=PRIME)
+        .assignment(SITE, "10000000000019", employer=SUB, start=date(2026, 4, 1))
     )
-    session.commit()
 
 The builder never commits (the caller owns the transaction); what it made is kept by id in
 ``employers``, ``technicians``, ``logins``, ``sites`` and ``clients``.
@@ -112,7 +109,7 @@ class World:
         since: date = date(2020, 4, 1),
     ) -> Self:
         """A technician and the account they sign in with (``logins[technician_id]``); with
-        ``employer``, their affiliation from ``since`` (a dated link, MISSION.md rule 3)."""
+        ``employer``, their affiliation from ``since`` (a dated link)."""
         account, technician = accounts.create_technician(
             session=self.session,
             technician_id=technician_id,
@@ -273,7 +270,7 @@ class World:
         self, client_name: str, redirect_uris: list[str], *, owner_employer: str | None = None, **metadata: Any
     ) -> Self:
         """A registered client (``clients[client_name]``, with its secret), owned by ``owner_employer``
-        when given (the relationship rules read the owner, MISSION.md rule 4)."""
+        when given (the consent engine's relationship rules read the owner)."""
         made = create_client(
             session=self.session,
             client_name=client_name,
