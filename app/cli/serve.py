@@ -71,7 +71,9 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Migrate, load demo data (idempotent), print how to sign in, and serve."""
-    from app import demo as demo_data
+    # Demo data is not the service (tools/, built with the tests' world builder): loaded only by this
+    # command, inside it (the import contract's named exception, pyproject.toml).
+    from tools import demo as demo_data
 
     settings = settings_or_fail()
     if settings.environment == "production":

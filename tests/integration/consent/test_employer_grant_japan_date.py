@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from common.japan_time import local_date
-from tests.integration.test_consent_oauth_flow import _world
+from tests.integration.register.test_consent_oauth_flow import _world
 from tests.support.web import csrf_of, runtime, sign_in
 
 
