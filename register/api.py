@@ -30,6 +30,7 @@ from register.models import SiteAssignment
 from register.principal import Caller, caller_from_token
 from register.record_view import TechnicianRecordView
 from register.repository import assignment_active, find_site, site_active
+from register.roster_csv import ROSTER_CSV_COLUMNS, roster_row
 from register.standing import has_standing
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
@@ -237,7 +238,7 @@ async def roster(
                 )
                 rows.append(view)
         if format == "csv":
-            text = write_csv(ROSTER_CSV_COLUMNS, (_roster_row(row) for row in rows))
+            text = write_csv(ROSTER_CSV_COLUMNS, (roster_row(row) for row in rows))
             return Response(text, media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
         return JSONResponse(
             {"site_id": site.site_id, "site_name": site.name, "roster": [row.to_json() for row in rows]},
@@ -246,42 +247,6 @@ async def roster(
 
     with db:
         return await run_in_threadpool(work)
-
-
-#: The 作業員名簿 CSV's columns: record fields, an empty cell where the group was withheld.
-ROSTER_CSV_COLUMNS = (
-    "technician_id",
-    "name",
-    "name_kana",
-    "birth_date",
-    "current_employer",
-    "level",
-    "occupations",
-    "health_insurance",
-    "pension_insurance",
-    "employment_insurance",
-)
-
-
-def _roster_row(view: TechnicianRecordView) -> dict[str, str]:
-    """One CSV row: the employer's trade name, the level's number, occupations joined with ・."""
-    row = dict.fromkeys(ROSTER_CSV_COLUMNS, "")
-    if view.identity is not None:
-        row["technician_id"] = view.identity.technician_id
-        row["name"] = view.identity.name
-        row["name_kana"] = view.identity.name_kana
-    if view.birth_date is not None:
-        row["birth_date"] = view.birth_date.born.isoformat()
-    if view.current_affiliation is not None and view.current_affiliation.employer is not None:
-        row["current_employer"] = view.current_affiliation.employer.trade_name
-    if view.level_occupation is not None:
-        row["level"] = str(view.level_occupation.level or "")
-        row["occupations"] = "・".join(view.level_occupation.occupations)
-    if view.social_insurance is not None:
-        row["health_insurance"] = view.social_insurance.health_insurance
-        row["pension_insurance"] = view.social_insurance.pension_insurance
-        row["employment_insurance"] = view.social_insurance.employment_insurance
-    return row
 
 
 @router.get("/companies", summary="Company search: public company data only, never anything about technicians")

@@ -36,7 +36,7 @@ EVERYTHING = frozenset(ALL_GROUPS)
 COMPANY = Contact(address="千葉県市川市3-3-3", phone="047-111-0003", is_company=True)
 
 
-def _record() -> FullRecord:
+def sample_record() -> FullRecord:
     return FullRecord(
         identity=Identity("10000000000001", "鈴木 一郎", "スズキ イチロウ", "male"),
         birth_date=BirthDate(date(1985, 4, 12)),
@@ -121,7 +121,7 @@ def _bytes(value: dict[str, Any]) -> str:
 def test_a_record_released_whole_is_the_json_of_before() -> None:
     """Behaviour unchanged (issue 13): the typed record serialises to exactly the JSON the dict
     builder gave, key order included; the disclosure record names exactly its fields."""
-    view = _record().release(EVERYTHING, work_history=HISTORY)
+    view = sample_record().release(EVERYTHING, work_history=HISTORY)
     assert _bytes(view.to_json()) == _bytes(BEFORE)
     assert view.field_names() == list(BEFORE)
     assert set(view.field_names()) == set(FIELD_GROUP)
@@ -136,7 +136,7 @@ def test_the_view_has_one_attribute_per_field_group() -> None:
 def test_a_single_allowed_group_discloses_its_fields_and_no_other(group: str) -> None:
     """Consent, nothing disclosed by default (docs/security.md): a release of one group carries that
     group's fields of ``consent.groups.FIELD_GROUP`` and nothing else; every other section is None."""
-    view = _record().release(frozenset({group}), work_history=HISTORY, contact=COMPANY)
+    view = sample_record().release(frozenset({group}), work_history=HISTORY, contact=COMPANY)
     assert set(view.sections()) == {group}
     assert [getattr(view, g) is None for g in ALL_GROUPS] == [g != group for g in ALL_GROUPS]
     expected = fields_of({group}) | ({"contact_is_company"} if group == FieldGroup.contact else set())
@@ -147,7 +147,7 @@ def test_nothing_is_disclosed_by_default() -> None:
     """Consent, nothing disclosed by default (docs/security.md): an empty view and a release of no
     group carry no field, whatever the record holds."""
     assert TechnicianRecordView().to_json() == {}
-    view = _record().release(frozenset(), work_history=HISTORY, contact=COMPANY)
+    view = sample_record().release(frozenset(), work_history=HISTORY, contact=COMPANY)
     assert view == TechnicianRecordView()
     assert view.field_names() == []
 
@@ -156,7 +156,7 @@ def test_a_withheld_group_is_absent() -> None:
     """MISSION.md rule 1: a group the engine withheld is absent from the view and from its JSON, even
     when its data was at hand (the work history, a company contact)."""
     withheld = {FieldGroup.contact, FieldGroup.work_history, FieldGroup.past_affiliations}
-    view = _record().release(EVERYTHING - withheld, work_history=HISTORY, contact=COMPANY)
+    view = sample_record().release(EVERYTHING - withheld, work_history=HISTORY, contact=COMPANY)
     assert view.contact is None and view.work_history is None and view.past_affiliations is None
     assert set(view.to_json()) == set(FIELD_GROUP) - fields_of(withheld)
     assert _bytes(view.to_json()) == _bytes({k: v for k, v in BEFORE.items() if k in view.to_json()})
@@ -165,17 +165,17 @@ def test_a_withheld_group_is_absent() -> None:
 def test_the_company_contact_replaces_the_technicians_and_is_marked_last() -> None:
     """MISSION.md rule 3: the company's address and phone in the technician's place, and the marker
     ``contact_is_company`` after every field (where the dict builder appended it)."""
-    view = _record().release(EVERYTHING, work_history=HISTORY, contact=COMPANY)
+    view = sample_record().release(EVERYTHING, work_history=HISTORY, contact=COMPANY)
     data = view.to_json()
     assert (data["address"], data["phone"]) == (COMPANY.address, COMPANY.phone)
     assert list(data) == [*BEFORE, "contact_is_company"] and data["contact_is_company"] is True
-    assert "contact_is_company" not in _record().release(EVERYTHING, work_history=HISTORY).to_json()
+    assert "contact_is_company" not in sample_record().release(EVERYTHING, work_history=HISTORY).to_json()
 
 
 def test_without_leaves_out_only_the_named_groups() -> None:
     """The ID token never carries the photo (``register.claims``): ``without`` drops that group's
     fields and keeps every other one as it was."""
-    view = _record().release(EVERYTHING, work_history=HISTORY).without({FieldGroup.face_photo})
+    view = sample_record().release(EVERYTHING, work_history=HISTORY).without({FieldGroup.face_photo})
     assert view.face_photo is None
     assert view.to_json() == {k: v for k, v in BEFORE.items() if k != "face_photo"}
 
@@ -183,6 +183,6 @@ def test_without_leaves_out_only_the_named_groups() -> None:
 def test_a_technician_between_employers_has_a_current_affiliation_of_none() -> None:
     """The group ``current_affiliation`` allowed but empty is ``"current_employer": null``, not an
     absent field (the group left; there was nothing in it)."""
-    record = dataclasses.replace(_record(), current_affiliation=CurrentAffiliation(None))
+    record = dataclasses.replace(sample_record(), current_affiliation=CurrentAffiliation(None))
     view = record.release({FieldGroup.current_affiliation})
     assert view.to_json() == {"current_employer": None}
