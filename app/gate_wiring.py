@@ -57,7 +57,7 @@ class RegisterGate:
                 decision = self._consent.decide(recipient, technician.technician_id, GATE_GROUPS, now=now)
                 if "identity" not in decision.allowed:
                     continue
-                data = disclose(session, technician, decision, today=local_date(now))
+                view = disclose(session, technician, decision, today=local_date(now))
                 employer = session.get(Employer, assignment.employer_pk)
                 tier = tiers.get(assignment.employer_pk)
                 entry = RosterEntry(
@@ -67,8 +67,8 @@ class RegisterGate:
                     employer_name=employer.trade_name if employer else None,
                     tier=tier.tier if tier else None,
                     role=assignment.role,
-                    level=(data.get("level") or {}).get("level"),
-                    photo=data.get("face_photo"),
+                    level=view.level_occupation.level if view.level_occupation else None,
+                    photo=view.face_photo.data_uri if view.face_photo else None,
                 )
                 # APPI art. 29: the record names what was provided, no more (not what could have been)
                 sent = ["technician_id", "name", "name_kana"]

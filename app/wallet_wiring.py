@@ -50,21 +50,22 @@ class RegisterHolderData:
             if technician is None:
                 return None
             record = full_record(session, technician, today=local_date(now))
-            employer = record["current_employer"] or {}
+            employer = record.current_affiliation.employer
+            insurance = record.social_insurance
             return CardData(
                 technician_id=technician.technician_id,
                 name=technician.name,
                 name_kana=technician.name_kana,
                 birth_date=technician.birth_date,
-                level=int(record["level"]["level"]),
-                occupations=tuple(record["occupations"]),
-                employer_id=employer.get("employer_id"),
-                employer_name=employer.get("trade_name"),
-                health_insurance=record["health_insurance"],
-                pension_insurance=record["pension_insurance"],
-                employment_insurance=record["employment_insurance"],
-                kentaikyo=bool(record["kentaikyo"]),
-                face_photo=record["face_photo"],
+                level=record.level_occupation.level,
+                occupations=record.level_occupation.occupations,
+                employer_id=employer.employer_id if employer else None,
+                employer_name=employer.trade_name if employer else None,
+                health_insurance=insurance.health_insurance,
+                pension_insurance=insurance.pension_insurance,
+                employment_insurance=insurance.employment_insurance,
+                kentaikyo=insurance.kentaikyo,
+                face_photo=record.face_photo.data_uri,
             )
 
     def certificates(self, technician_id: str) -> list[CertificateData]:

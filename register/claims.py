@@ -36,7 +36,7 @@ from typing import Any
 from sqlmodel import Session
 
 from common.japan_time import local_date
-from consent.groups import ALL_GROUPS
+from consent.groups import ALL_GROUPS, FieldGroup
 from consent.ports import ConsentPort
 from idp.models import Account, OAuthGrant
 from idp.oauth.public import AccessTokenClaims, requested_claim_names, wanted_claims
@@ -45,7 +45,8 @@ from register import standard_claims
 from register.disclosure import disclose
 from register.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 
-NOT_IN_ID_TOKEN = frozenset({"face_photo"})
+#: Field groups the ID token never carries (the photo: see above).
+NOT_IN_ID_TOKEN = frozenset({FieldGroup.face_photo})
 
 
 def _release(
@@ -62,7 +63,7 @@ def _release(
 ) -> dict[str, Any]:
     """Decide once for the groups the standard claim ``names`` need (and every group when ``ccus`` is
     asked for), build what is allowed, record it (in ``db``'s transaction when ``in_transaction``:
-    it commits the response that discloses it)."""
+    it commits the response that discloses it). ``leave_out``: field groups the channel never carries."""
     if caller is None or caller.user_technician_id is None or caller.account_id is None:
         return {}  # not a technician: the provider's own account claims apply
     wanted = standard_claims.groups_for(names)
@@ -78,10 +79,10 @@ def _release(
     technician = find_technician(session=db, technician_id=caller.user_technician_id)
     if technician is None or not decision.allowed:
         return out
-    data = disclose(db, technician, decision, today=local_date(now))
+    view = disclose(db, technician, decision, today=local_date(now))
     account = db.get(Account, caller.account_id)
-    released = standard_claims.build(data, names, technician, account.email if account else None)
-    ccus = {k: v for k, v in data.items() if k not in leave_out} if with_ccus else {}
+    released = standard_claims.build(view, names, technician, account.email if account else None)
+    ccus = view.without(leave_out).to_json() if with_ccus else {}
     items = set(ccus) | standard_claims.items_of(released)
     if not items:  # nothing leaves (only the photo was allowed, and it stays out of ID tokens): no record
         return out

@@ -88,7 +88,7 @@ def test_an_orderer_client_sees_the_purpose_fields_and_its_own_project_attendanc
     assert decision.rules == (ORDERER_RULE,)
     assert decision.work_history_sites == (S1,)
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == fields_of(ORDERER_VIEW)
     assert not set(data) & NEVER_TO_ORDERERS
     assert [w["site_id"] for w in data["work_history"]] == [S1]

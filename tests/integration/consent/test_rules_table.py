@@ -130,8 +130,8 @@ def test_site_roster_excludes_other_sites_work_history(world: World) -> None:
     drops T1's records on S2 (another prime's finished site)."""
     decision = world.decide("E1")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
-        whole = disclose(db, world.technician(db, T1), world.decide("T1"), today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
+        whole = disclose(db, world.technician(db, T1), world.decide("T1"), today=world.today).to_json()
     assert {w["site_id"] for w in data["work_history"]} == {S1}
     assert {w["site_id"] for w in whole["work_history"]} == {S1, S2}
     assert set(data) == fields_of(decision.allowed)
@@ -313,7 +313,7 @@ def test_contact_substitution(world: World, principal: str, substituted: bool) -
     assert decision.allowed == {"identity", "contact"}
     assert decision.contact_substituted is substituted
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     _, company_address, company_phone = EMPLOYERS[E3]
     if substituted:
         assert (data["address"], data["phone"], data["contact_is_company"]) == (company_address, company_phone, True)
@@ -329,7 +329,7 @@ def test_contact_not_substituted_when_switch_is_off(world: World) -> None:
     decision = world.decide("E4", groups=("contact",))
     assert decision.allowed == {"contact"} and decision.contact_substituted is False
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert data == {"address": "東京都足立区9-9-9", "phone": "090-9999-0000"}
 
 
@@ -350,7 +350,7 @@ def test_disclose_returns_only_fields_of_allowed_groups(world: World, group: str
     fields and nothing else (rule 1: nothing of a denied group leaves)."""
     decision = Decision(allowed=frozenset({group}), rules=("test",))
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == fields_of({group}) == {f for f, g in FIELD_GROUP.items() if g == group}
 
 
@@ -358,7 +358,7 @@ def test_disclose_everything_has_every_field(world: World) -> None:
     """Issue 4 item 1: the technician (rule 1: everything) gets every key of FIELD_GROUP, no other."""
     decision = world.decide("T1")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP)
     assert data["past_employers"][0]["employer_id"] == "20000000000007"
     assert data["current_employer"]["employer_id"] == E3
@@ -369,7 +369,7 @@ def test_disclose_everything_with_substitution_adds_only_the_marker(world: World
     world.set_contact_substitution(E3)
     decision = Decision(allowed=EVERYTHING, rules=("test",), contact_substituted=True)
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP) | {"contact_is_company"}
 
 
@@ -380,6 +380,6 @@ def test_disclose_for_consented_third_party(world: World) -> None:
     world.approve(view.id, "T1", "E3")
     decision = world.decide("E4")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP) - {"past_employers"}
     assert {w["site_id"] for w in data["work_history"]} == {S1, S2}

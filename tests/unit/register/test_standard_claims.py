@@ -9,6 +9,7 @@ from consent.groups import ALL_GROUPS
 from idp.models import Technician
 from idp.oauth.claims import SCOPE_CLAIMS, wanted_claims
 from register import standard_claims
+from register.record_view import Contact, Identity, TechnicianRecordView
 
 ALL_NAMES = wanted_claims(" ".join(SCOPE_CLAIMS), set())
 
@@ -36,8 +37,9 @@ def _technician() -> Technician:
 def test_only_the_fields_of_allowed_groups_become_claims() -> None:
     """``build`` turns the fields a decision allowed into claims and nothing else: identity alone gives
     no birth date and no contact."""
-    identity_only = {"technician_id": "10000000000019", "name": "鈴木 一郎", "name_kana": "スズキ イチロウ"}
-    identity_only["gender"] = "male"
+    identity_only = TechnicianRecordView(
+        identity=Identity(technician_id="10000000000019", name="鈴木 一郎", name_kana="スズキ イチロウ", gender="male")
+    )
     claims = standard_claims.build(identity_only, ALL_NAMES, _technician(), email="x@example.jp")
     assert claims["family_name"] == "鈴木" and claims["given_name#ja-Kana-JP"] == "イチロウ"
     assert not {"birthdate", "address", "phone_number", "email"} & set(claims)
@@ -47,7 +49,9 @@ def test_only_the_fields_of_allowed_groups_become_claims() -> None:
 def test_the_company_contact_carries_no_personal_email() -> None:
     """Rule 3: a substituted contact is the company's address and phone, and the technician's own e-mail
     stays back."""
-    substituted = {"address": "大阪府大阪市中央区本町9-9-9", "phone": "06-9999-0000", "contact_is_company": True}
+    substituted = TechnicianRecordView(
+        contact=Contact(address="大阪府大阪市中央区本町9-9-9", phone="06-9999-0000", is_company=True)
+    )
     claims = standard_claims.build(substituted, ALL_NAMES, _technician(), email="x@example.jp")
     assert claims["address"]["formatted"] == "大阪府大阪市中央区本町9-9-9" and claims["phone_number"] == "06-9999-0000"
     assert "email" not in claims
