@@ -188,6 +188,21 @@ async def technician(
         )
 
 
+#: the columns of the roster's CSV form (作業員名簿), in order
+ROSTER_CSV_FIELDS = [
+    "technician_id",
+    "name",
+    "name_kana",
+    "birth_date",
+    "current_employer",
+    "level",
+    "occupations",
+    "health_insurance",
+    "pension_insurance",
+    "employment_insurance",
+]
+
+
 @router.get(
     "/sites/{site_id}/roster",
     summary="作業員名簿: roster of today's assigned technicians (JSON or CSV), for the site's companies and orderer",
@@ -229,18 +244,7 @@ async def roster(
                 )
                 rows.append(data)
         if format == "csv":
-            fields = [
-                "technician_id",
-                "name",
-                "name_kana",
-                "birth_date",
-                "current_employer",
-                "level",
-                "occupations",
-                "health_insurance",
-                "pension_insurance",
-                "employment_insurance",
-            ]
+            fields = ROSTER_CSV_FIELDS
             text = write_csv(fields, ({k: _flat(row.get(k)) for k in fields} for row in rows))
             return Response(text, media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
         return JSONResponse(
