@@ -37,60 +37,67 @@ class DemoAccount:
     display_name: str
 
 
+def _create_demo_employer(
+    session: Session, *, passwords: Passwords, box: SecretBox, rng: Randomness, now: datetime
+) -> None:
+    """The demo employer (and a sole proprietor), its technician and its administrator, enrolled in TOTP."""
+    accounts.create_employer(
+        session=session,
+        employer_id=EMPLOYER_ID,
+        trade_name="株式会社 山田工務店",
+        address="東京都江東区新砂1-2-3",
+        phone="03-1234-5678",
+        now=now,
+    )
+    accounts.create_employer(
+        session=session,
+        employer_id="31000000000026",
+        trade_name="佐藤鉄筋",
+        address="千葉県市川市八幡2-4-6",
+        phone="047-123-4567",
+        sole_proprietor=True,
+        now=now,
+    )
+    tech_account, _ = accounts.create_technician(
+        session=session,
+        technician_id=TECHNICIAN_ID,
+        name="鈴木 一郎",
+        name_kana="スズキ イチロウ",
+        birth_date=date(1985, 4, 12),
+        gender="male",
+        address="東京都江東区東陽4-5-6",
+        phone="090-1234-5678",
+        password=DEMO_PASSWORD,
+        passwords=passwords,
+        rng=rng,
+        now=now,
+    )
+    accounts.link_affiliation(
+        session=session, technician_id=TECHNICIAN_ID, employer_id=EMPLOYER_ID, start_date=date(2019, 4, 1), now=now
+    )
+    staff_account, _ = accounts.create_staff(
+        session=session,
+        employer_id=EMPLOYER_ID,
+        login=STAFF_LOGIN,
+        display_name="山田 花子",
+        role="admin",
+        email="hanako@yamada-koumuten.example",
+        password=DEMO_PASSWORD,
+        passwords=passwords,
+        rng=rng,
+        now=now,
+    )
+    for account in (tech_account, staff_account):
+        _enrol(session, account, box=box, rng=rng, now=now)
+    session.commit()
+
+
 def load_demo(
     *, session: Session, settings: Settings, passwords: Passwords, box: SecretBox, rng: Randomness, clock: Clock
 ) -> list[DemoAccount]:
     now = clock()
     if accounts.find_employer(session=session, employer_id=EMPLOYER_ID) is None:
-        accounts.create_employer(
-            session=session,
-            employer_id=EMPLOYER_ID,
-            trade_name="株式会社 山田工務店",
-            address="東京都江東区新砂1-2-3",
-            phone="03-1234-5678",
-            now=now,
-        )
-        accounts.create_employer(
-            session=session,
-            employer_id="31000000000026",
-            trade_name="佐藤鉄筋",
-            address="千葉県市川市八幡2-4-6",
-            phone="047-123-4567",
-            sole_proprietor=True,
-            now=now,
-        )
-        tech_account, _ = accounts.create_technician(
-            session=session,
-            technician_id=TECHNICIAN_ID,
-            name="鈴木 一郎",
-            name_kana="スズキ イチロウ",
-            birth_date=date(1985, 4, 12),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
-            password=DEMO_PASSWORD,
-            passwords=passwords,
-            rng=rng,
-            now=now,
-        )
-        accounts.link_affiliation(
-            session=session, technician_id=TECHNICIAN_ID, employer_id=EMPLOYER_ID, start_date=date(2019, 4, 1), now=now
-        )
-        staff_account, _ = accounts.create_staff(
-            session=session,
-            employer_id=EMPLOYER_ID,
-            login=STAFF_LOGIN,
-            display_name="山田 花子",
-            role="admin",
-            email="hanako@yamada-koumuten.example",
-            password=DEMO_PASSWORD,
-            passwords=passwords,
-            rng=rng,
-            now=now,
-        )
-        for account in (tech_account, staff_account):
-            _enrol(session, account, box=box, rng=rng, now=now)
-        session.commit()
+        _create_demo_employer(session, passwords=passwords, box=box, rng=rng, now=now)
     load_register_demo(
         session=session,
         engine=cast(Engine, session.get_bind()),

@@ -4,7 +4,7 @@ that asks for consent, so ``make demo`` shows the consent inbox and the roster r
 from __future__ import annotations
 
 import contextlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -73,6 +73,13 @@ def load_register_demo(
         start_date=now.date() - timedelta(days=30),
         role="職長",
     )
+    _demo_client_and_request(session, engine, technician_id=technician_id, rng=rng, now=now)
+
+
+def _demo_client_and_request(
+    session: Session, engine: Engine, *, technician_id: str, rng: Randomness, now: datetime
+) -> None:
+    """The prime contractor's safety-documents system (a client acting for it) and its consent request."""
     prime = accounts.find_employer(session=session, employer_id=PRIME_ID)
     new = create_client(
         session=session, client_name=DEMO_CLIENT, redirect_uris=["http://127.0.0.1:8765/callback"], rng=rng, now=now
