@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app idp register consent wallet connectors common tools
 	$(BIN)/lint-imports
+	$(BIN)/python -m tools.check_sizes
 
 test: lint
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
