@@ -14,12 +14,23 @@ from sqlmodel import Session
 
 from app.demo_register import PRIME_ID, load_register_demo
 from app.settings import Settings
-from idp import accounts, audit, enrolment, totp
-from idp.audit import AuditEvents
 from idp.models import Account
-from idp.passwords import Passwords
-from idp.runtime import Clock, Randomness
-from idp.secretbox import SecretBox
+from idp.public import (
+    AuditEvents,
+    Clock,
+    Passwords,
+    Randomness,
+    SecretBox,
+    create_employer,
+    create_staff,
+    create_technician,
+    current_totp_code,
+    enrol_totp_directly,
+    find_employer,
+    find_login_account,
+    link_affiliation,
+    record_audit_event,
+)
 
 DEMO_PASSWORD = "genba-demo-2026"  # noqa: S105 - demo only; `genba demo` refuses to run in production
 EMPLOYER_ID = "31000000000018"
@@ -41,7 +52,7 @@ def _create_demo_employer(
     session: Session, *, passwords: Passwords, box: SecretBox, rng: Randomness, now: datetime
 ) -> None:
     """The demo employer (and a sole proprietor), its technician and its administrator, enrolled in TOTP."""
-    accounts.create_employer(
+    create_employer(
         session=session,
         employer_id=EMPLOYER_ID,
         trade_name="株式会社 山田工務店",
@@ -49,7 +60,7 @@ def _create_demo_employer(
         phone="03-1234-5678",
         now=now,
     )
-    accounts.create_employer(
+    create_employer(
         session=session,
         employer_id="31000000000026",
         trade_name="佐藤鉄筋",
@@ -58,7 +69,7 @@ def _create_demo_employer(
         sole_proprietor=True,
         now=now,
     )
-    tech_account, _ = accounts.create_technician(
+    tech_account, _ = create_technician(
         session=session,
         technician_id=TECHNICIAN_ID,
         name="鈴木 一郎",
@@ -72,10 +83,10 @@ def _create_demo_employer(
         rng=rng,
         now=now,
     )
-    accounts.link_affiliation(
+    link_affiliation(
         session=session, technician_id=TECHNICIAN_ID, employer_id=EMPLOYER_ID, start_date=date(2019, 4, 1), now=now
     )
-    staff_account, _ = accounts.create_staff(
+    staff_account, _ = create_staff(
         session=session,
         employer_id=EMPLOYER_ID,
         login=STAFF_LOGIN,
@@ -96,7 +107,7 @@ def load_demo(
     *, session: Session, settings: Settings, passwords: Passwords, box: SecretBox, rng: Randomness, clock: Clock
 ) -> list[DemoAccount]:
     now = clock()
-    if accounts.find_employer(session=session, employer_id=EMPLOYER_ID) is None:
+    if find_employer(session=session, employer_id=EMPLOYER_ID) is None:
         _create_demo_employer(session, passwords=passwords, box=box, rng=rng, now=now)
     load_register_demo(
         session=session,
@@ -107,8 +118,8 @@ def load_demo(
         rng=rng,
     )
     gate_username = f"{PRIME_ID}-{GATE_LOGIN}"
-    if accounts.find_login_account(session=session, username=gate_username) is None:
-        gate_account, _ = accounts.create_staff(
+    if find_login_account(session=session, username=gate_username) is None:
+        gate_account, _ = create_staff(
             session=session,
             employer_id=PRIME_ID,
             login=GATE_LOGIN,
@@ -128,7 +139,7 @@ def load_demo(
         ("employer admin 事業者管理者", f"{EMPLOYER_ID}-{STAFF_LOGIN}"),
         ("prime contractor gate staff 元請 ゲート担当", gate_username),
     ):
-        found = accounts.find_login_account(session=session, username=username)
+        found = find_login_account(session=session, username=username)
         assert found is not None and found.totp_secret_enc
         secret = box.open(found.totp_secret_enc).decode()
         result.append(DemoAccount(role, username, DEMO_PASSWORD, secret, found.display_name))
@@ -137,8 +148,8 @@ def load_demo(
 
 def _enrol(session: Session, account: Account, *, box: SecretBox, rng: Randomness, now: datetime) -> None:
     """A demo account's TOTP enrolment and its creation in the audit log, as for any other account."""
-    enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
-    audit.record(
+    enrol_totp_directly(session=session, account=account, box=box, rng=rng)
+    record_audit_event(
         session=session,
         event=AuditEvents.ACCOUNT_CREATED,
         outcome="success",
@@ -150,7 +161,7 @@ def _enrol(session: Session, account: Account, *, box: SecretBox, rng: Randomnes
 
 
 def current_codes(demo: list[DemoAccount], *, clock: Clock) -> dict[str, str]:
-    return {d.username: totp.current_code(d.totp_secret, now=clock()) for d in demo}
+    return {d.username: current_totp_code(d.totp_secret, now=clock()) for d in demo}
 
 
 def as_json(demo: list[DemoAccount]) -> list[dict[str, str]]:

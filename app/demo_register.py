@@ -13,9 +13,8 @@ from common.japan_time import local_date
 from consent.policy import PolicyEngine
 from consent.ports import ConsentError, Party
 from consent.service import ConsentService
-from idp import accounts
-from idp.oauth.clients import create_client
-from idp.runtime import Clock, Randomness
+from idp.oauth.public import create_client
+from idp.public import Clock, Randomness, create_employer, find_employer
 from register import repository as register
 from register.directory import RegisterDirectory
 
@@ -30,7 +29,7 @@ def load_register_demo(
     now = clock()
     if register.find_site(session=session, site_id=SITE_ID) is not None:
         return
-    accounts.create_employer(
+    create_employer(
         session=session,
         employer_id=PRIME_ID,
         trade_name="株式会社 東京ゼネコン",
@@ -80,7 +79,7 @@ def _demo_client_and_request(
     session: Session, engine: Engine, *, technician_id: str, rng: Randomness, now: datetime
 ) -> None:
     """The prime contractor's safety-documents system (a client acting for it) and its consent request."""
-    prime = accounts.find_employer(session=session, employer_id=PRIME_ID)
+    prime = find_employer(session=session, employer_id=PRIME_ID)
     new = create_client(
         session=session, client_name=DEMO_CLIENT, redirect_uris=["http://127.0.0.1:8765/callback"], rng=rng, now=now
     )

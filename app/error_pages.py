@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from idp.web.render import render
+from idp.public import render
 
 #: OAuth/OIDC/OpenID4VCI endpoints whose callers are programs: errors are JSON objects with a spec
 #: error code (RFC 6749 §5.2), never an HTML page or a stack trace (issue 12 item 8)

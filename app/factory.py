@@ -43,14 +43,18 @@ from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.oauth.redis_store import RedisReplayCache
-from idp.oauth.replay import DatabaseReplayCache
-from idp.oauth.runtime import build_oauth
-from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBoxError
-from idp.validation import FieldProblem
-from idp.web import build_router
-from idp.web.forms import BadForm
+from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth
+from idp.public import (
+    BadForm,
+    Clock,
+    FieldProblem,
+    IdpConfig,
+    Randomness,
+    SecretBoxError,
+    SystemRandomness,
+    build_router,
+    system_clock,
+)
 from register.claims import ccus_id_token, ccus_userinfo
 from register.consent_screen import preview as release_preview
 from register.details import ConsentDetails

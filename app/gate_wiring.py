@@ -13,11 +13,8 @@ from starlette.requests import Request
 from common.japan_time import local_date
 from consent.groups import FieldGroup
 from consent.ports import ConsentPort, Party
-from idp import accounts
 from idp.models import Account, Employer, Technician
-from idp.runtime import Clock
-from idp.sessions import SessionStore
-from idp.validation import FieldProblem
+from idp.public import Clock, FieldProblem, SessionStore, staff_for_account
 from register.disclosure import disclose
 from register.models import Site, SiteAssignment, SiteCompany, WorkRecord
 from register.repository import assignment_active, find_site, record_work, site_active
@@ -143,9 +140,7 @@ class RegisterGate:
         with Session(self._engine) as session:
             ws = self._sessions.load(session=session, raw=request.cookies.get(self._cookie), now=now)
             account = session.get(Account, ws.account_id) if ws and ws.account_id else None
-            staff = (
-                accounts.staff_for_account(session=session, account_id=account.id) if account and account.id else None
-            )
+            staff = staff_for_account(session=session, account_id=account.id) if account and account.id else None
             if staff is None or account is None:
                 return None
             sites = session.exec(select(Site.site_id).where(col(Site.prime_employer_pk) == staff[1].id)).all()

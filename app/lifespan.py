@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app import housekeeping
-from idp.runtime import Clock
+from idp.public import Clock
 
 log = logging.getLogger("genba.app")
 
@@ -44,7 +44,7 @@ def worker_lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock:
 
 
 async def _retry_logout(app: FastAPI, every: int) -> None:
-    from idp.oauth.logout import deliver_now
+    from idp.oauth.public import deliver_now
 
     while True:
         await asyncio.sleep(every)

@@ -10,19 +10,23 @@ from sqlalchemy import Engine
 
 from app.settings import Settings, SettingsError
 from app.wallet_wiring import ProviderTokens, RegisterHolderData
-from idp.known_devices import KnownDevices
-from idp.oauth.attestation import WalletProviders, load_wallet_providers
-from idp.oauth.config import OAuthConfig
-from idp.oauth.runtime import OAuthRuntime
-from idp.passwords import Passwords
-from idp.runtime import Clock, IdpConfig, Randomness
-from idp.secretbox import SecretBox, derive_key
-from idp.sessions import SessionStore
-from idp.signin import SignIn
-from idp.throttle import Throttle, Throttler
-from idp.throttle_redis import RedisThrottle
-from idp.web.deps import IdpRuntime
-from idp.web.render import make_templates
+from idp.oauth.public import OAuthConfig, OAuthRuntime, WalletProviders, load_wallet_providers
+from idp.public import (
+    Clock,
+    IdpConfig,
+    IdpRuntime,
+    KnownDevices,
+    Passwords,
+    Randomness,
+    RedisThrottle,
+    SecretBox,
+    SessionStore,
+    SignIn,
+    Throttle,
+    Throttler,
+    derive_key,
+    make_templates,
+)
 from wallet.keys import KeyRing
 from wallet.offers import PRE_AUTH_GRANT, pre_authorized_grant
 from wallet.runtime import WalletConfig, WalletRuntime

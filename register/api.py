@@ -18,13 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
 from consent.ports import ConsentError, ConsentPort, ConsentView, Decision, Party
-from idp import accounts
-from idp.csv_export import write_csv
 from idp.models import Employer, Technician
-from idp.oauth.resource import presented_token, verify_presented
-from idp.oauth.runtime import OAuthDep, OAuthRuntime
-from idp.oauth.server import json_error
-from idp.oauth.tokens import Resource, TokenKind
+from idp.oauth.public import OAuthDep, OAuthRuntime, Resource, TokenKind, json_error, presented_token, verify_presented
+from idp.public import find_technician, write_csv
 from register.disclosure import disclose
 from register.models import SiteAssignment
 from register.principal import Caller, caller_from_token
@@ -115,7 +111,7 @@ def _technician_data(
     channel: str,
 ) -> Response:
     now = oauth.services.clock()
-    technician = accounts.find_technician(session=db, technician_id=technician_id)
+    technician = find_technician(session=db, technician_id=technician_id)
     if technician is None:
         return json_error("not_found", "no such technician", 404)
     try:

@@ -38,11 +38,9 @@ from sqlmodel import Session
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort
-from idp import accounts
 from idp.models import Account, OAuthGrant
-from idp.oauth.claims import requested_claim_names, wanted_claims
-from idp.oauth.tokens import AccessTokenClaims
-from idp.runtime import Clock
+from idp.oauth.public import AccessTokenClaims, requested_claim_names, wanted_claims
+from idp.public import Clock, find_technician
 from register import standard_claims
 from register.disclosure import disclose
 from register.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
@@ -77,7 +75,7 @@ def _release(
     out: dict[str, Any] = {"ccus": {}, "ccus_withheld": withheld} if with_ccus else {}
     if withheld:
         out["ccus_withheld"] = withheld
-    technician = accounts.find_technician(session=db, technician_id=caller.user_technician_id)
+    technician = find_technician(session=db, technician_id=caller.user_technician_id)
     if technician is None or not decision.allowed:
         return out
     data = disclose(db, technician, decision, today=local_date(now))

@@ -26,9 +26,9 @@ from sqlmodel import Session
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentPort, Party
-from idp.consent_notice import Credential, Preview, Waiting, Withheld
 from idp.models import OAuthClient, Technician
-from idp.oauth.claims import requested_claim_names, wanted_claims
+from idp.oauth.public import requested_claim_names, wanted_claims
+from idp.public import Credential, Preview, Waiting, Withheld
 from register import standard_claims
 from register.directory import current_employer_of
 from register.principal import DETAIL_TYPE, client_party

@@ -121,7 +121,7 @@ class RegisterDirectory:
             return None
 
     def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship:
-        """Rules 2-5 of MISSION.md as facts: self, current employer, upper tier on an active site where
+        """Rules 2-5 of docs/domain.md as facts: self, current employer, upper tier on an active site where
         the technician is assigned, orderer of such a project, proxy registration (which grants nothing)."""
         today = local_date(now)
         org = principal.organisation

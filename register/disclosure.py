@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 
 from consent.groups import FIELD_GROUP
 from consent.ports import Decision
-from idp import accounts
 from idp.models import Employer, Technician
+from idp.public import affiliation_history, find_employer
 from register.models import Site, TechnicianRecord
 from register.repository import work_history
 
@@ -25,7 +25,7 @@ def full_record(session: Session, technician: Technician, *, today: date) -> dic
     record = session.get(TechnicianRecord, technician.id) or TechnicianRecord(
         technician_pk=technician.id, updated_at=datetime.now()
     )
-    history = accounts.affiliation_history(session=session, technician_pk=technician.id)
+    history = affiliation_history(session=session, technician_pk=technician.id)
     current = [(a, e) for a, e in history if a.start_date <= today and (a.end_date is None or a.end_date >= today)]
     past = [(a, e) for a, e in history if (a, e) not in current]
     photo = None
@@ -109,7 +109,7 @@ def disclose(session: Session, technician: Technician, decision: Decision, *, to
         data["work_history"] = _history(session, technician, decision.work_history_sites)
     if decision.contact_substituted and ("address" in data or "phone" in data):
         current = record["current_employer"]
-        employer = accounts.find_employer(session=session, employer_id=current["employer_id"]) if current else None
+        employer = find_employer(session=session, employer_id=current["employer_id"]) if current else None
         if employer is not None:
             data["address"], data["phone"] = employer.address, employer.phone
             data["contact_is_company"] = True

@@ -1,5 +1,5 @@
 """Standard OpenID Connect claims about a technician, as the consent engine releases them
-(OIDC Core 1.0 §5.1, §5.4; MISSION.md rules 1, 3 and 6; issue 12 hole 2).
+(OIDC Core 1.0 §5.1, §5.4; docs/domain.md rules 1, 3 and 6; issue 12 hole 2).
 
 Each standard claim belongs to a field group of the technician record (``consent.groups``); a claim
 leaves only when the engine allows its group to the client acting for its owner company:
@@ -31,7 +31,7 @@ from typing import Any
 
 from consent.groups import FieldGroup
 from idp.models import Technician
-from idp.oauth.claims import split_name
+from idp.oauth.public import split_name
 
 #: Standard claim → the field group that decides it.
 CLAIM_GROUP: dict[str, str] = {

@@ -22,7 +22,7 @@ from common import outbound
 from connectors import pipeline, trust
 from connectors.models import Quarantine
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
-from idp.runtime import system_clock
+from idp.public import system_clock
 
 source_cli = typer.Typer(
     help="The reference MyNaPortal-style source (a stand-in for the real one)", no_args_is_help=True

@@ -14,8 +14,7 @@ import typer
 
 from app import database
 from app.cli.common import JsonOpt, fail, out, passwords_for, settings_or_fail, transaction
-from idp.runtime import SystemRandomness, system_clock
-from idp.secretbox import SecretBox
+from idp.public import SecretBox, SystemRandomness, system_clock
 
 
 def serve(

@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from idp.web.forms import FORM_TYPE
-
+#: RFC 6749 Appendix B; defined here, not taken from idp.web.forms, so the protocol imports nothing of the
+#: pages (idp/web/__init__.py imports the protocol routes: that import was a circle, idp.oauth.http first failed)
+FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_PARAMS = 60
 MAX_VALUE = 16384
 

@@ -78,7 +78,7 @@ def test_bad_fields_are_refused(db: Session, passwords: Passwords, clock: Frozen
 
 
 def test_birth_date_cannot_change_after_registration(db: Session, passwords: Passwords, clock: FrozenClock) -> None:
-    """MISSION.md: 生年月日 and 顔写真 are unchangeable after registration."""
+    """docs/domain.md, facts about records: 生年月日 and 顔写真 are unchangeable after registration."""
     _, technician = _tech(db, passwords, clock, face_photo=PNG)
     db.commit()
     technician.birth_date = date(1990, 1, 1)

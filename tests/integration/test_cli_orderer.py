@@ -1,4 +1,4 @@
-"""The operator's commands for orderers (発注者) and their systems (issue 12, item 11; MISSION.md rule 5):
+"""The operator's commands for orderers (発注者) and their systems (issue 12, item 11; docs/domain.md rule 5):
 ``create-orderer``, ``create-site --orderer-code``, ``create-client --owner-orderer-id``,
 ``end-assignment``, ``close-site``; one-line errors with exit code 2 and nothing half-created.
 On SQLite and PostgreSQL."""

@@ -296,7 +296,7 @@ ROWS: list[Row] = [
         why="the current password is wrong",
         form={"current_password": "wrong", "new_password": "x"},
     ),
-    # -- consent (MISSION rules 1, 2, 6) ----------------------------------------------------------
+    # -- consent (docs/domain.md rules 1, 2, 6) ----------------------------------------------------
     Row("GET", "/consent", cells(LOGIN, signed_in("303→/consent/employer"), (TECHNICIANS, 200))),
     Row(
         "GET",

@@ -1,4 +1,4 @@
-"""MISSION.md rule 5 through an orderer's own system (issue 12, item 11): a client registered for an
+"""docs/domain.md rule 5 through an orderer's own system (issue 12, item 11): a client registered for an
 orderer (発注者) acts for it, the directory gives it the orderer's relationship — orderer of an active
 project where the technician is assigned — and the policy gives it the purpose fields and that
 project's attendance only; on SQLite and PostgreSQL.

@@ -1,5 +1,5 @@
-"""Who sees which field group of a technician's record, rule by rule (MISSION.md "Rules the system
-enforces" 1-5; issue 4, items 1, 2 and 4), on SQLite and PostgreSQL.
+"""Who sees which field group of a technician's record, rule by rule (docs/domain.md "The rules"
+1-5; issue 4, items 1, 2 and 4), on SQLite and PostgreSQL.
 
 Each case names its rule in its id; the world is described in ``conftest.py``.
 """
@@ -110,7 +110,7 @@ RELATIONSHIPS = {
 
 @pytest.mark.parametrize("case", list(RELATIONSHIPS.values()), ids=list(RELATIONSHIPS))
 def test_relationship_rules(world: World, case: Case) -> None:
-    """MISSION.md rules 1, 2, 4 and 5 without any consent: self, current employer, site upper tiers
+    """docs/domain.md rules 1, 2, 4 and 5 without any consent: self, current employer, site upper tiers
     (roster + own-site history only), proxy registration (nothing), orderer (purpose fields only)."""
     case.setup(world)
     tech = {"T1": T1, "T2": T2, "T3": T3}.get(case.technician, case.technician)
@@ -126,7 +126,7 @@ def test_relationship_rules(world: World, case: Case) -> None:
 
 
 def test_site_roster_excludes_other_sites_work_history(world: World) -> None:
-    """MISSION.md rule 2: the prime sees the work history on its own sites only; the data builder
+    """docs/domain.md rule 2: the prime sees the work history on its own sites only; the data builder
     drops T1's records on S2 (another prime's finished site)."""
     decision = world.decide("E1")
     with world.session() as db:
@@ -138,7 +138,7 @@ def test_site_roster_excludes_other_sites_work_history(world: World) -> None:
 
 
 def test_former_employer_with_open_assignment_sees_nothing(world: World) -> None:
-    """MISSION.md rule 1 and policy "current-employer-sees-its-technicians" (not after the affiliation
+    """docs/domain.md rule 1 and policy "current-employer-sees-its-technicians" (not after the affiliation
     ends); rule 2 grants the roster to the prime and *upper* tiers only. T1 left E3 yesterday but E3's
     assignment of T1 on S1 was not closed: E3 is neither employer nor upper tier and must see nothing."""
     world.end_affiliation("T1", world.today - timedelta(days=1))
@@ -242,7 +242,7 @@ CONSENTS = {
 
 @pytest.mark.parametrize("case", list(CONSENTS.values()), ids=list(CONSENTS))
 def test_consent_states(world: World, case: ConsentCase) -> None:
-    """MISSION.md rule 1 (disclosure to others only with both the technician's and the employer's
+    """docs/domain.md rule 1 (disclosure to others only with both the technician's and the employer's
     consent) and issue 4 item 4 (states awaiting/active/rejected/expired/revoked, either order)."""
     view = world.request("E4", case.asked)
     case.steps(world, view.id)
@@ -304,7 +304,7 @@ def test_consent_not_started_until_period_start(world: World) -> None:
     ],
 )
 def test_contact_substitution(world: World, principal: str, substituted: bool) -> None:
-    """MISSION.md rule 3: with the employer's substitution on, anyone but the technician and the
+    """docs/domain.md rule 3: with the employer's substitution on, anyone but the technician and the
     employer who may see the contact group gets the company's address and phone instead."""
     world.set_contact_substitution(E3)
     view = world.request("E4", ["identity", "contact"])
@@ -323,7 +323,7 @@ def test_contact_substitution(world: World, principal: str, substituted: bool) -
 
 
 def test_contact_not_substituted_when_switch_is_off(world: World) -> None:
-    """MISSION.md rule 3 is the employer's choice: without it the consented contact is the technician's."""
+    """docs/domain.md rule 3 is the employer's choice: without it the consented contact is the technician's."""
     view = world.request("E4", ["contact"])
     world.approve(view.id, "T1", "E3")
     decision = world.decide("E4", groups=("contact",))
@@ -334,7 +334,7 @@ def test_contact_not_substituted_when_switch_is_off(world: World) -> None:
 
 
 def test_substitution_of_another_employer_does_not_apply(world: World) -> None:
-    """MISSION.md rule 3: the switch is the *current* employer's; E4's own switch changes nothing for T1."""
+    """docs/domain.md rule 3: the switch is the *current* employer's; E4's own switch changes nothing for T1."""
     world.set_contact_substitution(E4)
     view = world.request("E4", ["contact"])
     world.approve(view.id, "T1", "E3")
