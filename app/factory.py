@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import functools
-import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 
-from app import certificate_pages, history_pages, ops, wallet_pages
+from app import certificate_pages, error_handlers, history_pages, ops, wallet_pages
 from app.cross_site import CrossSiteGuard
 from app.database import make_engine
-from app.error_pages import keys_unavailable, page_error
 from app.gate_wiring import RegisterGate
 from app.lifespan import worker_lifespan
 from app.logs import protect_library_loggers
 from app.middleware import (
-    REQUEST_ID_KEY,
     BodyLimitMiddleware,
     NulRefusalMiddleware,
     SecurityHeadersMiddleware,
-    request_id_var,
 )
 from app.ratelimit import RateLimitMiddleware, address_rate
 from app.runtimes import (
@@ -45,12 +37,9 @@ from consent.policy import PolicyEngine
 from consent.service import ConsentService
 from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth
 from idp.public import (
-    BadForm,
     Clock,
-    FieldProblem,
     IdpConfig,
     Randomness,
-    SecretBoxError,
     SystemRandomness,
     build_router,
     system_clock,
@@ -67,7 +56,6 @@ from wallet.gate import pages as gate_pages
 from wallet.gate import vp as gate_vp
 from wallet.gate.service import GateRuntime
 
-log = logging.getLogger("genba.app")
 IDP_STATIC = Path(__file__).resolve().parent.parent / "idp" / "web" / "static"
 
 
@@ -96,7 +84,7 @@ def create_app(
     )
     _build_state(app, settings, config, engine=engine, clock=clock, rng=rng)
     _include_routes(app)
-    _install_error_handlers(app)
+    error_handlers.install(app)
     _add_middleware(app, settings, config, engine=engine, clock=clock)
     return app
 
@@ -169,58 +157,6 @@ def _include_routes(app: FastAPI) -> None:
     app.include_router(history_pages.router)
     app.include_router(certificate_pages.router)
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    """Error answers for programs and people (app/error_pages.py); the last resort logs the request id."""
-
-    @app.exception_handler(BadForm)
-    async def _bad_form(request: Request, exc: BadForm) -> Response:
-        return page_error(request, exc.status, exc.ja, exc.en)
-
-    @app.exception_handler(FieldProblem)
-    async def _field_problem(request: Request, exc: FieldProblem) -> Response:
-        return page_error(request, 400, f"{exc.field}: {exc.ja}", f"{exc.field}: {exc.en}")
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return page_error(request, 400, "入力が正しくありません", "the request is not valid")
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return page_error(request, 404, "ページが見つかりません", "page not found")
-        return page_error(request, exc.status_code, str(exc.detail), str(exc.detail))
-
-    @app.exception_handler(ClientDisconnect)
-    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
-        """The client went away while sending its body: nothing to answer, nothing to alarm anyone."""
-        log.debug("client disconnected before its request was read (request id %s)", request_id_var.get())
-        return Response(status_code=400)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        """The last resort (Starlette runs it outside every middleware): logged with the request's
-        id, answered without a stack trace, the id in ``X-Request-Id`` for the support desk."""
-        rid = str(request.scope.get(REQUEST_ID_KEY) or request_id_var.get())
-        token = request_id_var.set(rid)
-        try:
-            if ops.dependency_down(exc):
-                log.warning("backing service unavailable: %s (request id %s)", type(exc).__name__, rid)
-                response = ops.unavailable_response()
-            elif isinstance(exc, SecretBoxError):
-                # keys sealed under another GENBA_SECRET_KEY: /readyz says so too (issue 12 item 8)
-                log.error("stored keys cannot be opened with this GENBA_SECRET_KEY (request id %s)", rid)
-                response = keys_unavailable(request)
-            else:
-                log.exception("unhandled error (request id %s)", rid)
-                response = page_error(
-                    request, 500, "処理中に問題が発生しました", "something went wrong; please try again later"
-                )
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-Id"] = rid
-        return response
 
 
 def _add_middleware(app: FastAPI, settings: Settings, config: IdpConfig, *, engine: Engine, clock: Clock) -> None:
