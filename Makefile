@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app idp register consent wallet connectors common tools
 	$(BIN)/lint-imports
+	$(BIN)/python -m tools.check_sizes --js
 	$(NPM_CI)
 	$(JS)/node_modules/.bin/eslint wallet/static $(JS) eslint.config.js
 	$(JS)/node_modules/.bin/tsc -p $(JS)

@@ -21,7 +21,8 @@ from sqlmodel import Session
 
 from idp import accounts
 from idp.models import Account, AccountKind
-from idp.oauth.clients import LOOPBACK_HOSTS, RegisteredClient
+from idp.oauth.clients import RegisteredClient
+from idp.oauth.redirect_uris import LOOPBACK_HOSTS
 
 # Scope → claims (§5.4). CCUS data scopes are not offered until the consent engine releases them.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {

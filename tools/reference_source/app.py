@@ -117,14 +117,16 @@ def create_source_app(
     )
     app = FastAPI(title="Reference certificate source", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.source = source
-    secure_cookie = source.issuer.startswith("https://")
+    _discovery_routes(app, source)
+    _authorize_route(app, source, secure_cookie=source.issuer.startswith("https://"))
+    _sign_in_routes(app, source)
+    _token_route(app, source)
+    _api_routes(app, source)
+    return app
 
-    def browser(request: Request) -> BrowserSession | None:
-        return source.oauth.session(request.cookies.get(COOKIE))
 
-    def finish(request: AuthRequest, params: dict[str, str]) -> RedirectResponse:
-        params = {**params, "state": request.state, "iss": source.issuer}
-        return RedirectResponse(with_params(request.redirect_uri, params), status_code=303, headers=NO_STORE)
+def _discovery_routes(app: FastAPI, source: Source) -> None:
+    """The home page, the authorization server metadata (RFC 8414) and the training bodies' keys."""
 
     @app.get("/", response_class=HTMLResponse)
     async def home() -> HTMLResponse:
@@ -137,6 +139,11 @@ def create_source_app(
     @app.get("/api/v1/bodies")
     async def bodies() -> JSONResponse:
         return JSONResponse(source.bodies())
+
+
+def _authorize_route(app: FastAPI, source: Source, *, secure_cookie: bool) -> None:
+    """The authorization endpoint (RFC 6749 §4.1.1 with PKCE, RFC 7636): checks the request, then
+    starts a browser session at the sign-in page."""
 
     @app.get("/authorize", response_model=None)
     async def authorize(request: Request) -> Response:
@@ -170,6 +177,17 @@ def create_source_app(
         response = page("login.html")
         response.set_cookie(COOKIE, session.sid, httponly=True, samesite="lax", secure=secure_cookie)
         return response
+
+
+def _sign_in_routes(app: FastAPI, source: Source) -> None:
+    """The person's sign-in (login + PIN) and consent, ending in the redirect back with a code."""
+
+    def browser(request: Request) -> BrowserSession | None:
+        return source.oauth.session(request.cookies.get(COOKIE))
+
+    def finish(request: AuthRequest, params: dict[str, str]) -> RedirectResponse:
+        params = {**params, "state": request.state, "iss": source.issuer}
+        return RedirectResponse(with_params(request.redirect_uri, params), status_code=303, headers=NO_STORE)
 
     @app.post("/authorize/login", response_model=None)
     async def login(request: Request) -> Response:
@@ -212,6 +230,10 @@ def create_source_app(
             return finish(pending, {"error": "access_denied", "error_description": "the person declined"})
         return finish(pending, {"code": source.oauth.issue_code(login_id, pending)})
 
+
+def _token_route(app: FastAPI, source: Source) -> None:
+    """The token endpoint: authorization code (with PKCE) for a person, client credentials for bulk."""
+
     @app.post("/token")
     async def token(request: Request) -> JSONResponse:
         try:
@@ -239,6 +261,10 @@ def create_source_app(
             return oauth_error(exc)
         body = {"access_token": value, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": issued.scope}
         return JSONResponse(body, headers=NO_STORE)
+
+
+def _api_routes(app: FastAPI, source: Source) -> None:
+    """The resource endpoints: a person's own records, and every record page by page (bulk)."""
 
     def bearer(request: Request, scope: str) -> JSONResponse | str | None:
         """The token's login (None for a client token), or the error response."""
@@ -275,8 +301,6 @@ def create_source_app(
         items, next_cursor = source.store.page(cursor, limit)
         source.bulk_calls += 1
         return JSONResponse({"records": items, "next_cursor": next_cursor}, headers=NO_STORE)
-
-    return app
 
 
 def _pin_ok(given: str, expected: str) -> bool:

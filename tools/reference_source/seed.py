@@ -112,6 +112,8 @@ def _fixed(
     return RecordSpec(payload, slot or signing_slot(body_id, iat), person.login, defect, tamper)
 
 
+# long: a table, one entry per fixed record (the good and the defective certificates the tests and the
+# demo name by number); split, the numbering and the defects would no longer read side by side
 def fixed_records() -> list[RecordSpec]:
     """鈴木 一郎's records (TR-000001..13, good and bad) then 髙橋　勇's (TR-000101..103), in API order."""
     s, t, d = SUZUKI, TAKAHASHI, date
