@@ -20,10 +20,18 @@ from connectors.ports import SourceError
 from connectors.sources.mynaportal.client import MyNaPortalClient, pkce_pair
 from connectors.sources.mynaportal.mapper import SOURCE
 from connectors.verify import ExpectedHolder
-from idp import accounts
-from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep
-from idp.web.forms import CSRF_FIELD, Csrf, read_form
-from idp.web.render import render
+from idp.public import (
+    CSRF_FIELD,
+    Csrf,
+    DbDep,
+    IdpRuntime,
+    RuntimeDep,
+    SignedIn,
+    UserDep,
+    read_form,
+    render,
+    technician_for_account,
+)
 
 router = APIRouter()
 CALLBACK = "/certificates/import/callback"
@@ -37,7 +45,7 @@ def _client(request: Request) -> MyNaPortalClient:
 def _technician(db: DbDep, user: SignedIn | None) -> ExpectedHolder | None:
     if user is None or user.account.id is None:
         return None
-    technician = accounts.technician_for_account(session=db, account_id=user.account.id)
+    technician = technician_for_account(session=db, account_id=user.account.id)
     if technician is None:
         return None
     return ExpectedHolder(technician.technician_id, technician.name, technician.birth_date)

@@ -31,15 +31,8 @@ from app.middleware import REQUEST_ID_KEY, request_id_var
 from common.errors import GenbaError
 from common.messages import Message, message
 from consent.ports import ConsentError
-from idp.oauth.dpop import DPoPError
-from idp.oauth.errors import safe_description
-from idp.oauth.http import ProtocolError
-from idp.oauth.resource import TokenRefused
-from idp.oauth.server import json_error
-from idp.secretbox import SecretBoxError
-from idp.validation import FieldProblem
-from idp.web.forms import BadForm
-from idp.web.render import render
+from idp.oauth.public import DPoPError, ProtocolError, TokenRefused, json_error, safe_description
+from idp.public import BadForm, FieldProblem, SecretBoxError, render
 
 log = logging.getLogger("genba.app")
 

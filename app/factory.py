@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import anyio.to_thread
-import redis
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
-from app import certificate_pages, error_handlers, history_pages, housekeeping, ops, wallet_pages
+from app import certificate_pages, error_handlers, history_pages, ops, wallet_pages
 from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
+from app.lifespan import worker_lifespan
 from app.logs import protect_library_loggers
 from app.middleware import (
     BodyLimitMiddleware,
@@ -29,28 +21,29 @@ from app.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.ratelimit import RateLimitMiddleware, address_rate
-from app.settings import Settings, SettingsError
-from app.wallet_wiring import CompositeDetails, CredentialDetails, ProviderTokens, RegisterHolderData
+from app.runtimes import (
+    build_idp_runtime,
+    build_wallet,
+    idp_config,
+    oauth_config,
+    redis_client,
+    trusted_wallet_providers,
+)
+from app.settings import Settings
+from app.wallet_wiring import CompositeDetails, CredentialDetails, RegisterHolderData
 from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.known_devices import KnownDevices
-from idp.oauth.attestation import WalletProviders, load_wallet_providers
-from idp.oauth.config import OAuthConfig
-from idp.oauth.redis_store import RedisReplayCache
-from idp.oauth.replay import DatabaseReplayCache
-from idp.oauth.runtime import OAuthRuntime, build_oauth
-from idp.passwords import Passwords
-from idp.runtime import Clock, IdpConfig, Randomness, SystemRandomness, system_clock
-from idp.secretbox import SecretBox, derive_key
-from idp.sessions import SessionStore
-from idp.signin import SignIn
-from idp.throttle import Throttle, Throttler
-from idp.throttle_redis import RedisThrottle
-from idp.web import build_router
-from idp.web.deps import IdpRuntime
-from idp.web.render import make_templates
+from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth
+from idp.public import (
+    Clock,
+    IdpConfig,
+    Randomness,
+    SystemRandomness,
+    build_router,
+    system_clock,
+)
 from register.claims import ccus_id_token, ccus_userinfo
 from register.consent_screen import preview as release_preview
 from register.details import ConsentDetails
@@ -62,166 +55,8 @@ from wallet.gate import offline as gate_offline
 from wallet.gate import pages as gate_pages
 from wallet.gate import vp as gate_vp
 from wallet.gate.service import GateRuntime
-from wallet.keys import KeyRing
-from wallet.offers import PRE_AUTH_GRANT, pre_authorized_grant
-from wallet.runtime import WalletConfig, WalletRuntime
-from wallet.status import StatusPublisher
 
-log = logging.getLogger("genba.app")
 IDP_STATIC = Path(__file__).resolve().parent.parent / "idp" / "web" / "static"
-
-
-def idp_config(settings: Settings) -> IdpConfig:
-    return IdpConfig(
-        issuer=settings.issuer.rstrip("/"),
-        master_secret=settings.resolved_secret(),
-        secure_cookies=settings.secure_cookies,
-        cookie_name=settings.cookie_name,
-        session_idle=timedelta(minutes=settings.session_idle_minutes),
-        session_absolute=timedelta(hours=settings.session_absolute_hours),
-        login_transaction=timedelta(minutes=settings.login_transaction_minutes),
-        argon2_memory_kib=settings.argon2_memory_kib,
-        argon2_time_cost=settings.argon2_time_cost,
-        argon2_parallelism=settings.argon2_parallelism,
-        rp_name=settings.rp_name,
-        max_body_bytes=settings.max_body_bytes,
-    )
-
-
-def oauth_config(settings: Settings) -> OAuthConfig:
-    return OAuthConfig(
-        issuer=settings.issuer.rstrip("/"),
-        code_lifetime=timedelta(seconds=settings.code_lifetime_seconds),
-        access_token_lifetime=timedelta(minutes=settings.access_token_minutes),
-        refresh_token_lifetime=timedelta(days=settings.refresh_token_days),
-        refresh_grace=timedelta(seconds=settings.refresh_grace_seconds),
-        dpop_nonce_required=settings.dpop_nonce_required,
-        signing_alg=settings.signing_alg,
-        registration_token_hash=settings.registration_token_sha256,
-        outbound=settings.outbound_policy(),
-    )
-
-
-def trusted_wallet_providers(settings: Settings) -> WalletProviders:
-    """The operator's wallet providers (``GENBA_WALLET_PROVIDERS``); a file that cannot be read or
-    holds anything but public keys stops the start, rather than trusting less or more than meant."""
-    try:
-        return load_wallet_providers(settings.wallet_providers)
-    except ValueError as exc:
-        raise SettingsError(f"GENBA_WALLET_PROVIDERS: {exc}") from None
-
-
-def build_wallet(
-    settings: Settings,
-    *,
-    engine: Engine,
-    clock: Clock,
-    rng: Randomness,
-    holders: RegisterHolderData,
-    oauth: OAuthRuntime,
-    master_secret: bytes,
-) -> WalletRuntime:
-    issuer = settings.issuer.rstrip("/")
-    keys = KeyRing(engine, SecretBox(master_secret, "wallet-keys", rng), issuer=issuer)
-    runtime = WalletRuntime(
-        config=WalletConfig(issuer=issuer),
-        engine=engine,
-        clock=clock,
-        keys=keys,
-        publisher=StatusPublisher(engine, keys, issuer=issuer, clock=clock),
-        holders=holders,
-        tokens=ProviderTokens(oauth),
-        code_key=derive_key(master_secret, "wallet-pre-authorized-code"),
-    )
-    oauth.server.register_grant(pre_authorized_grant(runtime))
-    oauth.extra_metadata.update({"pre-authorized_grant_anonymous_access_supported": True})
-    oauth.extra_grant_types.append(PRE_AUTH_GRANT)
-    return runtime
-
-
-def redis_client(settings: Settings) -> redis.Redis | None:
-    """Shared state for many workers on many hosts (replay caches, rate limits); None: the database."""
-    if not settings.redis_url:
-        return None
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-
-
-def build_idp_runtime(
-    config: IdpConfig,
-    engine: Engine,
-    clock: Clock,
-    rng: Randomness,
-    shared: redis.Redis | None = None,
-    redis_prefix: str = "genba:",
-) -> IdpRuntime:
-    passwords = Passwords(
-        memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost, parallelism=config.argon2_parallelism
-    )
-    sessions = SessionStore(config, rng)
-    throttle: Throttler = (
-        RedisThrottle(shared, config.throttle_rules, config.throttle_window, prefix=redis_prefix, rng=rng)
-        if shared is not None
-        else Throttle(config.throttle_rules, config.throttle_window, rng=rng)
-    )
-    totp_box = SecretBox(config.master_secret, "totp", rng)
-    signin = SignIn(
-        config=config,
-        passwords=passwords,
-        throttle=throttle,
-        sessions=sessions,
-        totp_box=totp_box,
-        clock=clock,
-        rng=rng,
-        devices=KnownDevices(config, rng),
-    )
-    return IdpRuntime(
-        config=config,
-        engine=engine,
-        clock=clock,
-        rng=rng,
-        passwords=passwords,
-        sessions=sessions,
-        throttle=throttle,
-        totp_box=totp_box,
-        signin=signin,
-        templates=make_templates(),
-    )
-
-
-def _lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock: Clock) -> Any:
-    """Background retries of back-channel logout deliveries while the app runs (0 disables); the
-    worker's thread pool limited to ``threads`` (the database pool is sized for it); expired rows
-    deleted before serving and every ``purge_seconds`` (0 disables; app/housekeeping.py)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        tasks = [asyncio.create_task(_retry_logout(app, retry_seconds))] if retry_seconds > 0 else []
-        if purge_seconds > 0:
-            window = app.state.idp.config.throttle_window
-            await housekeeping.purge_logged(
-                app.state.engine, clock, throttle_window=window, max_batches=housekeeping.STARTUP_BATCHES
-            )
-            every = housekeeping.purge_periodically(
-                app.state.engine, clock, every=purge_seconds, throttle_window=window
-            )
-            tasks.append(asyncio.create_task(every))
-        yield
-        for task in tasks:
-            task.cancel()
-
-    return lifespan
-
-
-async def _retry_logout(app: FastAPI, every: int) -> None:
-    from idp.oauth.logout import deliver_now
-
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await run_in_threadpool(deliver_now, app.state.oauth.services, app.state.oauth.poster)
-        except Exception:  # keep retrying on the next tick; the error is logged
-            log.exception("back-channel logout retry failed")
 
 
 def create_app(
@@ -243,10 +78,21 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan(
+        lifespan=worker_lifespan(
             settings.logout_retry_seconds, settings.worker_threads, settings.purge_interval_seconds, clock
         ),
     )
+    _build_state(app, settings, config, engine=engine, clock=clock, rng=rng)
+    _include_routes(app)
+    error_handlers.install(app)
+    _add_middleware(app, settings, config, engine=engine, clock=clock)
+    return app
+
+
+def _build_state(
+    app: FastAPI, settings: Settings, config: IdpConfig, *, engine: Engine, clock: Clock, rng: Randomness
+) -> None:
+    """Each area's runtime on ``app.state``, wired to the others through their ports."""
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis_client(settings)
@@ -279,9 +125,6 @@ def create_app(
         oauth=app.state.oauth,
         master_secret=config.master_secret,
     )
-    app.include_router(build_router())  # the OAuth endpoints first (see build_router)
-    app.include_router(build_register_router())
-    app.include_router(ops.router)
     app.state.gate = GateRuntime(
         app.state.wallet,
         RegisterGate(
@@ -292,6 +135,19 @@ def create_app(
             clock,
         ),
     )
+    secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
+    app.state.mynaportal = MyNaPortalClient(
+        settings.mynaportal_url,
+        settings.mynaportal_client_id,
+        secret,
+        http=outbound.client(settings.outbound_policy()),
+    )
+
+
+def _include_routes(app: FastAPI) -> None:
+    app.include_router(build_router())  # the OAuth endpoints first (see build_router)
+    app.include_router(build_register_router())
+    app.include_router(ops.router)
     app.include_router(oid4vci.router)
     app.include_router(wallet_web.router)  # the web wallet (/wallet/app)
     app.include_router(gate_vp.router)
@@ -300,17 +156,11 @@ def create_app(
     app.include_router(wallet_pages.router)
     app.include_router(history_pages.router)
     app.include_router(certificate_pages.router)
-    secret = settings.mynaportal_client_secret.get_secret_value() if settings.mynaportal_client_secret else ""
-    app.state.mynaportal = MyNaPortalClient(
-        settings.mynaportal_url,
-        settings.mynaportal_client_id,
-        secret,
-        http=outbound.client(settings.outbound_policy()),
-    )
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 
-    error_handlers.install(app)  # one renderer per surface (issue 13 item 2)
 
+def _add_middleware(app: FastAPI, settings: Settings, config: IdpConfig, *, engine: Engine, clock: Clock) -> None:
+    """The middleware, innermost first (each one added wraps the ones before it)."""
     if settings.anonymous_requests_per_minute > 0:
         rate = address_rate(
             engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix
@@ -323,4 +173,3 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    return app

@@ -13,11 +13,8 @@ from starlette.requests import Request
 from common.japan_time import local_date
 from consent.groups import FieldGroup
 from consent.ports import ConsentPort, Party
-from idp import accounts
 from idp.models import Account, Employer, Technician
-from idp.runtime import Clock
-from idp.sessions import SessionStore
-from idp.validation import FieldProblem
+from idp.public import Clock, FieldProblem, SessionStore, staff_for_account
 from register.disclosure import disclose
 from register.models import Site, SiteAssignment, SiteCompany, WorkRecord
 from register.repository import assignment_active, find_site, record_work, site_active
@@ -60,7 +57,7 @@ class RegisterGate:
                 decision = self._consent.decide(recipient, technician.technician_id, GATE_GROUPS, now=now)
                 if "identity" not in decision.allowed:
                     continue
-                data = disclose(session, technician, decision, today=local_date(now))
+                view = disclose(session, technician, decision, today=local_date(now))
                 employer = session.get(Employer, assignment.employer_pk)
                 tier = tiers.get(assignment.employer_pk)
                 entry = RosterEntry(
@@ -70,8 +67,8 @@ class RegisterGate:
                     employer_name=employer.trade_name if employer else None,
                     tier=tier.tier if tier else None,
                     role=assignment.role,
-                    level=(data.get("level") or {}).get("level"),
-                    photo=data.get("face_photo"),
+                    level=view.level_occupation.level if view.level_occupation else None,
+                    photo=view.face_photo.data_uri if view.face_photo else None,
                 )
                 # APPI art. 29: the record names what was provided, no more (not what could have been)
                 sent = ["technician_id", "name", "name_kana"]
@@ -143,9 +140,7 @@ class RegisterGate:
         with Session(self._engine) as session:
             ws = self._sessions.load(session=session, raw=request.cookies.get(self._cookie), now=now)
             account = session.get(Account, ws.account_id) if ws and ws.account_id else None
-            staff = (
-                accounts.staff_for_account(session=session, account_id=account.id) if account and account.id else None
-            )
+            staff = staff_for_account(session=session, account_id=account.id) if account and account.id else None
             if staff is None or account is None:
                 return None
             sites = session.exec(select(Site.site_id).where(col(Site.prime_employer_pk) == staff[1].id)).all()

@@ -10,10 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
 from common.japan_time import JAPAN, local_date
-from idp import accounts
 from idp.models import Employer, Technician
-from idp.web.deps import DbDep, RuntimeDep, UserDep
-from idp.web.render import render
+from idp.public import DbDep, RuntimeDep, UserDep, render, staff_for_account, technician_for_account
 from register.models import WorkRecord
 from register.repository import find_site, work_history
 
@@ -24,7 +22,7 @@ router = APIRouter()
 def my_history(request: Request, runtime: RuntimeDep, db: DbDep, user: UserDep) -> Response:
     if user is None or user.account.id is None:
         return RedirectResponse("/login?next=/history", status_code=303)
-    technician = accounts.technician_for_account(session=db, account_id=user.account.id)
+    technician = technician_for_account(session=db, account_id=user.account.id)
     if technician is None or technician.id is None:
         return render(request, runtime, "error.html", {"message": "技能者のみ / technicians only"}, status=403)
     rows = work_history(session=db, technician_pk=technician.id)
@@ -36,7 +34,7 @@ def site_today(site_id: str, request: Request, runtime: RuntimeDep, db: DbDep, u
     """Only the site's prime contractor's staff (the roster is a disclosure it is entitled to)."""
     if user is None or user.account.id is None:
         return RedirectResponse(f"/login?next=/sites/{site_id}/today", status_code=303)
-    staff = accounts.staff_for_account(session=db, account_id=user.account.id)
+    staff = staff_for_account(session=db, account_id=user.account.id)
     site = find_site(session=db, site_id=site_id)
     if staff is None or site is None or site.prime_employer_pk != staff[1].id:
         return render(

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from connectors.verify import ExpectedHolder
-from idp import accounts
+from idp.public import find_technician
 
 
 class RegisteredHolders:
@@ -15,7 +15,7 @@ class RegisteredHolders:
 
     def holder(self, technician_id: str) -> ExpectedHolder | None:
         with Session(self._engine) as session:
-            technician = accounts.find_technician(session=session, technician_id=technician_id)
+            technician = find_technician(session=session, technician_id=technician_id)
             if technician is None:
                 return None
             return ExpectedHolder(technician.technician_id, technician.name, technician.birth_date)

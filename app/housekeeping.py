@@ -24,8 +24,7 @@ from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from idp import purge as idp_purge
-from idp.runtime import Clock
+from idp.public import Clock, Expired, expired_rows
 from wallet import proofs
 
 log = logging.getLogger("genba.app")
@@ -39,7 +38,7 @@ def purge(
     engine: Engine, *, now: datetime, throttle_window: timedelta, max_batches: int | None = None
 ) -> dict[str, int]:
     """Delete expired rows of every table that has them; the number deleted per table."""
-    tables = [*idp_purge.expired(now, throttle_window=throttle_window), idp_purge.Expired(*proofs.expired_nonces(now))]
+    tables = [*expired_rows(now, throttle_window=throttle_window), Expired(*proofs.expired_nonces(now))]
     counts: dict[str, int] = {}
     for table in tables:
         total, batches = 0, 0

@@ -27,9 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.middleware import BodyLimitMiddleware
-from idp.runtime import ThrottleRule
-from idp.throttle import Throttle, Throttler, ThrottleSubject
-from idp.throttle_redis import RedisThrottle
+from idp.public import RedisThrottle, Throttle, Throttler, ThrottleRule, ThrottleSubject
 
 WINDOW = timedelta(minutes=1)
 MAX_BODY_BYTES = 64 * 1024  # as a request head (app/serving.py): an authorization request fits a URL

@@ -9,10 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from idp import accounts
-from idp.web.deps import DbDep, RuntimeDep, UserDep
-from idp.web.forms import CSRF_FIELD, Csrf, read_form
-from idp.web.render import render
+from idp.public import CSRF_FIELD, Csrf, DbDep, RuntimeDep, UserDep, read_form, render, technician_for_account
 from wallet.credentials import CARD, CERTIFICATE
 from wallet.offers import create_offer
 
@@ -32,7 +29,7 @@ async def wallet_add(request: Request, runtime: RuntimeDep, db: DbDep, user: Use
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     if user is None or user.account.id is None:
         return RedirectResponse("/login?next=/wallet/add", status_code=303)
-    technician = accounts.technician_for_account(session=db, account_id=user.account.id)
+    technician = technician_for_account(session=db, account_id=user.account.id)
     if technician is None:
         return render(request, runtime, "error.html", {"message": "技能者のみ / technicians only"}, status=403)
     wallet = request.app.state.wallet

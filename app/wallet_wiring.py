@@ -14,13 +14,18 @@ from common.japan_time import local_date
 from common.messages import message
 from connectors import store as certificate_store
 from connectors.models import Certificate
-from idp import accounts
 from idp.models import Account, OAuthGrant
-from idp.oauth.clients import RegisteredClient
-from idp.oauth.details import DetailsError
-from idp.oauth.resource import TokenRefused, verify_token
-from idp.oauth.runtime import OAuthRuntime
-from idp.oauth.tokens import Resource, TokenKind
+from idp.oauth.public import (
+    DetailsError,
+    OAuthRuntime,
+    RegisteredClient,
+    Resource,
+    TokenKind,
+    TokenRefused,
+    mint_access_token,
+    verify_token,
+)
+from idp.public import find_technician, technician_for_account
 from register.disclosure import full_record
 from wallet import credentials
 from wallet.models import CredentialOffer
@@ -42,25 +47,26 @@ class RegisterHolderData:
 
     def card(self, technician_id: str, *, now: datetime) -> CardData | None:
         with Session(self._engine) as session:
-            technician = accounts.find_technician(session=session, technician_id=technician_id)
+            technician = find_technician(session=session, technician_id=technician_id)
             if technician is None:
                 return None
             record = full_record(session, technician, today=local_date(now))
-            employer = record["current_employer"] or {}
+            employer = record.current_affiliation.employer
+            insurance = record.social_insurance
             return CardData(
                 technician_id=technician.technician_id,
                 name=technician.name,
                 name_kana=technician.name_kana,
                 birth_date=technician.birth_date,
-                level=int(record["level"]["level"]),
-                occupations=tuple(record["occupations"]),
-                employer_id=employer.get("employer_id"),
-                employer_name=employer.get("trade_name"),
-                health_insurance=record["health_insurance"],
-                pension_insurance=record["pension_insurance"],
-                employment_insurance=record["employment_insurance"],
-                kentaikyo=bool(record["kentaikyo"]),
-                face_photo=record["face_photo"],
+                level=record.level_occupation.level,
+                occupations=record.level_occupation.occupations,
+                employer_id=employer.employer_id if employer else None,
+                employer_name=employer.trade_name if employer else None,
+                health_insurance=insurance.health_insurance,
+                pension_insurance=insurance.pension_insurance,
+                employment_insurance=insurance.employment_insurance,
+                kentaikyo=insurance.kentaikyo,
+                face_photo=record.face_photo.data_uri,
             )
 
     def certificates(self, technician_id: str) -> list[CertificateData]:
@@ -152,15 +158,14 @@ class ProviderTokens:
             return offer.technician_id if offer else None
         grant = db.get(OAuthGrant, str(data.get("gid"))) if data.get("gid") else None
         account = db.get(Account, grant.account_id) if grant else None
-        technician = (
-            accounts.technician_for_account(session=db, account_id=account.id) if account and account.id else None
-        )
+        technician = technician_for_account(session=db, account_id=account.id) if account and account.id else None
         return technician.technician_id if technician else None
 
     def mint(self, *, reference: str, authorization_details: list[dict[str, Any]], jkt: str | None) -> tuple[str, int]:
         """A JWT access token of the provider whose subject is the redeemed offer (no personal data in
         it), for the credential endpoint only, naming no client (issue 12, hole 1)."""
-        return self._oauth.services.tokens.mint_access_token(
+        return mint_access_token(
+            self._oauth,
             client_id=ANONYMOUS_HOLDER,
             subject=f"offer:{reference}",
             scope="openid_credential",
@@ -209,7 +214,7 @@ class CredentialDetails:
 
     def grant(self, entries: list[dict[str, Any]], client: RegisteredClient, account: Account) -> list[dict[str, Any]]:
         with Session(self._engine) as db:
-            technician = accounts.technician_for_account(session=db, account_id=account.id or 0)
+            technician = technician_for_account(session=db, account_id=account.id or 0)
         if technician is None:
             raise DetailsError("only technicians hold credentials")
         refs = [c.ref for c in self._holders.certificates(technician.technician_id) if c.status == "valid"]

@@ -100,6 +100,9 @@ def _serve_worker(host: str, port: int, proxy_headers: bool, log_config: dict[st
         run_server(config, [sock])
 
 
+# long: one supervisor loop whose signal handlers share its state (the processes, stopping, the
+# deadline) through closures; split, that state would become an object and the signal handling would
+# change shape, which this restructuring does not do (tests/e2e/test_serve_workers.py covers it)
 def supervise_workers(host: str, port: int, workers: int, proxy_headers: bool, log_config: dict[str, Any]) -> int:
     """Start ``workers`` worker processes and wait for them; the exit status for ``genba serve``."""
     import logging

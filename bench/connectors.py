@@ -1,6 +1,6 @@
 """Bulk certificate import: records verified and stored per second, on SQLite and on PostgreSQL.
 
-The reference source runs as its own process (``python -m connectors.reference_source --fd N
+The reference source runs as its own process (``python -m tools.reference_source --fd N
 --bulk R``) on a socket bound here; it is paged through once before measuring, so every record is
 already signed (the source signs lazily and keeps the signatures) and the import is not waiting for
 the source's signing. For each backend a fresh database — a SQLite file, or a throw-away PostgreSQL
@@ -50,12 +50,12 @@ from bench.server import genba_env, tree_cpu_seconds
 from connectors import pipeline, trust
 from connectors.models import Certificate, ImportRun, Quarantine
 from connectors.ports import Page
-from connectors.reference_source.seed import FIXED_PEOPLE, bulk_records, fixed_records
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
 from connectors.sources.mynaportal.mapper import to_record
 from connectors.verify import Rejection, verify_signed_record
 from idp.models import Account, AccountKind, Technician
 from idp.runtime import SystemRandomness, token_urlsafe
+from tools.reference_source.seed import FIXED_PEOPLE, bulk_records, fixed_records
 
 DESCRIPTION = "bulk certificate import: records verified and stored per second (SQLite, PostgreSQL) vs ES256 alone"
 ES256_LIMIT_PER_CORE = 15_000.0  # the issue: "about 15,000 ES256 verifications per second per core"
@@ -110,7 +110,7 @@ def running_source(workdir: Path, records: int) -> Iterator[Source]:
     sock.listen(128)
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     data_dir = workdir / "source"
-    command = [sys.executable, "-m", "connectors.reference_source", "--data-dir", str(data_dir), "--issuer", base_url]
+    command = [sys.executable, "-m", "tools.reference_source", "--data-dir", str(data_dir), "--issuer", base_url]
     command += ["--fd", str(sock.fileno()), "--bulk", str(records), "--seed", str(SEED)]
     log_path = workdir / "source.log"
     with log_path.open("wb") as log, sock:
@@ -442,7 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "page_size": args.page_size,
             "backends": backends,
             "seed": SEED,
-            "source": "python -m connectors.reference_source --fd N --bulk R (its own process)",
+            "source": "python -m tools.reference_source --fd N --bulk R (its own process)",
             "importer": "connectors.pipeline.bulk_import + BulkSource, in this process, one transaction per page",
         },
         "results": results,

@@ -53,9 +53,8 @@ from app.settings import Settings
 from bench import machine_info, timestamp
 from bench.signin import percentile
 from connectors.models import Certificate
-from idp import accounts
-from register import repository as register
 from tools.holder import HeldCredential, receive
+from tools.world import World as Builder
 from wallet import sdjwt
 from wallet.gate import offline
 from wallet.gate.check import Trust, check
@@ -110,42 +109,23 @@ def _build(tmp: Path) -> World:
     app = create_app(settings, clock=lambda: now, engine=database.make_engine(url))
     rt = app.state.idp
     with Session(app.state.wallet.engine) as s:
-        for eid, name in ((PRIME, "株式会社 東京ゼネコン"), (SUB, "株式会社 山田工務店")):
-            accounts.create_employer(
-                session=s, employer_id=eid, trade_name=name, address="東京都", phone="03-1234-5678", now=now
+        (
+            Builder(s, clock=lambda: now, passwords=rt.passwords, rng=rt.rng)
+            .employer(PRIME, "株式会社 東京ゼネコン")
+            .employer(SUB, "株式会社 山田工務店")
+            .technician(TECHNICIAN, NAME, password=secrets.token_urlsafe(18), employer=SUB, since=date(2020, 4, 1))
+            .record(
+                TECHNICIAN,
+                level=3,
+                occupations=["鉄筋"],
+                health_insurance="enrolled",
+                pension_insurance="enrolled",
+                employment_insurance="exempt",
             )
-        accounts.create_technician(
-            session=s,
-            technician_id=TECHNICIAN,
-            name=NAME,
-            name_kana="スズキ イチロウ",
-            birth_date=date(1985, 4, 12),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
-            password=secrets.token_urlsafe(18),
-            passwords=rt.passwords,
-            rng=rt.rng,
-            now=now,
+            .site(SITE, "ベンチ現場", prime=PRIME, starts_on=now.date())
+            .tier(SITE, SUB, parent=PRIME)
+            .assignment(SITE, TECHNICIAN, employer=SUB, start=now.date())
         )
-        accounts.link_affiliation(
-            session=s, technician_id=TECHNICIAN, employer_id=SUB, start_date=date(2020, 4, 1), now=now
-        )
-        register.set_record(
-            session=s,
-            technician_id=TECHNICIAN,
-            now=now,
-            level=3,
-            occupations=["鉄筋"],
-            health_insurance="enrolled",
-            pension_insurance="enrolled",
-            employment_insurance="exempt",
-        )
-        register.create_site(
-            session=s, site_id=SITE, name="ベンチ現場", prime_employer_id=PRIME, starts_on=now.date(), now=now
-        )
-        register.add_site_company(session=s, site_id=SITE, employer_id=SUB, parent_employer_id=PRIME)
-        register.assign(session=s, site_id=SITE, technician_id=TECHNICIAN, employer_id=SUB, start_date=now.date())
         for i, (code, course) in enumerate(
             (("tamakake", "玉掛け技能講習"), ("kogata-crane", "小型移動式クレーン運転技能講習"))
         ):

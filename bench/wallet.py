@@ -84,52 +84,21 @@ def seed_technician(engine: Engine, now: datetime, technician_id: str = TECHNICI
     """A technician with an employer and a record: the card then has every claim."""
     from idp import accounts
     from idp.passwords import Passwords
-    from idp.runtime import SystemRandomness
-    from register.models import TechnicianRecord
+    from tools.world import World
 
     with Session(engine) as session:
-        _, technician = accounts.create_technician(
-            session=session,
-            technician_id=technician_id,
-            name="鈴木 一郎",
-            name_kana="スズキ イチロウ",
-            birth_date=date(1985, 4, 12),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
-            password="correct horse battery staple",
-            passwords=Passwords(memory_kib=19 * 1024, time_cost=2, parallelism=1),
-            rng=SystemRandomness(),
-            now=now,
-        )
+        world = World(session, clock=lambda: now, passwords=Passwords(memory_kib=19 * 1024, time_cost=2, parallelism=1))
+        world.technician(technician_id, "鈴木 一郎", password="correct horse battery staple")
         if accounts.find_employer(session=session, employer_id="31000000000018") is None:
-            accounts.create_employer(
-                session=session,
-                employer_id="31000000000018",
-                trade_name="株式会社 山田工務店",
-                address="東京都江東区新砂1-2-3",
-                phone="03-1234-5678",
-                now=now,
-            )
-        accounts.link_affiliation(
-            session=session,
-            technician_id=technician_id,
-            employer_id="31000000000018",
-            start_date=date(2020, 4, 1),
-            now=now,
-        )
-        assert technician.id is not None
-        session.add(
-            TechnicianRecord(
-                technician_pk=technician.id,
-                level=3,
-                occupations=["とび", "鉄筋"],
-                health_insurance="enrolled",
-                pension_insurance="enrolled",
-                employment_insurance="exempt",
-                kentaikyo=True,
-                updated_at=now,
-            )
+            world.employer("31000000000018", "株式会社 山田工務店", address="東京都江東区新砂1-2-3")
+        world.affiliation(technician_id, "31000000000018", date(2020, 4, 1)).record(
+            technician_id,
+            level=3,
+            occupations=["とび", "鉄筋"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="exempt",
+            kentaikyo=True,
         )
         session.commit()
 

@@ -62,6 +62,16 @@ class GenbaError(Exception):
     def en(self) -> str:
         return self.message.en
 
+    @property
+    def error(self) -> str:
+        """The wire code under its RFC 6749 §5.2 name (``error``), as protocol errors call it."""
+        return self.code
+
+    @property
+    def description(self) -> str:
+        """The English text under its RFC 6749 §5.2 name (``error_description``)."""
+        return self.en
+
     def bilingual(self) -> str:
         """``ja / en``: the one line the data API and the CLI show (field first when there is one)."""
         return self.message.bilingual()

@@ -1,4 +1,4 @@
-"""Japanese calendar dates for every package (MISSION.md: periods, assignments and working days are
+"""Japanese calendar dates for every package (docs/domain.md: periods, assignments and working days are
 dates in Japan). Kept here rather than in one domain's ports so that idp, consent, wallet and app
 share one definition without importing each other."""
 

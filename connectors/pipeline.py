@@ -262,35 +262,60 @@ def bulk_import(
             report.error = str(exc)
             _finish(engine, report.run_id, status="failed", error=report.error, now=clock())
             raise ImportFailed(report) from exc
-        with Session(engine, expire_on_commit=False) as session:
-            run = session.get(ImportRun, report.run_id)
-            assert run is not None
-            batch: Counter[str] = Counter()
-            for value in page.records:
-                outcome = process(
-                    session,
-                    value,
-                    signers=signers,
-                    source=source.name,
-                    expected_for=expected_for,
-                    run_id=report.run_id,
-                    now=clock(),
-                )
-                batch[outcome.status] += 1
-                if keep_outcomes:
-                    report.outcomes.append(outcome)
-            counts = Counter(run.counts)
-            counts.update(batch)
-            run.counts, run.cursor, run.updated_at = dict(counts), page.next_cursor, clock()
-            if page.next_cursor is None:
-                run.status = "finished"
-            session.add(run)
-            session.commit()  # the batch and its checkpoint, atomically
+        batch = _import_page(
+            engine,
+            report,
+            page,
+            signers=signers,
+            source=source.name,
+            expected_for=expected_for,
+            clock=clock,
+            keep_outcomes=keep_outcomes,
+        )
         report.counts.update(batch)
         if on_batch is not None:
             on_batch(len(page.records), batch)
         if page.next_cursor is None:
             return report
+
+
+def _import_page(
+    engine: Engine,
+    report: RunReport,
+    page: Page,
+    *,
+    signers: dict[str, trust.TrustedSigner],
+    source: str,
+    expected_for: Callable[[CertificateRecord], ExpectedHolder | None],
+    clock: Clock,
+    keep_outcomes: bool,
+) -> Counter[str]:
+    """One page of records and the run's checkpoint after it, in one transaction: the page's counts."""
+    with Session(engine, expire_on_commit=False) as session:
+        run = session.get(ImportRun, report.run_id)
+        assert run is not None
+        batch: Counter[str] = Counter()
+        for value in page.records:
+            outcome = process(
+                session,
+                value,
+                signers=signers,
+                source=source,
+                expected_for=expected_for,
+                run_id=report.run_id,
+                now=clock(),
+            )
+            batch[outcome.status] += 1
+            if keep_outcomes:
+                report.outcomes.append(outcome)
+        counts = Counter(run.counts)
+        counts.update(batch)
+        run.counts, run.cursor, run.updated_at = dict(counts), page.next_cursor, clock()
+        if page.next_cursor is None:
+            run.status = "finished"
+        session.add(run)
+        session.commit()  # the batch and its checkpoint, atomically
+    return batch
 
 
 def _fetch(source: PagedSource, cursor: str | None, *, retries: int, sleep: Callable[[float], None]) -> Page:

@@ -1,4 +1,4 @@
-"""``CertificateRecord``: the plain value every certificate source produces (ARCHITECTURE.md).
+"""``CertificateRecord``: the plain value every certificate source produces (docs/architecture.md).
 
 A record is what a training body (実施機関) signed about one skill-training completion
 (技能講習修了証) or special education (特別教育): course, body, date, number, holder. The original

@@ -34,7 +34,7 @@ class ConsentState(enum.StrEnum):
 
 
 class PartyDecision(enum.StrEnum):
-    """What the technician or the employer decided on a request (MISSION.md rule 1: both approve)."""
+    """What the technician or the employer decided on a request (docs/domain.md rule 1: both approve)."""
 
     approved = "approved"
     refused = "refused"

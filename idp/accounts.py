@@ -39,7 +39,7 @@ class ImmutableFieldError(FieldProblem):
 
 @event.listens_for(Technician, "before_update")
 def _refuse_immutable_changes(mapper: Any, connection: Any, target: Technician) -> None:
-    """生年月日 and 顔写真 cannot change after registration (MISSION.md, domain facts).
+    """生年月日 and 顔写真 cannot change after registration (docs/domain.md, facts about records).
 
     Enforced on every ORM update, whatever code path tries it; a photo may be added once
     if none was registered.

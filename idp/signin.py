@@ -85,16 +85,7 @@ class SignIn:
         subject = self._subject(account, username, ip, device_cookie)
         wait = self.throttle.check(session=db, subject=subject, now=now)
         if wait.seconds:
-            audit.record(
-                session=db,
-                event=AuditEvents.SIGNIN_THROTTLED,
-                outcome="refused",
-                now=now,
-                subject=subject.username,
-                ip=ip,
-            )
-            db.commit()
-            return Result(Outcome.THROTTLED, retry_after=wait.advertised)
+            return _throttled(db, subject, ip, now, wait.advertised)
         ok = self.passwords.verify(account.password_hash if account else None, password[:256])
         if not ok or account is None or account.id is None:
             self.throttle.record_failure(session=db, subject=subject, now=now)
@@ -209,6 +200,20 @@ class SignIn:
     def enrolment_account(self, db: Session, *, pending_token: str | None) -> Account | None:
         """The account whose password was right but who still has to enrol a second factor."""
         return self._pending_account(db, pending_token, STEP_ENROL, self.clock())
+
+
+def _throttled(db: Session, subject: ThrottleSubject, ip: str, now: datetime, retry_after: int) -> Result:
+    """A sign-in refused while its subject is throttled (idp/throttle.py): audited, nothing else changes."""
+    audit.record(
+        session=db,
+        event=AuditEvents.SIGNIN_THROTTLED,
+        outcome="refused",
+        now=now,
+        subject=subject.username,
+        ip=ip,
+    )
+    db.commit()
+    return Result(Outcome.THROTTLED, retry_after=retry_after)
 
 
 def claim_totp_step(db: Session, *, account_id: int, step: int) -> bool:

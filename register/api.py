@@ -19,17 +19,24 @@ from common.japan_time import local_date
 from common.messages import message
 from consent.groups import ALL_GROUPS, ROSTER_GROUPS
 from consent.ports import ConsentPort, ConsentView, Decision, Party
-from idp import accounts
-from idp.csv_export import write_csv
 from idp.models import Employer, Technician
-from idp.oauth.resource import TokenRefused, presented_token, verify_presented
-from idp.oauth.runtime import OAuthDep, OAuthRuntime
-from idp.oauth.server import json_error
-from idp.oauth.tokens import Resource, TokenKind
+from idp.oauth.public import (
+    OAuthDep,
+    OAuthRuntime,
+    Resource,
+    TokenKind,
+    TokenRefused,
+    json_error,
+    presented_token,
+    verify_presented,
+)
+from idp.public import find_technician, write_csv
 from register.disclosure import disclose
 from register.models import SiteAssignment
 from register.principal import Caller, caller_from_token
+from register.record_view import TechnicianRecordView
 from register.repository import assignment_active, find_site, site_active
+from register.roster_csv import ROSTER_CSV_COLUMNS, roster_row
 from register.standing import has_standing
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
@@ -111,19 +118,21 @@ def _technician_data(
     channel: str,
 ) -> Response:
     now = oauth.services.clock()
-    technician = accounts.find_technician(session=db, technician_id=technician_id)
+    technician = find_technician(session=db, technician_id=technician_id)
     if technician is None:
         return json_error("not_found", message("api.no_technician").en, 404)
     # a refusal (ConsentError) is rendered by the application, as the data API's JSON
     decision = consent.decide(caller.party, technician_id, groups, now=now, consent_ids=caller.consent_ids)
     if not decision.allowed:
         return _denied(decision)
-    data = disclose(db, technician, decision, today=local_date(now))
-    consent.record_disclosure(caller.party, technician_id, sorted(data), decision, now=now, channel=channel)
+    view = disclose(db, technician, decision, today=local_date(now))
+    consent.record_disclosure(
+        caller.party, technician_id, sorted(view.field_names()), decision, now=now, channel=channel
+    )
     withheld = {g: {"code": r.code, "ja": r.ja, "en": r.en} for g, r in decision.missing.items()}
     return JSONResponse(
         {
-            "technician": data,
+            "technician": view.to_json(),
             "allowed_groups": sorted(decision.allowed),
             "withheld": withheld,
             "rules": list(decision.rules),
@@ -195,7 +204,7 @@ async def roster(
         # only the site's companies and its orderer may name it; to anyone else it does not exist
         if site is None or site.id is None or not has_standing(db, site, caller.party.organisation):
             return json_error("not_found", message("api.no_site").en, 404)
-        rows: list[dict[str, Any]] = []
+        rows: list[TechnicianRecordView] = []
         if site_active(site, now):
             stmt = (
                 select(SiteAssignment, Technician)
@@ -208,40 +217,26 @@ async def roster(
                 decision = consent.decide(caller.party, tech.technician_id, tuple(ROSTER_GROUPS), now=now)
                 if not decision.allowed:
                     continue
-                data = disclose(db, tech, decision, today=local_date(now))
+                view = disclose(db, tech, decision, today=local_date(now))
                 consent.record_disclosure(
-                    caller.party, tech.technician_id, sorted(data), decision, now=now, channel=f"api:roster:{site_id}"
+                    caller.party,
+                    tech.technician_id,
+                    sorted(view.field_names()),
+                    decision,
+                    now=now,
+                    channel=f"api:roster:{site_id}",
                 )
-                rows.append(data)
+                rows.append(view)
         if format == "csv":
-            fields = [
-                "technician_id",
-                "name",
-                "name_kana",
-                "birth_date",
-                "current_employer",
-                "level",
-                "occupations",
-                "health_insurance",
-                "pension_insurance",
-                "employment_insurance",
-            ]
-            text = write_csv(fields, ({k: _flat(row.get(k)) for k in fields} for row in rows))
+            text = write_csv(ROSTER_CSV_COLUMNS, (roster_row(row) for row in rows))
             return Response(text, media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
         return JSONResponse(
-            {"site_id": site.site_id, "site_name": site.name, "roster": rows}, headers={"Cache-Control": "no-store"}
+            {"site_id": site.site_id, "site_name": site.name, "roster": [row.to_json() for row in rows]},
+            headers={"Cache-Control": "no-store"},
         )
 
     with db:
         return await run_in_threadpool(work)
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("trade_name") or value.get("level") or "")
-    if isinstance(value, list):
-        return "・".join(str(v) for v in value)
-    return "" if value is None else str(value)
 
 
 @router.get("/companies", summary="Company search: public company data only, never anything about technicians")

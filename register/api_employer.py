@@ -21,13 +21,9 @@ from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from common.messages import message
-from idp import accounts
 from idp.models import Account, Employer, OAuthClient
-from idp.oauth.resource import presented_token, verify_presented
-from idp.oauth.runtime import OAuthDep
-from idp.oauth.server import json_error
-from idp.oauth.tokens import Resource, TokenKind
-from idp.validation import FieldProblem
+from idp.oauth.public import OAuthDep, Resource, TokenKind, json_error, presented_token, verify_presented
+from idp.public import FieldProblem, staff_for_account
 from register import substitution
 
 router = APIRouter(prefix="/api/v1", tags=["employer"])
@@ -53,7 +49,7 @@ def _admin_of(db: Session, grant_account_id: int | None, client_id: str, employe
     account = db.get(Account, grant_account_id)
     if account is None or account.disabled:
         return None
-    staff = accounts.staff_for_account(session=db, account_id=grant_account_id)
+    staff = staff_for_account(session=db, account_id=grant_account_id)
     client = db.get(OAuthClient, client_id)
     if staff is None or client is None or client.disabled:
         return None

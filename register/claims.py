@@ -36,18 +36,17 @@ from typing import Any
 from sqlmodel import Session
 
 from common.japan_time import local_date
-from consent.groups import ALL_GROUPS
+from consent.groups import ALL_GROUPS, FieldGroup
 from consent.ports import ConsentPort
-from idp import accounts
 from idp.models import Account, OAuthGrant
-from idp.oauth.claims import requested_claim_names, wanted_claims
-from idp.oauth.tokens import AccessTokenClaims
-from idp.runtime import Clock
+from idp.oauth.public import AccessTokenClaims, requested_claim_names, wanted_claims
+from idp.public import Clock, find_technician
 from register import standard_claims
 from register.disclosure import disclose
 from register.principal import Caller, caller_from_grant, caller_from_token, consent_ids_of
 
-NOT_IN_ID_TOKEN = frozenset({"face_photo"})
+#: Field groups the ID token never carries (the photo: see above).
+NOT_IN_ID_TOKEN = frozenset({FieldGroup.face_photo})
 
 
 def _release(
@@ -64,7 +63,7 @@ def _release(
 ) -> dict[str, Any]:
     """Decide once for the groups the standard claim ``names`` need (and every group when ``ccus`` is
     asked for), build what is allowed, record it (in ``db``'s transaction when ``in_transaction``:
-    it commits the response that discloses it)."""
+    it commits the response that discloses it). ``leave_out``: field groups the channel never carries."""
     if caller is None or caller.user_technician_id is None or caller.account_id is None:
         return {}  # not a technician: the provider's own account claims apply
     wanted = standard_claims.groups_for(names)
@@ -77,13 +76,13 @@ def _release(
     out: dict[str, Any] = {"ccus": {}, "ccus_withheld": withheld} if with_ccus else {}
     if withheld:
         out["ccus_withheld"] = withheld
-    technician = accounts.find_technician(session=db, technician_id=caller.user_technician_id)
+    technician = find_technician(session=db, technician_id=caller.user_technician_id)
     if technician is None or not decision.allowed:
         return out
-    data = disclose(db, technician, decision, today=local_date(now))
+    view = disclose(db, technician, decision, today=local_date(now))
     account = db.get(Account, caller.account_id)
-    released = standard_claims.build(data, names, technician, account.email if account else None)
-    ccus = {k: v for k, v in data.items() if k not in leave_out} if with_ccus else {}
+    released = standard_claims.build(view, names, technician, account.email if account else None)
+    ccus = view.without(leave_out).to_json() if with_ccus else {}
     items = set(ccus) | standard_claims.items_of(released)
     if not items:  # nothing leaves (only the photo was allowed, and it stays out of ID tokens): no record
         return out

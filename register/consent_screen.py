@@ -25,10 +25,10 @@ from sqlmodel import Session
 
 from common.japan_time import local_date
 from consent.groups import ALL_GROUPS
-from consent.ports import ConsentPort
-from idp.consent_notice import Credential, Preview, Waiting, Withheld
+from consent.ports import ConsentPort, Party
 from idp.models import OAuthClient, Technician
-from idp.oauth.claims import requested_claim_names, wanted_claims
+from idp.oauth.public import requested_claim_names, wanted_claims
+from idp.public import Credential, Preview, Waiting, Withheld
 from register import standard_claims
 from register.directory import current_employer_of
 from register.principal import DETAIL_TYPE, client_party
@@ -75,6 +75,28 @@ def _ordered(groups: set[str]) -> tuple[str, ...]:
     return tuple(g for g in ALL_GROUPS if g in groups)
 
 
+def _standard_groups(scopes: list[str], claims_param: dict[str, Any] | None) -> set[str]:
+    """The field groups of the standard claims asked for, by scope and by the claims parameter."""
+    scope = " ".join(scopes)
+    names = wanted_claims(scope, requested_claim_names(claims_param, "userinfo")) | (
+        wanted_claims(scope, set()) & requested_claim_names(claims_param, "id_token")
+    )
+    return standard_claims.groups_for(names)
+
+
+def _credentials(details: list[dict[str, Any]]) -> tuple[Credential, ...]:
+    """The credentials asked for (OpenID4VCI authorization details) that the notice names."""
+    return tuple(
+        Credential(str(d["credential_configuration_id"]), *CREDENTIALS[str(d["credential_configuration_id"])])
+        for d in details
+        if d.get("type") == CREDENTIAL_TYPE and d.get("credential_configuration_id") in CREDENTIALS
+    )
+
+
+def _acts_for(party: Party, employer_id: str) -> bool:
+    return party.acting_for is not None and party.acting_for.id == employer_id
+
+
 def preview(
     consent: ConsentPort,
     db: Session,
@@ -87,21 +109,13 @@ def preview(
     now: datetime,
 ) -> Preview:
     """The notice for this request, decided as the token's release will be."""
-    scope = " ".join(scopes)
-    names = wanted_claims(scope, requested_claim_names(claims_param, "userinfo")) | (
-        wanted_claims(scope, set()) & requested_claim_names(claims_param, "id_token")
-    )
-    standard = standard_claims.groups_for(names)
+    standard = _standard_groups(scopes, claims_param)
     entries = [d for d in details if d.get("type") == DETAIL_TYPE]
     asked = standard | {g for d in entries for g in d.get("groups", ())}
     party = client_party(db, client)
     assert technician.id is not None
     employer = current_employer_of(db, technician.id, local_date(now))
-    credentials = tuple(
-        Credential(str(d["credential_configuration_id"]), *CREDENTIALS[str(d["credential_configuration_id"])])
-        for d in details
-        if d.get("type") == CREDENTIAL_TYPE and d.get("credential_configuration_id") in CREDENTIALS
-    )
+    credentials = _credentials(details)
     if not asked:
         return Preview((), (), (), (), credentials, None)
     # a grant with entries relies on their new consents alone; one without, on what is in force
@@ -130,11 +144,7 @@ def preview(
         for g in _ordered(asked - now_groups - covered)
         if g in decision.missing
     )
-    own = (
-        employer.trade_name
-        if employer is not None and party.acting_for is not None and party.acting_for.id == employer.employer_id
-        else None
-    )
+    own = employer.trade_name if employer is not None and _acts_for(party, employer.employer_id) else None
     return Preview(
         _ordered(now_groups & asked),
         tuple(dict.fromkeys(purposes)),

@@ -19,11 +19,9 @@ from sqlmodel import Session
 from common.japan_time import add_years, local_date
 from consent.groups import ALL_GROUPS
 from consent.ports import ConsentError, ConsentPort, Party
-from idp import accounts
 from idp.models import Account
-from idp.oauth.clients import RegisteredClient
-from idp.oauth.details import DetailsError
-from idp.runtime import Clock
+from idp.oauth.public import DetailsError, RegisteredClient
+from idp.public import Clock, technician_for_account
 from register.owners import owner_party
 
 TYPE = "genba_technician_data"
@@ -96,7 +94,7 @@ class ConsentDetails:
         """Create the consent request(s) for this technician and record the technician's approval."""
         now = self._clock()
         with Session(self._engine) as db:
-            technician = accounts.technician_for_account(session=db, account_id=account.id or 0)
+            technician = technician_for_account(session=db, account_id=account.id or 0)
         if technician is None:
             raise DetailsError("only technicians can approve technician data")
         granted = []

@@ -38,6 +38,30 @@ def current_employer_of(session: Session, technician_pk: int, today: date) -> Em
     return current[1] if current else None
 
 
+def _organisation_pks(session: Session, org: Party) -> tuple[int | None, int | None]:
+    """(employer pk, orderer pk) of the organisation a principal acts for, where it is one."""
+    principal_pk = None
+    if org.kind == "company":
+        row = session.exec(select(Employer).where(col(Employer.employer_id) == org.id)).first()
+        principal_pk = row.id if row else None
+    orderer_pk = None
+    if org.kind == "orderer":
+        orderer = session.exec(select(Orderer).where(col(Orderer.orderer_code) == org.id)).first()
+        orderer_pk = orderer.id if orderer else None
+    return principal_pk, orderer_pk
+
+
+def _ancestors(chain: dict[int, SiteCompany], employer_pk: int) -> set[int]:
+    """The companies above ``employer_pk`` in a site's chain of tiers (a loop in the chain ends the walk)."""
+    ancestors: set[int] = set()
+    own = chain.get(employer_pk)
+    pk: int | None = own.parent_employer_pk if own else None
+    while pk is not None and pk in chain and pk not in ancestors:
+        ancestors.add(pk)
+        pk = chain[pk].parent_employer_pk
+    return ancestors
+
+
 class RegisterDirectory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -97,7 +121,7 @@ class RegisterDirectory:
             return None
 
     def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship:
-        """Rules 2-5 of MISSION.md as facts: self, current employer, upper tier on an active site where
+        """Rules 2-5 of docs/domain.md as facts: self, current employer, upper tier on an active site where
         the technician is assigned, orderer of such a project, proxy registration (which grants nothing)."""
         today = local_date(now)
         org = principal.organisation
@@ -117,14 +141,7 @@ class RegisterDirectory:
             upper: set[str] = set()
             ordered: set[str] = set()
             proxy: set[str] = set()
-            principal_pk = None
-            if org.kind == "company":
-                row = session.exec(select(Employer).where(col(Employer.employer_id) == org.id)).first()
-                principal_pk = row.id if row else None
-            orderer_pk = None
-            if org.kind == "orderer":
-                orderer = session.exec(select(Orderer).where(col(Orderer.orderer_code) == org.id)).first()
-                orderer_pk = orderer.id if orderer else None
+            principal_pk, orderer_pk = _organisation_pks(session, org)
             assignments = session.exec(
                 select(SiteAssignment, Site)
                 .where(col(SiteAssignment.site_pk) == Site.id)
@@ -143,13 +160,7 @@ class RegisterDirectory:
                 }
                 # Upper tiers only: the companies above the one the technician works through. That
                 # company itself sees the technician only as the current employer (rule 1).
-                ancestors: set[int] = set()
-                own = chain.get(assignment.employer_pk)
-                pk: int | None = own.parent_employer_pk if own else None
-                while pk is not None and pk in chain and pk not in ancestors:
-                    ancestors.add(pk)
-                    pk = chain[pk].parent_employer_pk
-                if principal_pk in ancestors:
+                if principal_pk in _ancestors(chain, assignment.employer_pk):
                     upper.add(site.site_id)
                 elif assignment.registered_by_employer_pk == principal_pk or any(
                     c.registered_by_employer_pk == principal_pk for c in chain.values()

@@ -12,12 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from common.japan_time import local_date
-from idp import accounts
 from idp.models import Employer, EmployerStaff
-from idp.validation import FieldProblem
-from idp.web.deps import DbDep, RuntimeDep, UserDep
-from idp.web.forms import CSRF_FIELD, Csrf, read_form
-from idp.web.render import render
+from idp.public import CSRF_FIELD, Csrf, DbDep, FieldProblem, RuntimeDep, UserDep, read_form, render, staff_for_account
 from register import substitution
 
 router = APIRouter()
@@ -27,7 +23,7 @@ VALUES = {"on": True, "off": False, "default": None}
 def _staff(db: DbDep, user: UserDep) -> tuple[EmployerStaff, Employer] | None:
     if user is None or user.account.id is None:
         return None
-    return accounts.staff_for_account(session=db, account_id=user.account.id)
+    return staff_for_account(session=db, account_id=user.account.id)
 
 
 @router.get("/employer/technicians", response_class=HTMLResponse)
@@ -93,7 +89,7 @@ async def set_contact_substitution(request: Request, runtime: RuntimeDep, db: Db
 
 
 def _message(key: str) -> str:
-    from idp.web.i18n import MESSAGES
+    from idp.public import MESSAGES
 
     ja, en = MESSAGES[key]
     return f"{ja} / {en}"

@@ -3,7 +3,7 @@ an orderer (発注者), never both.
 
 The owner is the organisation whose relationships the client's calls carry (the consent engine's
 directory computes them for ``Party.organisation``): a company's system sees what that company
-may see (MISSION.md rules 1-4); an orderer's system sees the roster fields and attendance of the
+may see (docs/domain.md rules 1-4); an orderer's system sees the roster fields and attendance of the
 orderer's own active projects and nothing else (rule 5, policy
 ``orderer-sees-own-project-roster-and-attendance``). A client with no owner acts for nobody and
 sees only what two-party consents give it (rule 1).
@@ -15,9 +15,8 @@ from sqlmodel import Session, col, select
 
 from common.messages import message
 from consent.ports import Party
-from idp.accounts import find_employer
 from idp.models import Employer, OAuthClient
-from idp.validation import FieldProblem, normalise_14_digit_id
+from idp.public import FieldProblem, find_employer, normalise_14_digit_id
 from register.models import Orderer
 
 

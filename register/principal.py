@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from consent.ports import Party
-from idp import accounts
 from idp.models import Account, OAuthClient, OAuthGrant, Technician
-from idp.oauth.tokens import AccessTokenClaims
+from idp.oauth.public import AccessTokenClaims
+from idp.public import technician_for_account
 from register.owners import owner_party
 
 DETAIL_TYPE = "genba_technician_data"
@@ -55,9 +55,7 @@ def caller_from_grant(session: Session, client_id: str, grant: OAuthGrant | None
     if grant is not None:
         account_id = grant.account_id
         account = session.get(Account, grant.account_id)
-        technician = (
-            accounts.technician_for_account(session=session, account_id=account.id) if account and account.id else None
-        )
+        technician = technician_for_account(session=session, account_id=account.id) if account and account.id else None
         technician_id = technician.technician_id if isinstance(technician, Technician) else None
         consent_ids = consent_ids_of(grant)
     return Caller(

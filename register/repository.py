@@ -10,9 +10,8 @@ from sqlmodel import Session, col, select
 
 from common.japan_time import local_date
 from common.messages import message
-from idp.accounts import find_employer, find_technician
 from idp.models import Employer, Technician
-from idp.validation import FieldProblem, clean_text
+from idp.public import FieldProblem, clean_text, find_employer, find_technician
 from register.models import Orderer, Site, SiteAssignment, SiteCompany, TechnicianRecord, WorkRecord
 
 INSURANCE = ("enrolled", "exempt", "not_enrolled", "unknown")

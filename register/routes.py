@@ -1,4 +1,4 @@
-"""The register's HTTP surface: the CCUS data API (``/api/ccus/...``, RFC 6750 bearer tokens whose
+"""The register's HTTP surface: the CCUS data API (``/api/v1/...``, RFC 6750 bearer tokens whose
 audience is the data API) and the employer's pages for its technicians. Mounted by the application
 after the identity provider's routes."""
 

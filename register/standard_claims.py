@@ -1,5 +1,5 @@
 """Standard OpenID Connect claims about a technician, as the consent engine releases them
-(OIDC Core 1.0 §5.1, §5.4; MISSION.md rules 1, 3 and 6; issue 12 hole 2).
+(OIDC Core 1.0 §5.1, §5.4; docs/domain.md rules 1, 3 and 6; issue 12 hole 2).
 
 Each standard claim belongs to a field group of the technician record (``consent.groups``); a claim
 leaves only when the engine allows its group to the client acting for its owner company:
@@ -31,7 +31,8 @@ from typing import Any
 
 from consent.groups import FieldGroup
 from idp.models import Technician
-from idp.oauth.claims import split_name
+from idp.oauth.public import split_name
+from register.record_view import TechnicianRecordView
 
 #: Standard claim → the field group that decides it.
 CLAIM_GROUP: dict[str, str] = {
@@ -78,43 +79,40 @@ def groups_for(names: set[str] | frozenset[str]) -> set[str]:
 
 
 def build(
-    data: dict[str, Any], names: set[str] | frozenset[str], technician: Technician, email: str | None
+    view: TechnicianRecordView, names: set[str] | frozenset[str], technician: Technician, email: str | None
 ) -> dict[str, Any]:
-    """The standard claims among ``names`` that ``data`` (the fields a decision allowed, already
+    """The standard claims among ``names`` that ``view`` (the groups a decision allowed, already
     substituted by rule 3) supports; nothing of a group the decision withheld."""
     claims: dict[str, Any] = {}
-    if "name" in data:
-        family, given = split_name(str(data["name"]))
+    if view.identity is not None:
+        family, given = split_name(view.identity.name)
         claims.update(
             {
-                "name": data["name"],
+                "name": view.identity.name,
                 "family_name": family,
                 "given_name": given,
                 "locale": "ja-JP",
                 "updated_at": int(technician.created_at.timestamp()),
             }
         )
-    if "name_kana" in data:
-        family_kana, given_kana = split_name(str(data["name_kana"]))
+        family_kana, given_kana = split_name(view.identity.name_kana)
         claims.update(
             {
-                "name#ja-Kana-JP": data["name_kana"],
+                "name#ja-Kana-JP": view.identity.name_kana,
                 "family_name#ja-Kana-JP": family_kana,
                 "given_name#ja-Kana-JP": given_kana,
             }
         )
-    if "gender" in data:
-        claims["gender"] = data["gender"] if data["gender"] in ("male", "female") else "other"
-    if "birth_date" in data:
-        claims["birthdate"] = data["birth_date"]
-    if "phone" in data:
-        claims["phone_number"] = data["phone"]
+        claims["gender"] = view.identity.gender if view.identity.gender in ("male", "female") else "other"
+    if view.birth_date is not None:
+        claims["birthdate"] = view.birth_date.born.isoformat()
+    if view.contact is not None:
+        claims["phone_number"] = view.contact.phone
         claims["phone_number_verified"] = False
-    if "address" in data:
-        claims["address"] = {"formatted": data["address"], "country": "JP"}
-    if "address" in data and email and not data.get("contact_is_company"):
-        claims["email"] = email
-        claims["email_verified"] = False
+        claims["address"] = {"formatted": view.contact.address, "country": "JP"}
+        if email and not view.contact.is_company:
+            claims["email"] = email
+            claims["email_verified"] = False
     return {k: v for k, v in claims.items() if k in names}
 
 

@@ -1,7 +1,7 @@
 """Which sites a caller may ask about at all (``/api/v1/sites/{site}/roster``).
 
 A site's roster (作業員名簿) is a document of the site's parties: the companies of its 施工体制
-(MISSION.md rule 2; each still sees only the technicians the consent engine allows it) and the
+(docs/domain.md rule 2; each still sees only the technicians the consent engine allows it) and the
 orderer (発注者) of the project (rule 5). Anyone else is answered exactly as for a site that does not
 exist, so the answer tells nothing about other orderers' projects or other companies' sites, not
 even that they exist. A company that only registered others on a site (代行) is not on its 施工体制

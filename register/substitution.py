@@ -1,4 +1,4 @@
-"""Rule 3 (MISSION.md): the employer may publish the company's address and phone instead of a
+"""Rule 3 (docs/domain.md): the employer may publish the company's address and phone instead of a
 technician's (anti-poaching, issue 12 item 11).
 
 The employer sets a default for all its technicians (``Employer.contact_substitution``) and may
@@ -18,9 +18,8 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from common.messages import message
-from idp import audit
 from idp.models import Affiliation, Employer, Technician
-from idp.validation import FieldProblem, normalise_14_digit_id
+from idp.public import FieldProblem, normalise_14_digit_id, record_audit_event
 
 EVENT = "employer.contact_substitution"
 
@@ -73,7 +72,7 @@ def set_default(*, session: Session, employer: Employer, on: bool, now: datetime
     """The default for all the employer's technicians (those without an override)."""
     employer.contact_substitution = on
     session.add(employer)
-    audit.record(
+    record_audit_event(
         session=session,
         event=EVENT,
         outcome="on" if on else "off",
@@ -105,7 +104,7 @@ def set_for_technician(
     affiliation, technician = found[0]
     affiliation.contact_substitution = on
     session.add(affiliation)
-    audit.record(
+    record_audit_event(
         session=session,
         event=EVENT,
         outcome="default" if on is None else ("on" if on else "off"),

@@ -184,8 +184,9 @@ def _proof_values(body: dict[str, Any]) -> list[str]:
     return values
 
 
-def _issue(runtime: WalletRuntime, access: AccessInfo, body: dict[str, Any]) -> Response:
-    now = runtime.clock()
+def _which_credential(access: AccessInfo, body: dict[str, Any]) -> tuple[str, str] | Response:
+    """§8.2: the credential asked for, by identifier or by configuration (exactly one), as
+    (configuration, identifier) — or the error response when the access token does not cover it."""
     identifier, configuration = body.get("credential_identifier"), body.get("credential_configuration_id")
     if not isinstance(identifier, str | None) or not isinstance(configuration, str | None):
         # §8.2: both are strings; anything else is the wallet's mistake (a list was a 500: issue 12 item 8)
@@ -203,6 +204,29 @@ def _issue(runtime: WalletRuntime, access: AccessInfo, body: dict[str, Any]) -> 
         configuration = next((c for c, ids in access.authorized.items() if identifier in ids), None)
         if configuration is None:
             return _error("unknown_credential_identifier", "the access token does not cover this credential")
+    return configuration, str(identifier)
+
+
+def _invalid_nonce(fresh: str) -> JSONResponse:
+    """A credential error response (``invalid_nonce``): a proof's nonce is unknown, used or expired; the
+    wallet retries with ``fresh``."""
+    return JSONResponse(
+        {
+            "error": "invalid_nonce",
+            "error_description": "c_nonce is unknown, used or expired",
+            "c_nonce": fresh,
+        },
+        status_code=400,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _issue(runtime: WalletRuntime, access: AccessInfo, body: dict[str, Any]) -> Response:
+    now = runtime.clock()
+    asked = _which_credential(access, body)
+    if isinstance(asked, Response):
+        return asked
+    configuration, identifier = asked
     try:
         values = _proof_values(body)
         if len(values) > runtime.config.batch_size:
@@ -224,15 +248,7 @@ def _issue(runtime: WalletRuntime, access: AccessInfo, body: dict[str, Any]) -> 
             session.rollback()
             fresh = proofs.new_nonce(session, runtime.config, now)
             session.commit()
-            return JSONResponse(
-                {
-                    "error": "invalid_nonce",
-                    "error_description": "c_nonce is unknown, used or expired",
-                    "c_nonce": fresh,
-                },
-                status_code=400,
-                headers={"Cache-Control": "no-store"},
-            )
+            return _invalid_nonce(fresh)
         notification_id = secrets.token_urlsafe(16)
         issued = [
             credentials.issue(

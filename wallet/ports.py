@@ -1,5 +1,5 @@
 """What the wallet needs from the rest of Genba ID, declared here and wired by ``app``:
-secrets at rest, the technician's data, and access-token checks and minting (ARCHITECTURE.md:
+secrets at rest, the technician's data, and access-token checks and minting (docs/architecture.md:
 wallet asks idp for token checks only through an interface it declares)."""
 
 from __future__ import annotations
@@ -79,14 +79,6 @@ class AccessError(GenbaError):
         self, status: int, error: str, description: Message | str, headers: dict[str, str] | None = None
     ) -> None:
         super().__init__(description, code=error, status=status, headers=headers)
-
-    @property
-    def error(self) -> str:
-        return self.code
-
-    @property
-    def description(self) -> str:
-        return self.en
 
 
 class AccessTokens(Protocol):

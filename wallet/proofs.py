@@ -29,14 +29,6 @@ class ProofError(GenbaError, ValueError):
     def __init__(self, error: str, description: str) -> None:
         super().__init__(description, code=error)
 
-    @property
-    def error(self) -> str:
-        return self.code
-
-    @property
-    def description(self) -> str:
-        return self.en
-
 
 @dataclass(frozen=True)
 class Proof:

@@ -1,9 +1,11 @@
 """The web wallet: a small installable web app (PWA) in which a technician receives credentials over
 OpenID4VCI, keeps them with their holder keys in IndexedDB, sees their status and deletes them.
 
-Plain static files (``wallet/static``, vanilla JavaScript, no build step) served under ``/wallet/``:
-the page is Japanese first with an English switch, and its scripts and styles come from this origin
-only, so the page works under the application's default Content-Security-Policy.
+Plain static files (``wallet/static``, native ES modules, no build step) served under ``/wallet/``: the
+page's modules (``wallet/static/wallet``, ``app.js`` the one the page loads) at ``/wallet/<file>``, the
+modules it shares with the gate page at ``/common/<file>`` (wallet.gate.pages). The page is Japanese first
+with an English switch, and its scripts and styles come from this origin only, so the page works under
+the application's default Content-Security-Policy (``script-src 'self'`` covers module scripts).
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ CSP = (
     "worker-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+JS = "text/javascript; charset=utf-8"
+#: The page's ES modules, each served at /wallet/<file>.
+MODULES = sorted(p.name for p in (STATIC / "wallet").glob("*.js"))
 ASSETS = {
     "app.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
+    **{f"wallet/{name}": JS for name in MODULES},
     "sw.js": "text/javascript; charset=utf-8",
     "sw-core.js": "text/javascript; charset=utf-8",
     "wallet.css": "text/css; charset=utf-8",
@@ -58,9 +63,12 @@ def wallet_app(request: Request) -> Response:
     return _asset(request, "app.html", {"Content-Security-Policy": CSP})
 
 
-@router.get("/wallet/app.js")
-def wallet_script(request: Request) -> Response:
-    return _asset(request, "app.js")
+def wallet_module(request: Request) -> Response:
+    return _asset(request, "wallet/" + request.url.path.removeprefix("/wallet/"))
+
+
+for _name in MODULES:
+    router.add_api_route(f"/wallet/{_name}", wallet_module, methods=["GET"], include_in_schema=False)
 
 
 @router.get("/wallet/sw.js")

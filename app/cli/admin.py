@@ -12,11 +12,20 @@ from sqlmodel import Session
 
 from app.cli.common import JsonOpt, emit, fail, out, parse_day, passwords_for, settings_or_fail, transaction
 from app.settings import Settings
-from idp import accounts, audit, enrolment
-from idp.audit import AuditEvents
-from idp.runtime import SystemRandomness, system_clock
-from idp.secretbox import SecretBox
-from idp.validation import normalise_14_digit_id
+from idp.public import (
+    AuditEvents,
+    SecretBox,
+    SystemRandomness,
+    enrol_totp_directly,
+    normalise_14_digit_id,
+    record_audit_event,
+    system_clock,
+)
+from idp.public import create_employer as new_employer
+from idp.public import create_operator as new_operator
+from idp.public import create_staff as new_staff
+from idp.public import create_technician as new_technician
+from idp.public import link_affiliation as new_affiliation
 
 admin_cli = typer.Typer(help="Create accounts and affiliations", no_args_is_help=True)
 
@@ -32,7 +41,7 @@ def create_employer(
 ) -> None:
     settings = settings_or_fail()
     with transaction(settings) as session:
-        employer = accounts.create_employer(
+        employer = new_employer(
             session=session,
             employer_id=employer_id,
             trade_name=trade_name,
@@ -54,8 +63,8 @@ def _account_extras(session: Session, settings: Settings, account: Any, *, with_
     extra: dict[str, str] = {}
     if with_totp:
         box = SecretBox(settings.resolved_secret(), "totp", rng)
-        extra["totp_secret"] = enrolment.enrol_totp_directly(session=session, account=account, box=box, rng=rng)
-    audit.record(
+        extra["totp_secret"] = enrol_totp_directly(session=session, account=account, box=box, rng=rng)
+    record_audit_event(
         session=session,
         event=AuditEvents.ACCOUNT_CREATED,
         outcome="success",
@@ -95,7 +104,7 @@ def create_technician(
     pw, generated = _password(password)
     born = parse_day(birth_date, "birth_date")
     with transaction(settings) as session:
-        account, technician = accounts.create_technician(
+        account, technician = new_technician(
             session=session,
             technician_id=technician_id,
             name=name,
@@ -135,7 +144,7 @@ def create_staff(
     settings = settings_or_fail()
     pw, generated = _password(password)
     with transaction(settings) as session:
-        account, staff = accounts.create_staff(
+        account, staff = new_staff(
             session=session,
             employer_id=employer_id,
             login=login,
@@ -166,7 +175,7 @@ def create_operator(
     settings = settings_or_fail()
     pw, generated = _password(password)
     with transaction(settings) as session:
-        account = accounts.create_operator(
+        account = new_operator(
             session=session,
             login=login,
             display_name=display_name,
@@ -194,7 +203,7 @@ def link_affiliation(
     settings = settings_or_fail()
     start_date = parse_day(start, "start")
     with transaction(settings) as session:
-        affiliation = accounts.link_affiliation(
+        affiliation = new_affiliation(
             session=session,
             technician_id=technician_id,
             employer_id=employer_id,

@@ -18,8 +18,7 @@ from sqlmodel import Session
 from app import database
 from app.settings import Settings, SettingsError, load_settings
 from common.errors import GenbaError
-from idp.passwords import Passwords
-from idp.validation import FieldProblem, parse_date
+from idp.public import FieldProblem, Passwords, parse_date
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

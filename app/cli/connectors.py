@@ -22,7 +22,7 @@ from common import outbound
 from connectors import pipeline, trust
 from connectors.models import Quarantine
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
-from idp.runtime import system_clock
+from idp.public import system_clock
 
 source_cli = typer.Typer(
     help="The reference MyNaPortal-style source (a stand-in for the real one)", no_args_is_help=True
@@ -58,7 +58,9 @@ def source_serve(
     bulk: Annotated[int, typer.Option(help="Generated records served by the bulk API")] = 0,
 ) -> None:
     """Run the reference record-keeping body (its own process and port)."""
-    from connectors.reference_source.cli import serve
+    # Imported here, not at the top: the source is a test counterpart (tools/), loaded only by this
+    # command (the import contract's one exception, pyproject.toml).
+    from tools.reference_source.cli import serve
 
     serve(data_dir, host, port, issuer or f"http://{host}:{port}", fail_after, bulk)
 

@@ -74,7 +74,7 @@ def db_purge(as_json: JsonOpt = False) -> None:
     from datetime import timedelta
 
     from app.housekeeping import purge
-    from idp.runtime import system_clock
+    from idp.public import system_clock
 
     settings = settings_or_fail()
     engine = database.make_engine(settings.database_url)

@@ -11,7 +11,7 @@ import typer
 from sqlmodel import Session
 
 from app.cli.common import JsonOpt, err, fail, out, settings_or_fail
-from idp.runtime import system_clock
+from idp.public import system_clock
 from wallet.gate.codec import CodecError, decode_challenge
 
 gate_cli = typer.Typer(help="Site gates: requirements and verification", no_args_is_help=True)

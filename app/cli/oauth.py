@@ -14,11 +14,9 @@ from sqlmodel import Session, col, select
 from app import database
 from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, settings_or_fail, transaction
-from idp.models import SigningKey
-from idp.oauth import keys as signing_keys
-from idp.oauth.clients import create_client
-from idp.runtime import SystemRandomness, system_clock
-from idp.secretbox import SecretBox
+from idp.models import OAuthClient, SigningKey
+from idp.oauth.public import SigningKeyError, create_client, rotate_signing_key
+from idp.public import SecretBox, SystemRandomness, system_clock
 from register.owners import set_owner
 
 keys_cli = typer.Typer(help="Provider signing keys", no_args_is_help=True)
@@ -39,6 +37,28 @@ def _jwks(value: str | None) -> dict[str, Any] | None:
     return data
 
 
+def _created_client(row: OAuthClient, client_secret: str | None, acts_for: str | None) -> dict[str, Any]:
+    """What create-client reports of the client it registered; the secret appears here only."""
+    data: dict[str, Any] = {
+        "client_id": row.client_id,
+        "client_type": row.client_type,
+        "redirect_uris": row.redirect_uris,
+        "grant_types": row.grant_types,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "scope": row.scope,
+        "subject_type": row.subject_type,
+        "require_par": row.require_par,
+        "require_dpop": row.require_dpop,
+        "wallet": row.holder_wallet,
+        "acts_for": acts_for,
+    }
+    if client_secret:
+        data["client_secret"] = client_secret
+    return data
+
+
+# long: one typer option per flag of the command (its documented interface, 45 lines); the body
+# passes them to idp.oauth.clients.create_client, which checks them
 @admin_cli.command("create-client")
 def create_client_cmd(
     name: Annotated[str, typer.Option(help="Client name shown on the consent screen")],
@@ -118,21 +138,7 @@ def create_client_cmd(
         )
         row = new.client
         owner = set_owner(session=session, client=row, employer_id=owner_employer_id, orderer_code=owner_orderer_id)
-        data: dict[str, Any] = {
-            "client_id": row.client_id,
-            "client_type": row.client_type,
-            "redirect_uris": row.redirect_uris,
-            "grant_types": row.grant_types,
-            "token_endpoint_auth_method": row.token_endpoint_auth_method,
-            "scope": row.scope,
-            "subject_type": row.subject_type,
-            "require_par": row.require_par,
-            "require_dpop": row.require_dpop,
-            "wallet": row.holder_wallet,
-            "acts_for": owner.label() if owner else None,
-        }
-        if new.client_secret:
-            data["client_secret"] = new.client_secret
+        data = _created_client(row, new.client_secret, owner.label() if owner else None)
     emit(as_json, data, lambda: out.print("created client " + ", ".join(f"{k}={v}" for k, v in data.items())))
 
 
@@ -151,10 +157,10 @@ def keys_rotate(
     box = SecretBox(settings.resolved_secret(), "signing-keys", SystemRandomness())
     with transaction(settings) as session:
         try:
-            row = signing_keys.rotate(
+            row = rotate_signing_key(
                 session=session, box=box, alg=alg or settings.signing_alg, now=now, delay=delay, retain=retain
             )
-        except signing_keys.KeyError_ as exc:
+        except SigningKeyError as exc:
             fail(exc)
         data = {
             "kid": row.kid,
@@ -198,7 +204,7 @@ def wallet_providers_cmd(as_json: JsonOpt = False) -> None:
     """Check GENBA_WALLET_PROVIDERS and list the wallet providers whose client attestations are trusted
     (attest_jwt_client_auth, HAIP 1.0 §4.3). Nobody is trusted while it is unset; a file that cannot be
     read or holds a private key fails here as it would stop the server."""
-    from idp.oauth.attestation import load_wallet_providers
+    from idp.oauth.public import load_wallet_providers
 
     settings = settings_or_fail()
     try:

@@ -15,7 +15,7 @@ from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, parse_day, settings_or_fail, transaction
 from common.japan_time import local_date
 from consent import records
-from idp.runtime import system_clock
+from idp.public import system_clock
 from register import repository as register
 from register import substitution
 

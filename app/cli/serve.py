@@ -14,8 +14,7 @@ import typer
 
 from app import database
 from app.cli.common import JsonOpt, fail, out, passwords_for, settings_or_fail, transaction
-from idp.runtime import SystemRandomness, system_clock
-from idp.secretbox import SecretBox
+from idp.public import SecretBox, SystemRandomness, system_clock
 
 
 def serve(
@@ -72,7 +71,9 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Migrate, load demo data (idempotent), print how to sign in, and serve."""
-    from app import demo as demo_data
+    # Demo data is not the service (tools/, built with the tests' world builder): loaded only by this
+    # command, inside it (the import contract's named exception, pyproject.toml).
+    from tools import demo as demo_data
 
     settings = settings_or_fail()
     if settings.environment == "production":

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app import database
 from app.cli.common import JsonOpt, fail, out, settings_or_fail
-from idp.runtime import system_clock
+from idp.public import system_clock
 from wallet import status
 from wallet.models import IssuedCredential
 

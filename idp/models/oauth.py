@@ -43,7 +43,7 @@ class OAuthClient(SQLModel, table=True):
     registration_token_hash: str | None = Field(default=None, max_length=64)
     #: The company this system belongs to and acts for (consent requests, roster access).
     owner_employer_pk: int | None = Field(default=None, foreign_key="employer.id")
-    #: The orderer (発注者) this system belongs to and acts for (MISSION.md rule 5: its projects only).
+    #: The orderer (発注者) this system belongs to and acts for (docs/domain.md rule 5: its projects only).
     owner_orderer_pk: int | None = Field(default=None, foreign_key="orderer.id")
     #: A holder's wallet app (registered by an operator): the only kind of client that may ask for
     #: ``openid_credential`` and whose tokens reach the credential endpoint (issue 12, hole 3)

@@ -67,14 +67,6 @@ class ClientError(GenbaError):
     def __init__(self, error: str, description: str) -> None:
         super().__init__(description, code=error)
 
-    @property
-    def error(self) -> str:
-        return self.code
-
-    @property
-    def description(self) -> str:
-        return self.en
-
 
 @dataclass
 class PendingGrant:

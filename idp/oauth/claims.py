@@ -3,7 +3,7 @@
 Pairwise subjects are ``SHA-256(sector || local id || salt)`` (§8.1), so two relying parties in
 different sectors cannot correlate a technician without consent.
 
-One disclosure path (MISSION.md rule 1, issue 12 hole 2): this module states claims only about
+One disclosure path (docs/domain.md rule 1, issue 12 hole 2): this module states claims only about
 accounts that are not technicians (employer staff, operators: their own work details). Every claim
 about a technician, standard ones included, is decided by the consent engine and recorded; the
 application wires that release (``register.claims``) into userinfo and the ID token. Without it a
@@ -21,7 +21,8 @@ from sqlmodel import Session
 
 from idp import accounts
 from idp.models import Account, AccountKind
-from idp.oauth.clients import LOOPBACK_HOSTS, RegisteredClient
+from idp.oauth.clients import RegisteredClient
+from idp.oauth.redirect_uris import LOOPBACK_HOSTS
 
 # Scope → claims (§5.4). CCUS data scopes are not offered until the consent engine releases them.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {

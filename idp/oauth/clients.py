@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +20,7 @@ from common.messages import message
 from common.outbound import OutboundPolicy, check_url
 from idp.models import Account, OAuthClient
 from idp.oauth.config import OFFERED_SCOPES
+from idp.oauth.redirect_uris import LOOPBACK_HOSTS, check_redirect_uri_registration, redirect_uri_matches
 from idp.runtime import Randomness, token_urlsafe
 from idp.validation import FieldProblem, clean_text
 
@@ -106,81 +105,6 @@ class RegisteredClient:
         return self.row.jwks
 
 
-def _loopback_parts(uri: str) -> tuple[str, str, str] | None:
-    """(host, path, query) of a plain ``http`` loopback IP URI, or ``None`` for anything else:
-    userinfo, backslashes, fragments and non-loopback hosts never qualify (RFC 3986 §3.2.1)."""
-    if "\\" in uri or "#" in uri or "@" in uri:
-        return None
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        return None
-    if parts.scheme != "http" or parts.username is not None or parts.password is not None:
-        return None
-    if parts.hostname not in ("127.0.0.1", "::1"):
-        return None
-    return parts.hostname, parts.path, parts.query
-
-
-def redirect_uri_matches(given: str, registered: list[str]) -> bool:
-    """Exact string match (RFC 9700 §2.1); a registered loopback IP redirect may be used with any
-    port (RFC 8252 §7.3), host, path and query otherwise identical."""
-    if given in registered:
-        return "#" not in given
-    asked = _loopback_parts(given)
-    if asked is None:
-        return False
-    return any(_loopback_parts(uri) == asked for uri in registered)
-
-
-#: a DNS host name (RFC 1123 §2.1 labels; ``_`` tolerated as many resolvers do), lower or upper case
-_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*[A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.?$")
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-
-
-def _well_formed(uri: str, field: str) -> None:
-    """An absolute URI as RFC 3986 §3 writes it: no spaces, controls or backslashes, a port within
-    0-65535, a host that is an IP literal or a DNS name, no user information (issue 12 item 8)."""
-    bad = FieldProblem(field, message("field.uri_malformed", uri=uri[:200]))
-    if not isinstance(uri, str) or not uri or len(uri) > 2000:
-        raise bad
-    if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F or c in '\\<>"{}|^`' for c in uri):
-        raise bad
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
-    except ValueError:
-        raise bad from None
-    if not parts.scheme or not parts.netloc or not parts.hostname or "@" in parts.netloc:
-        raise bad
-    if parts.netloc.endswith(":"):
-        raise bad
-    host = parts.hostname
-    if parts.netloc.startswith("[") or ":" in host:
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise bad from None
-    elif not _HOST_NAME.match(host):
-        raise bad
-
-
-def check_redirect_uri_registration(uri: str, *, field: str = "redirect_uris") -> str:
-    """https only, except loopback for native apps (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2);
-    well-formed (a port such as 99999 or a user-info part is refused, issue 12 item 8)."""
-    _well_formed(uri, field)
-    parts = urlsplit(uri)
-    if parts.fragment or "#" in uri:
-        raise FieldProblem(field, message("field.uri_fragment"))
-    if parts.scheme == "https" and parts.hostname:
-        return uri
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        return uri
-    raise FieldProblem(field, message("field.uri_https", uri=uri))
-
-
 @dataclass(frozen=True)
 class NewClient:
     client: OAuthClient
@@ -188,6 +112,8 @@ class NewClient:
     registration_access_token: str | None
 
 
+# long: one keyword parameter per client metadata field (RFC 7591 §2) and one line per column of the
+# stored client; the checks themselves are the _check_* functions below, in the order they apply
 def create_client(
     *,
     session: Session,
@@ -222,71 +148,13 @@ def create_client(
     A URI the server will call itself (``backchannel_logout_uri``) must be one ``outbound`` allows
     (issue 12 hole 6): refused here already, not only when the call would be made.
     """
-    if client_type not in ("confidential", "public"):
-        raise FieldProblem("client_type", message("field.client_type"))
-    grants = list(dict.fromkeys(grant_types or ["authorization_code", "refresh_token"]))
-    for grant in grants:
-        if grant not in GRANT_TYPES:
-            raise FieldProblem("grant_types", message("field.grant_type", grant=grant))
-    method = token_endpoint_auth_method or ("none" if client_type == "public" else "client_secret_basic")
-    if method not in AUTH_METHODS:
-        raise FieldProblem("token_endpoint_auth_method", message("field.auth_method", method=method))
-    if (client_type == "public") != (method in PUBLIC_METHODS):
-        raise FieldProblem(
-            "token_endpoint_auth_method",
-            message("field.public_auth_method"),
-        )
-    if holder_wallet and "client_credentials" in grants:
-        raise FieldProblem(
-            "grant_types",
-            message("field.wallet_client_credentials"),
-        )
-    if client_type == "public" and "client_credentials" in grants:
-        raise FieldProblem(
-            "grant_types",
-            message("field.public_client_credentials"),
-        )
-    if method == "private_key_jwt" and not (jwks and isinstance(jwks.get("keys"), list) and jwks["keys"]):
-        raise FieldProblem("jwks", message("field.jwks_needed"))
+    grants, method = _check_authentication(client_type, grant_types, token_endpoint_auth_method, holder_wallet, jwks)
     uris = [check_redirect_uri_registration(u) for u in redirect_uris]
     if "authorization_code" in grants and not uris:
         raise FieldProblem("redirect_uris", message("field.redirect_uri_needed"))
-    if subject_type not in ("public", "pairwise"):
-        raise FieldProblem("subject_type", message("field.subject_type"))
-    per_client_sector = False
-    if subject_type == "pairwise" and not sector_identifier:
-        hosts = {urlsplit(u).hostname for u in uris}
-        # OIDC Core §8.1: a native app's loopback redirect host is shared by every native app, so it
-        # cannot be the sector: such a client is its own sector (issue 12 item 8)
-        per_client_sector = bool(hosts) and all(h in LOOPBACK_HOSTS for h in hosts)
-        if len(hosts) != 1 and not per_client_sector:
-            raise FieldProblem(
-                "sector_identifier",
-                message("field.sector_needed"),
-            )
-        sector_identifier = None if per_client_sector else hosts.pop()
-    if id_token_signed_response_alg is not None and id_token_signed_response_alg not in JWT_ALGS:
-        raise FieldProblem(
-            "id_token_signed_response_alg",
-            message("field.id_token_alg", algs=", ".join(JWT_ALGS)),
-        )
-    if request_object_signing_alg not in (None, "none", *JWT_ALGS):
-        raise FieldProblem("request_object_signing_alg", message("field.unsupported_alg"))
-    requested = (scope or " ".join(OFFERED_SCOPES)).split()
-    for s in requested:
-        if s not in OFFERED_SCOPES:
-            raise FieldProblem("scope", message("field.scope_not_offered", scope=s))
-    for uri in post_logout_redirect_uris or []:
-        check_redirect_uri_registration(uri, field="logout_uri")
-    if backchannel_logout_uri is not None:
-        check_redirect_uri_registration(backchannel_logout_uri, field="backchannel_logout_uri")
-        try:
-            check_url(backchannel_logout_uri, outbound)
-        except ValueError as refused:
-            raise FieldProblem(
-                "backchannel_logout_uri",
-                message("field.internal_address", reason=refused),
-            ) from None
+    sector_identifier, per_client_sector = _check_subject(subject_type, sector_identifier, uris)
+    requested = _check_algorithms_and_scopes(id_token_signed_response_alg, request_object_signing_alg, scope)
+    _check_logout_uris(post_logout_redirect_uris, backchannel_logout_uri, outbound)
     needs_secret = client_type == "confidential" and method != "private_key_jwt"
     keep_secret = update is not None and update.client_secret_hash is not None and needs_secret
     secret = token_urlsafe(rng, 32) if needs_secret and not keep_secret else None
@@ -328,6 +196,100 @@ def create_client(
     session.add(client)
     session.flush()
     return NewClient(client=client, client_secret=secret, registration_access_token=registration_token)
+
+
+def _check_authentication(
+    client_type: str,
+    grant_types: list[str] | None,
+    token_endpoint_auth_method: str | None,
+    holder_wallet: bool,
+    jwks: dict[str, Any] | None,
+) -> tuple[list[str], str]:
+    """The client type, grant types and token endpoint authentication method (RFC 7591 §2): the
+    grants and the method, defaults applied."""
+    if client_type not in ("confidential", "public"):
+        raise FieldProblem("client_type", message("field.client_type"))
+    grants = list(dict.fromkeys(grant_types or ["authorization_code", "refresh_token"]))
+    for grant in grants:
+        if grant not in GRANT_TYPES:
+            raise FieldProblem("grant_types", message("field.grant_type", grant=grant))
+    method = token_endpoint_auth_method or ("none" if client_type == "public" else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise FieldProblem("token_endpoint_auth_method", message("field.auth_method", method=method))
+    if (client_type == "public") != (method in PUBLIC_METHODS):
+        raise FieldProblem(
+            "token_endpoint_auth_method",
+            message("field.public_auth_method"),
+        )
+    if holder_wallet and "client_credentials" in grants:
+        raise FieldProblem(
+            "grant_types",
+            message("field.wallet_client_credentials"),
+        )
+    if client_type == "public" and "client_credentials" in grants:
+        raise FieldProblem(
+            "grant_types",
+            message("field.public_client_credentials"),
+        )
+    if method == "private_key_jwt" and not (jwks and isinstance(jwks.get("keys"), list) and jwks["keys"]):
+        raise FieldProblem("jwks", message("field.jwks_needed"))
+    return grants, method
+
+
+def _check_subject(subject_type: str, sector_identifier: str | None, uris: list[str]) -> tuple[str | None, bool]:
+    """The subject type and, for pairwise subjects, the sector (OIDC Core §8.1): the sector
+    identifier and whether the client is its own sector."""
+    if subject_type not in ("public", "pairwise"):
+        raise FieldProblem("subject_type", message("field.subject_type"))
+    per_client_sector = False
+    if subject_type == "pairwise" and not sector_identifier:
+        hosts = {urlsplit(u).hostname for u in uris}
+        # OIDC Core §8.1: a native app's loopback redirect host is shared by every native app, so it
+        # cannot be the sector: such a client is its own sector (issue 12 item 8)
+        per_client_sector = bool(hosts) and all(h in LOOPBACK_HOSTS for h in hosts)
+        if len(hosts) != 1 and not per_client_sector:
+            raise FieldProblem(
+                "sector_identifier",
+                message("field.sector_needed"),
+            )
+        sector_identifier = None if per_client_sector else hosts.pop()
+    return sector_identifier, per_client_sector
+
+
+def _check_algorithms_and_scopes(
+    id_token_signed_response_alg: str | None, request_object_signing_alg: str | None, scope: str | None
+) -> list[str]:
+    """The signing algorithms asked for and the scopes (all offered ones by default): the scopes."""
+    if id_token_signed_response_alg is not None and id_token_signed_response_alg not in JWT_ALGS:
+        raise FieldProblem(
+            "id_token_signed_response_alg",
+            message("field.id_token_alg", algs=", ".join(JWT_ALGS)),
+        )
+    if request_object_signing_alg not in (None, "none", *JWT_ALGS):
+        raise FieldProblem("request_object_signing_alg", message("field.unsupported_alg"))
+    requested = (scope or " ".join(OFFERED_SCOPES)).split()
+    for s in requested:
+        if s not in OFFERED_SCOPES:
+            raise FieldProblem("scope", message("field.scope_not_offered", scope=s))
+    return requested
+
+
+def _check_logout_uris(
+    post_logout_redirect_uris: list[str] | None, backchannel_logout_uri: str | None, outbound: OutboundPolicy
+) -> None:
+    """The logout URIs (OIDC RP-Initiated and Back-Channel Logout); the one the server calls must be
+    one ``outbound`` allows (issue 12 hole 6)."""
+    for uri in post_logout_redirect_uris or []:
+        check_redirect_uri_registration(uri, field="logout_uri")
+    if backchannel_logout_uri is not None:
+        check_redirect_uri_registration(backchannel_logout_uri, field="backchannel_logout_uri")
+        try:
+            check_url(backchannel_logout_uri, outbound)
+        except ValueError as refused:
+            raise FieldProblem(
+                "backchannel_logout_uri",
+                message("field.internal_address", reason=refused),
+            ) from None
 
 
 def find_client(session: Session, client_id: str | None) -> RegisteredClient | None:

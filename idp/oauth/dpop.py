@@ -44,14 +44,6 @@ class DPoPError(GenbaError):
         super().__init__(description, code=error, headers={"DPoP-Nonce": nonce} if nonce else None)
         self.nonce = nonce
 
-    @property
-    def error(self) -> str:
-        return self.code
-
-    @property
-    def description(self) -> str:
-        return self.en
-
 
 @dataclass(frozen=True)
 class DPoPProof:

@@ -8,8 +8,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from common.errors import GenbaError
-from idp.web.forms import FORM_TYPE
 
+#: RFC 6749 Appendix B; defined here, not taken from idp.web.forms, so the protocol imports nothing of the
+#: pages (idp/web/__init__.py imports the protocol routes: that import was a circle, idp.oauth.http first failed)
+FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_PARAMS = 60
 MAX_VALUE = 16384
 
@@ -19,14 +21,6 @@ class ProtocolError(GenbaError, ValueError):
 
     def __init__(self, error: str, description: str, status: int = 400) -> None:
         super().__init__(description, code=error, status=status)
-
-    @property
-    def error(self) -> str:
-        return self.code
-
-    @property
-    def description(self) -> str:
-        return self.en
 
 
 def _pairs(raw: str) -> dict[str, str]:

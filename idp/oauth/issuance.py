@@ -133,17 +133,23 @@ class Issuer:
         if grant is not None and grant.authorization_details:
             token["authorization_details"] = list(grant.authorization_details)  # RFC 9396 §7
         if token.get("refresh_token") == PENDING:
-            if grant is None:
-                del token["refresh_token"]
-            else:
-                if grant_type == "refresh_token":
-                    # one live refresh token per grant: a rotated token replayed inside the grace
-                    # period (two tabs) retires the successor the first use issued, instead of
-                    # starting a second live family beside it (RFC 9700 §4.14.2; issue 12 item 8)
-                    self.svc.tokens.retire_refresh_tokens(db, grant_id=grant.grant_id, now=self.svc.clock())
-                token["refresh_token"] = self.svc.tokens.issue_refresh_token(db, grant=grant, scope=scope)
+            self._refresh_token(db, token, grant, grant_type, scope)
         request.genba_subject = subject
         request.genba_grant = grant
+
+    def _refresh_token(
+        self, db: Session, token: dict[str, Any], grant: OAuthGrant | None, grant_type: str, scope: str
+    ) -> None:
+        """The refresh token in place of authlib's pending one: none without a grant (client_credentials)."""
+        if grant is None:
+            del token["refresh_token"]
+        else:
+            if grant_type == "refresh_token":
+                # one live refresh token per grant: a rotated token replayed inside the grace
+                # period (two tabs) retires the successor the first use issued, instead of
+                # starting a second live family beside it (RFC 9700 §4.14.2; issue 12 item 8)
+                self.svc.tokens.retire_refresh_tokens(db, grant_id=grant.grant_id, now=self.svc.clock())
+            token["refresh_token"] = self.svc.tokens.issue_refresh_token(db, grant=grant, scope=scope)
 
     def id_token(self, *, token: dict[str, Any], request: Any, nonce: str | None) -> str:
         """OIDC Core §2 and §12.2: same ``sub`` and ``auth_time`` on refresh; ``nonce`` only from the code."""

@@ -129,15 +129,9 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
             # the push was authenticated by a trusted wallet provider's attestation: the authorization
             # request it stands for comes from a holder's wallet (issue 12; HAIP 1.0 §4.3)
             params[par.ATTESTED_BY] = req.client_attestation.provider
-        redirect_uri = params.get("redirect_uri", "")
-        if not redirect_uri or not client.check_redirect_uri(redirect_uri):
-            return json_error("invalid_request", "redirect_uri is missing or not registered")
-        if params.get("response_type") != "code":
-            return json_error("unsupported_response_type", "only response_type=code is supported")
-        if client.is_public and not params.get("code_challenge"):
-            return json_error("invalid_request", "PKCE code_challenge is required for public clients")
-        if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
-            return json_error("invalid_request", "code_challenge_method must be S256")
+        refused = _refused_push(client, params)
+        if refused is not None:
+            return refused
         uri, expires_in = par.push(
             session=db,
             config=oauth.services.config,
@@ -149,6 +143,21 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
         return JSONResponse({"request_uri": uri, "expires_in": expires_in}, status_code=201)
 
     return await run_in_threadpool(_run_endpoint, oauth, request, form, work)
+
+
+def _refused_push(client: RegisteredClient, params: dict[str, str]) -> Response | None:
+    """The checks of the pushed authorization request itself (RFC 9126 §2.1, RFC 7636): an error
+    response, or ``None`` when it may be stored."""
+    redirect_uri = params.get("redirect_uri", "")
+    if not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        return json_error("invalid_request", "redirect_uri is missing or not registered")
+    if params.get("response_type") != "code":
+        return json_error("unsupported_response_type", "only response_type=code is supported")
+    if client.is_public and not params.get("code_challenge"):
+        return json_error("invalid_request", "PKCE code_challenge is required for public clients")
+    if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
+        return json_error("invalid_request", "code_challenge_method must be S256")
+    return None
 
 
 @router.api_route("/userinfo", methods=["GET", "POST"])

@@ -1,6 +1,7 @@
 """RFC 9700 (OAuth 2.0 Security Best Current Practice) attacks on the front channel and the code: authorization
 code injection, PKCE downgrade, mix-up and open redirection. Each test names the section it checks.
-Token replay, leakage, forgery, parameter abuse and DPoP are in ``test_rfc9700_tokens.py``."""
+Token leakage, forgery and parameter abuse are in ``test_rfc9700_tokens.py``; refresh token replay and DPoP
+in tests/integration/idp/oauth/ (test_refresh_rotation.py, test_dpop.py)."""
 
 from __future__ import annotations
 

@@ -227,7 +227,7 @@ def _card(page: Page, section: str, consent_id: str) -> Locator:
 def test_two_party_consent_in_the_browser_then_employer_revokes(
     live_server: LiveServer, world: World, rp: RelyingParty, technician_page: Page, employer_page: Page
 ) -> None:
-    """Issue 4 items 4-5 (rule 1 of MISSION.md): nothing until both the technician and the employer
+    """Issue 4 items 4-5 (rule 1 of docs/domain.md): nothing until both the technician and the employer
     approve; then exactly the approved group; the employer's revocation stops the token at once."""
     server = live_server
     period_end = (date.today() + timedelta(days=180)).isoformat()

@@ -420,6 +420,9 @@ def test_red_screens_missing_course_replay_and_revocation(
 #: In the wallet page: a presentation of the card (only the disclosures the general requirement names)
 #: and one of a certificate, both with KB-JWTs for ``aud`` and ``nonce``, made by the wallet's own code.
 _PRESENT = """async ({ aud, nonce }) => {
+  const { db } = await import("/wallet/store.js");
+  const { presentCredential } = await import("/wallet/present.js");
+  const Genba = await import("/common/dcql.js");
   const records = await db.all();
   const card = records.find((r) => r.configurationId === "ccus_card");
   const certificate = records.find((r) => r.configurationId === "skill_training_certificate");
@@ -431,6 +434,7 @@ _PRESENT = """async ({ aud, nonce }) => {
 }"""
 #: In the gate page: the gate's own verifier on a vp_token, against a freshly synced bundle.
 _CHECK = """async ({ site, vp, nonce, aud, shiftMs, rootPem }) => {
+  const GenbaVerify = await import("/gate/verify.js");
   const response = await fetch(`/gate/sync?site_id=${encodeURIComponent(site)}&gate_id=main`);
   const bundle = await response.json();
   if (rootPem) bundle.root_pem = rootPem;
@@ -440,6 +444,7 @@ _CHECK = """async ({ site, vp, nonce, aud, shiftMs, rootPem }) => {
 }"""
 #: In the gate page: the certificate of the gate's own request-signing key (under the same root, naming a host).
 _VERIFIER_CERTIFICATE = """async ({ site }) => {
+  const Genba = await import("/common/jws.js");
   const created = await fetch("/gate/requests", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -451,6 +456,8 @@ _VERIFIER_CERTIFICATE = """async ({ site }) => {
 }"""
 #: In the gate page: the status list of the card read 13 hours later (ttl 5 minutes + 12 hours of grace).
 _STALE = """async ({ site, vp }) => {
+  const Genba = await import("/common/jws.js");
+  const GenbaVerify = await import("/gate/presentation.js");
   const response = await fetch(`/gate/sync?site_id=${encodeURIComponent(site)}&gate_id=main`);
   const bundle = await response.json();
   const payload = Genba.splitJws(vp.split("~")[0]).payload;

@@ -1,7 +1,7 @@
 """「マイナポータルから資格を取り込む」 in a real browser (issue 5, item 3: the technician-started
 import; item 4: what is not imported is shown with its reason), in Japanese.
 
-Two real processes: the reference source (``python -m connectors.reference_source --fd N``) on
+Two real processes: the reference source (``python -m tools.reference_source --fd N``) on
 ``http://127.0.0.1:<port>`` — another site than Genba ID, as the real source is — and Genba ID on
 ``http://localhost:<port>``, configured with ``GENBA_MYNAPORTAL_URL`` and the client secret from the
 source's data directory. The trust list is loaded with the real ``genba trust import-source`` and

@@ -22,6 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wallet.gate.pages import GATE_ASSETS
+from wallet.web import MODULES as WALLET_MODULES
+
 #: Every kind of caller, in the order each row is probed: the rightful callers come last, so a
 #: state change made by an allowed probe cannot hide what the others would have got.
 CALLERS: tuple[str, ...] = (
@@ -133,20 +136,17 @@ PUBLIC: dict[tuple[str, str], tuple[str, Outcome]] = {
         ("GET", path): (path, 200)
         for path in (
             "/wallet/app",
-            "/wallet/app.js",
+            *(f"/wallet/{name}" for name in WALLET_MODULES),
             "/wallet/sw.js",
             "/wallet/sw-core.js",
             "/wallet/wallet.css",
             "/wallet/manifest.webmanifest",
             "/wallet/icon.svg",
             "/wallet/icon-maskable.svg",
-            "/wallet/shared.js",
             "/wallet/vendor/jsQR.js",
             "/wallet/vendor/qrcode.js",
             "/gate/app",
-            "/gate/gate.js",
-            "/gate/verify.js",
-            "/gate/shared.js",
+            *(path for path in GATE_ASSETS if path.endswith(".js") and path.startswith(("/gate/", "/common/"))),
             "/gate/gate.css",
             "/gate/sw.js",
             "/gate/sw-core.js",
@@ -296,7 +296,7 @@ ROWS: list[Row] = [
         why="the current password is wrong",
         form={"current_password": "wrong", "new_password": "x"},
     ),
-    # -- consent (MISSION rules 1, 2, 6) ----------------------------------------------------------
+    # -- consent (docs/domain.md rules 1, 2, 6) ----------------------------------------------------
     Row("GET", "/consent", cells(LOGIN, signed_in("303→/consent/employer"), (TECHNICIANS, 200))),
     Row(
         "GET",

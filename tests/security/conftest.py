@@ -18,7 +18,7 @@ import pytest
 from tests.support.http_user import Credentials, HttpUser
 from tests.support.server import LiveServer, start_server, stop_server
 
-DEMO_EMPLOYER = "31000000000018"  # 株式会社 山田工務店 (app/demo.py)
+DEMO_EMPLOYER = "31000000000018"  # 株式会社 山田工務店 (tools/demo.py)
 DEMO_PRIME = "31000000000034"  # 株式会社 東京ゼネコン, prime of the demo site
 DEMO_SITE = "GENBA-2026-0001"
 DEMO_TECHNICIAN = "10000000000019"

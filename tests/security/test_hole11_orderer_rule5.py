@@ -6,7 +6,7 @@ against a real server; the register is built with the real CLI (orderer, its pro
 施工体制, assignments, the client). Only attendance (就業履歴) is written straight into the server's
 database, because no CLI writes it (it comes from gate presentations).
 
-MISSION.md rule 5: orderers see only what the purpose of their project needs — policy
+docs/domain.md rule 5: orderers see only what the purpose of their project needs — policy
 ``orderer-sees-own-project-roster-and-attendance``: identity, current employer, level and
 occupations, and the attendance on their own active projects; never birth date, contact, photo,
 social insurance, qualifications or past employers. Rule 6: every disclosure is recorded with the

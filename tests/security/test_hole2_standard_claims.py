@@ -58,7 +58,7 @@ def test_a_third_party_gets_no_technician_claims_by_scope_alone(
     technician: Callable[..., Credentials],
     client_app: Callable[..., dict[str, Any]],
 ) -> None:
-    """MISSION.md rule 1 (not disclosed by default; both approvals for anyone else) and rule 6 (every
+    """docs/domain.md rule 1 (not disclosed by default; both approvals for anyone else) and rule 6 (every
     disclosure recorded): a third-party client asking for ``openid profile phone address``, in userinfo
     and in the ID token (OIDC Core §5.5 ``claims``), gets none of the technician's claims after the
     technician alone approved, and ``ccus_withheld`` names each withheld group with the engine's reason."""

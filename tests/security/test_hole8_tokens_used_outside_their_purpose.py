@@ -57,7 +57,7 @@ def test_introspection_says_inactive_once_the_consent_a_refresh_token_relies_on_
     client_app: Callable[..., dict[str, Any]],
     users: Callable[..., HttpUser],
 ) -> None:
-    """RFC 7662 §2.2: ``active`` means the token is usable now. RFC 9396 / MISSION rule 1: once the
+    """RFC 7662 §2.2: ``active`` means the token is usable now. RFC 9396 / docs/domain.md rule 1: once the
     technician revokes the consent, the refresh token is refused (invalid_grant), so introspection
     must not call it active meanwhile."""
     me = users(server, technician()).sign_in()

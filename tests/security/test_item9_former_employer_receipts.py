@@ -35,7 +35,7 @@ def test_a_former_employer_keeps_only_its_own_decision(
     staff: Callable[..., Credentials],
     client_app: Callable[..., dict[str, Any]],
 ) -> None:
-    """MISSION.md rule 1 and the APPI record duties: once the affiliation ends, the former employer gets
+    """docs/domain.md rule 1 and the APPI record duties: once the affiliation ends, the former employer gets
     the receipt only of a consent it approved or refused itself, without what happened since (state,
     the technician's decisions), no receipt of a consent it never decided, and no inbox entries about
     him; the technician keeps every receipt, and an unrelated company never had any."""

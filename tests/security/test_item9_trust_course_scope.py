@@ -26,7 +26,7 @@ from connectors.sources.signed_file import reader
 from tests.support.http_user import Credentials, HttpUser
 from tests.support.server import LiveServer, SourceServer, run_genba, running_source
 
-BODY = "jp.saitama-rodo-anzen"  # connectors/reference_source/catalog.py: not a 玉掛け school
+BODY = "jp.saitama-rodo-anzen"  # tools/reference_source/catalog.py: not a 玉掛け school
 IAT = 1_793_500_000  # 2026-10-31, after the body's key became valid
 
 

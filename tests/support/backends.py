@@ -59,3 +59,21 @@ def truncate_all(engine: Engine) -> None:
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+def delete_all(engine: Engine) -> None:
+    """Empty every table between tests like ``truncate_all``, with DELETE
+    (PostgreSQL's TRUNCATE of ~45 tables takes about a second per test; DELETE of a test's few rows
+    takes milliseconds) and the sequences restarted, so later tests see the same fresh state."""
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT sequence_schema, sequence_name "
+                    "FROM information_schema.sequences LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', "
+                    "r.sequence_schema, r.sequence_name); END LOOP; END $$"
+                )
+            )

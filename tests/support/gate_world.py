@@ -26,13 +26,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from idp import accounts, enrolment
-from register import repository as register
 from tests.support.certificates import add_imported
-from tests.support.web import PASSWORD, Person, make_technician, runtime
+from tests.support.web import Person, runtime
+from tests.support.world import world_of
 from tools.holder import HeldCredential, receive
 from wallet import sdjwt
 from wallet.gate.codec import Challenge, encode_challenge, encode_presentation
@@ -93,53 +91,32 @@ def build_world(
     gate's staff (password + TOTP), and the technician's wallet: a card and one credential per
     ``certificates`` entry ``(course code, course name, holder name)``."""
     rt = runtime(app)
-    clock = rt.clock
-    person = make_technician(app, technician_id=TECHNICIAN, name=NAME, with_totp=False)
-    today = clock().date()
+    today = rt.clock().date()
+    health, pension, employment = insurance
     with Session(rt.engine, expire_on_commit=False) as s:
+        world = world_of(app, s).technician(TECHNICIAN, NAME)
         for eid, name in (
             (PRIME, "株式会社 東京ゼネコン"),
             (SUB, "株式会社 山田工務店"),
             (PAST, PAST_EMPLOYER_NAME),
             (OTHER_PRIME, "株式会社 大阪ゼネコン"),
         ):
-            accounts.create_employer(
-                session=s, employer_id=eid, trade_name=name, address="東京都", phone="03-1234-5678", now=clock()
+            world.employer(eid, name)
+        (
+            world.affiliation(TECHNICIAN, PAST, date(2015, 4, 1))
+            .affiliation(TECHNICIAN, SUB, date(2020, 4, 1))
+            .record(
+                TECHNICIAN,
+                level=3,
+                occupations=["鉄筋"],
+                health_insurance=health,
+                pension_insurance=pension,
+                employment_insurance=employment,
             )
-        accounts.link_affiliation(
-            session=s, technician_id=TECHNICIAN, employer_id=PAST, start_date=date(2015, 4, 1), now=clock()
-        )
-        accounts.link_affiliation(
-            session=s, technician_id=TECHNICIAN, employer_id=SUB, start_date=date(2020, 4, 1), now=clock()
-        )
-        health, pension, employment = insurance
-        register.set_record(
-            session=s,
-            technician_id=TECHNICIAN,
-            now=clock(),
-            level=3,
-            occupations=["鉄筋"],
-            health_insurance=health,
-            pension_insurance=pension,
-            employment_insurance=employment,
-        )
-        for site_id, prime in ((SITE, PRIME), (OTHER_SITE, OTHER_PRIME)):
-            register.create_site(
-                session=s,
-                site_id=site_id,
-                name=f"{site_id} 新築工事",
-                prime_employer_id=prime,
-                starts_on=today - timedelta(days=10),
-                now=clock(),
-            )
-        register.add_site_company(session=s, site_id=SITE, employer_id=SUB, parent_employer_id=PRIME)
-        register.assign(
-            session=s,
-            site_id=SITE,
-            technician_id=TECHNICIAN,
-            employer_id=SUB,
-            start_date=today - timedelta(days=5),
-            role="職長",
+            .site(SITE, f"{SITE} 新築工事", prime=PRIME, starts_on=today - timedelta(days=10))
+            .site(OTHER_SITE, f"{OTHER_SITE} 新築工事", prime=OTHER_PRIME, starts_on=today - timedelta(days=10))
+            .tier(SITE, SUB, parent=PRIME)
+            .assignment(SITE, TECHNICIAN, employer=SUB, start=today - timedelta(days=5), role="職長")
         )
         for i, (code, course, holder) in enumerate(certificates):
             add_imported(
@@ -153,24 +130,13 @@ def build_world(
                 completed_on=date(2021, 5, 10 + i),
                 holder_name=holder,
                 holder_birth_date=date(1985, 4, 12),
-                now=clock(),
+                now=rt.clock(),
             )
         staff_person = Person("", "", None, 0)
         if with_staff:
-            staff, _ = accounts.create_staff(
-                session=s,
-                employer_id=PRIME,
-                login="gate",
-                display_name="門番 太郎",
-                role="staff",
-                password=PASSWORD,
-                passwords=rt.passwords,
-                rng=rt.rng,
-                now=clock(),
-            )
-            secret = enrolment.enrol_totp_directly(session=s, account=staff, box=rt.totp_box, rng=rt.rng)
-            staff_person = Person(staff.username, PASSWORD, secret, staff.id or 0)
+            staff_person = world.staff(PRIME, "gate", "門番 太郎").logins[f"{PRIME}-gate"]
         s.commit()
+    person = world.logins[TECHNICIAN]
     held = receive_all(
         app, http, configurations=["ccus_card", *(["skill_training_certificate"] if certificates else [])]
     )
@@ -206,21 +172,20 @@ def another_technician(
     ``card`` and ``certificates`` of the answer are theirs."""
     rt = runtime(app)
     clock = rt.clock
-    person = make_technician(app, technician_id=technician_id, name=name, with_totp=False)
     with Session(rt.engine, expire_on_commit=False) as s:
-        accounts.link_affiliation(
-            session=s, technician_id=technician_id, employer_id=SUB, start_date=date(2021, 4, 1), now=clock()
+        world = (
+            world_of(app, s)
+            .technician(technician_id, name, employer=SUB, since=date(2021, 4, 1))
+            .record(
+                technician_id,
+                level=2,
+                occupations=["型枠大工"],
+                health_insurance="enrolled",
+                pension_insurance="enrolled",
+                employment_insurance="enrolled",
+            )
         )
-        register.set_record(
-            session=s,
-            technician_id=technician_id,
-            now=clock(),
-            level=2,
-            occupations=["型枠大工"],
-            health_insurance="enrolled",
-            pension_insurance="enrolled",
-            employment_insurance="enrolled",
-        )
+        person = world.logins[technician_id]
         for i, (code, course) in enumerate(courses):
             add_imported(
                 s,
@@ -400,20 +365,3 @@ def set_credential_status(app: FastAPI, held: HeldCredential, value: int, *, rea
         ).one()
         assert status.set_status(s, [row.id], value, reason=reason, now=rt.clock()) == 1
         s.commit()
-
-
-def empty_tables(engine: Engine) -> None:
-    """Empty every table between tests with DELETE (TRUNCATE of ~50 tables takes about a second per test
-    on PostgreSQL; DELETE of a test's few rows, milliseconds) and restart the sequences."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        for table in tables:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        if engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT sequence_schema, sequence_name "
-                    "FROM information_schema.sequences LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', "
-                    "r.sequence_schema, r.sequence_name); END LOOP; END $$"
-                )
-            )

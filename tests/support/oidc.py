@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,10 +20,10 @@ from joserfc import jws, jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlmodel import Session
 
-from idp import accounts, enrolment
+from idp import accounts
 from idp.oauth.clients import create_client
-from idp.runtime import SystemRandomness
 from tests.support.web import PASSWORD, Person, code_now, csrf_of, runtime
+from tests.support.world import world_of
 
 ISSUER = "http://localhost"
 REDIRECT = "https://rp.example.jp/cb"
@@ -58,20 +58,14 @@ def register_client(app: FastAPI, **kwargs: Any) -> Client:
 #: work for it, so the relationship rules let the RP read their standard claims (a third party would
 #: need a consent of both the technician and the employer: tests/security/test_hole2_*).
 OWN_EMPLOYER = "20000000000018"
+EMPLOYER_NAME = "田中建設株式会社"
+EMPLOYER_ADDRESS = "東京都港区芝公園1-2-3"
 
 
 def ensure_employer(app: FastAPI, employer_id: str = OWN_EMPLOYER) -> None:
-    rt = runtime(app)
-    with Session(rt.engine) as s:
+    with Session(runtime(app).engine) as s:
         if accounts.find_employer(session=s, employer_id=employer_id) is None:
-            accounts.create_employer(
-                session=s,
-                employer_id=employer_id,
-                trade_name="田中建設株式会社",
-                address="東京都港区芝公園1-2-3",
-                phone="03-1234-5678",
-                now=rt.clock(),
-            )
+            world_of(app, s).employer(employer_id, EMPLOYER_NAME, address=EMPLOYER_ADDRESS)
             s.commit()
 
 
@@ -93,14 +87,9 @@ def own_client(app: FastAPI, client: Client, employer_id: str = OWN_EMPLOYER) ->
 
 def employ(app: FastAPI, technician_id: str, employer_id: str = OWN_EMPLOYER) -> None:
     """The technician works for the employer from 2020-04-01."""
-    from datetime import date
-
     ensure_employer(app, employer_id)
-    rt = runtime(app)
-    with Session(rt.engine) as s:
-        accounts.link_affiliation(
-            session=s, technician_id=technician_id, employer_id=employer_id, start_date=date(2020, 4, 1), now=rt.clock()
-        )
+    with Session(runtime(app).engine) as s:
+        world_of(app, s).affiliation(technician_id, employer_id, date(2020, 4, 1))
         s.commit()
 
 
@@ -199,33 +188,13 @@ def make_staff(
     login: str = "tanaka",
 ) -> Person:
     """An employer staff account with an e-mail address and TOTP (technicians have no e-mail)."""
-    rt = runtime(app)
-    with Session(rt.engine, expire_on_commit=False) as s:
+    with Session(runtime(app).engine, expire_on_commit=False) as s:
+        world = world_of(app, s)
         if accounts.find_employer(session=s, employer_id=employer_id) is None:
-            accounts.create_employer(
-                session=s,
-                employer_id=employer_id,
-                trade_name="田中建設株式会社",
-                address="東京都港区芝公園1-2-3",
-                phone="03-1234-5678",
-                now=rt.clock(),
-            )
-        account, _ = accounts.create_staff(
-            session=s,
-            employer_id=employer_id,
-            login=login,
-            display_name="田中 花子",
-            role="staff",
-            password=PASSWORD,
-            email=email,
-            passwords=rt.passwords,
-            rng=rt.rng,
-            now=rt.clock(),
-        )
-        secret = enrolment.enrol_totp_directly(session=s, account=account, box=rt.totp_box, rng=SystemRandomness())
+            world.employer(employer_id, EMPLOYER_NAME, address=EMPLOYER_ADDRESS)
+        world.staff(employer_id, login, "田中 花子", email=email, password=PASSWORD)
         s.commit()
-        assert account.id is not None
-        return Person(account.username, PASSWORD, secret, account.id)
+        return world.logins[f"{employer_id}-{login}"]
 
 
 @dataclass

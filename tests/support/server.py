@@ -368,12 +368,12 @@ def running_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterat
         stop_server(server)
 
 
-# -- the reference certificate source (connectors/reference_source) as its own process ------------
+# -- the reference certificate source (tools/reference_source) as its own process ------------
 
 
 @dataclass
 class SourceServer:
-    """A running ``python -m connectors.reference_source --fd N`` process (a MyNaPortal-style source).
+    """A running ``python -m tools.reference_source --fd N`` process (a MyNaPortal-style source).
 
     Its keys and client secret live in ``data_dir``: a second process on the same directory signs
     with the same keys and serves the same records (a restarted or healthy twin of a failing source).
@@ -420,7 +420,7 @@ def start_source(
     try:
         port = sock.getsockname()[1]
         base_url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "connectors.reference_source", "--data-dir", str(data_dir)]
+        command = [sys.executable, "-m", "tools.reference_source", "--data-dir", str(data_dir)]
         command += ["--fd", str(sock.fileno()), "--issuer", base_url, "--bulk", str(bulk), "--seed", str(seed)]
         if fail_after is not None:
             command += ["--fail-after", str(fail_after)]

@@ -20,12 +20,11 @@ import httpx
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from idp import accounts
-from register.models import TechnicianRecord
 from tests.support.certificates import add_imported
+from tests.support.world import World
 from wallet.offers import PRE_AUTH_GRANT, NewOffer, create_offer
 from wallet.runtime import WalletRuntime
 
@@ -76,24 +75,6 @@ def split_sd_jwt(value: str) -> tuple[str, list[str], str]:
     return parts[0], parts[1:-1], parts[-1]
 
 
-def clear_all(engine: Engine) -> None:
-    """Empty every table between tests like ``tests.support.backends.truncate_all``, with DELETE
-    (PostgreSQL's TRUNCATE of ~45 tables takes about a second per test; DELETE of a test's few rows
-    takes milliseconds) and the sequences restarted, so later tests see the same fresh state."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        for table in tables:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        if engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT sequence_schema, sequence_name "
-                    "FROM information_schema.sequences LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', "
-                    "r.sequence_schema, r.sequence_name); END LOOP; END $$"
-                )
-            )
-
-
 # -- seeding ---------------------------------------------------------------------------------------
 
 
@@ -121,36 +102,19 @@ def seed_technician_data(
     now = rt.clock()
     seeded: list[SeededCertificate] = []
     with Session(rt.engine) as session:
-        technician = accounts.find_technician(session=session, technician_id=technician_id)
-        assert technician is not None and technician.id is not None
+        world = World(session, clock=rt.clock)
         if employer_id is not None:
             if accounts.find_employer(session=session, employer_id=employer_id) is None:
-                accounts.create_employer(
-                    session=session,
-                    employer_id=employer_id,
-                    trade_name=EMPLOYER_NAME,
-                    address="東京都江東区新砂1-2-3",
-                    phone="03-1234-5678",
-                    now=now,
-                )
-            accounts.link_affiliation(
-                session=session,
-                technician_id=technician_id,
-                employer_id=employer_id,
-                start_date=date(2020, 4, 1),
-                now=now,
-            )
-        session.add(
-            TechnicianRecord(
-                technician_pk=technician.id,
-                level=level,
-                occupations=["とび", "鉄筋"],
-                health_insurance="enrolled",
-                pension_insurance="enrolled",
-                employment_insurance="exempt",
-                kentaikyo=True,
-                updated_at=now,
-            )
+                world.employer(employer_id, EMPLOYER_NAME, address="東京都江東区新砂1-2-3")
+            world.affiliation(technician_id, employer_id, date(2020, 4, 1))
+        world.record(
+            technician_id,
+            level=level,
+            occupations=["とび", "鉄筋"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="exempt",
+            kentaikyo=True,
         )
         for i in range(certificates):
             cert = SeededCertificate("training-body-01", f"A-{technician_id[-4:]}-{i:03d}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,14 +11,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.factory import create_app
-from idp import accounts, enrolment, totp
-from idp.runtime import SystemRandomness
+from idp import totp
 from idp.web.deps import IdpRuntime
 from tests.conftest import make_settings
 from tests.support.clock import FrozenClock
+from tests.support.world import PASSWORD, Login, world_of
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 
 
 def build_app(tmp: Path, db_url: str, engine: Engine, clock: FrozenClock, **settings: object) -> FastAPI:
@@ -32,39 +29,17 @@ def runtime(app: FastAPI) -> IdpRuntime:
     return value
 
 
-@dataclass
-class Person:
-    username: str
-    password: str
-    totp_secret: str | None
-    account_id: int
+#: an account that signs in (tools/world.py)
+Person = Login
 
 
 def make_technician(
     app: FastAPI, *, technician_id: str = "10000000000019", with_totp: bool = True, name: str = "鈴木 一郎"
 ) -> Person:
-    rt = runtime(app)
-    with Session(rt.engine, expire_on_commit=False) as s:
-        account, _ = accounts.create_technician(
-            session=s,
-            technician_id=technician_id,
-            name=name,
-            name_kana="スズキ イチロウ",
-            birth_date=date(1985, 4, 12),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
-            password=PASSWORD,
-            passwords=rt.passwords,
-            rng=rt.rng,
-            now=rt.clock(),
-        )
-        secret = None
-        if with_totp:
-            secret = enrolment.enrol_totp_directly(session=s, account=account, box=rt.totp_box, rng=SystemRandomness())
+    with Session(runtime(app).engine, expire_on_commit=False) as s:
+        world = world_of(app, s).technician(technician_id, name, password=PASSWORD, totp=with_totp)
         s.commit()
-        assert account.id is not None
-        return Person(account.username, PASSWORD, secret, account.id)
+        return world.logins[technician_id]
 
 
 def csrf_of(html: str) -> str:

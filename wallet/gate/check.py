@@ -126,17 +126,7 @@ def check(
             continue
         try:
             item = verify(presented[0], now=now, aud=aud, nonce=nonce, skew=skew, root_pem=trust.root_pem)
-            token = trust.status_lists(item.status_uri or "")
-            if token is None:
-                raise VerificationError(
-                    "status_unavailable",
-                    message("credential.status_missing"),
-                )
-            kid = _kid(token)
-            signer = trust.issuer_keys.get(kid)
-            if signer is None:
-                raise VerificationError("status_list_invalid", message("credential.status_signer_unknown"))
-            check_status(item, token, signer=signer, now=now, grace=status_grace)
+            _check_status_offline(item, trust, now=now, grace=status_grace)
         except VerificationError as exc:
             result.refuse(exc.code, exc.ja, exc.en)
             continue
@@ -155,26 +145,45 @@ def check(
         for query_id, item in verified.items():
             result.credentials[query_id]["card"] = item is card
         _same_holder(result, card, verified, trust)
-        for other in verified.values():
-            # Notice §4.3: certificates count only in the card holder's own name, so a certificate
-            # whose holder name was not shown (a requirement that forgot to ask) cannot count either.
-            if other is card:
-                continue
-            if "holder_name" not in other.claims:
-                result.refuse(
-                    "holder_unknown",
-                    "資格証の氏名が提示されていないため本人の資格か確認できません",
-                    "a certificate was shown without its holder's name, so it cannot be matched to the card",
-                )
-            elif not _same_name(other.claims["holder_name"], claims.get("name")):
-                result.refuse(
-                    "holder_mismatch", "資格証の氏名がカードと一致しません", "a certificate is in someone else's name"
-                )
+        _in_the_holders_name(result, card, verified)
     elif result.ok:
         result.refuse("missing_credential", "建設キャリアアップカードがありません", "the CCUS card is missing")
     if result.ok and result.technician_id:
         result.event_key = event_key(site_id, gate_id, str(result.technician_id), direction, nonce)
     return result
+
+
+def _check_status_offline(item: Verified, trust: Trust, *, now: datetime, grace: timedelta) -> None:
+    """The credential's status from the gate's synced status lists, signed by a known issuer key."""
+    token = trust.status_lists(item.status_uri or "")
+    if token is None:
+        raise VerificationError(
+            "status_unavailable",
+            message("credential.status_missing"),
+        )
+    kid = _kid(token)
+    signer = trust.issuer_keys.get(kid)
+    if signer is None:
+        raise VerificationError("status_list_invalid", message("credential.status_signer_unknown"))
+    check_status(item, token, signer=signer, now=now, grace=grace)
+
+
+def _in_the_holders_name(result: GateResult, card: Verified, verified: dict[str, Verified]) -> None:
+    """Notice §4.3: certificates count only in the card holder's own name, so a certificate whose
+    holder name was not shown (a requirement that forgot to ask) cannot count either."""
+    for other in verified.values():
+        if other is card:
+            continue
+        if "holder_name" not in other.claims:
+            result.refuse(
+                "holder_unknown",
+                "資格証の氏名が提示されていないため本人の資格か確認できません",
+                "a certificate was shown without its holder's name, so it cannot be matched to the card",
+            )
+        elif not _same_name(other.claims["holder_name"], card.claims.get("name")):
+            result.refuse(
+                "holder_mismatch", "資格証の氏名がカードと一致しません", "a certificate is in someone else's name"
+            )
 
 
 def _what_was_verified(presented: str, item: Verified) -> dict[str, Any]:

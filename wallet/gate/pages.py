@@ -2,13 +2,15 @@
 checks with OpenID4VP 1.0 (wallet.gate.vp), offline checks with the synced bundle (wallet.gate.offline,
 docs/offline-gate.md) verified in the browser, and a queue of results uploaded when the network returns.
 
-Plain static files (``wallet/static/gate``, vanilla JavaScript, no build step) with their own service
-worker (scope ``/gate/``) so the page opens without a network once it has been used. The QR libraries
-are pinned copies of npm packages (``wallet/static/vendor``, see its README); this router serves them
-to the wallet page as well (``/wallet/vendor/…``, ``/wallet/shared.js``), whose presentation code uses
-the same QR reading and writing, and whose page helpers (language, DOM, IndexedDB) both pages use. The
-service workers' caching logic (``wallet/static/sw-core.js``) is shared too: the gate's worker imports
-it as ``/gate/sw-core.js``, the wallet's as ``/wallet/sw-core.js`` (wallet.web).
+Plain static files (``wallet/static/gate``, native ES modules, no build step) with their own service
+worker (scope ``/gate/``) so the page opens without a network once it has been used. The modules both
+pages import (``wallet/static/common``: base64url, JWS, SD-JWT, X.509, status list, DCQL, QR, language,
+IndexedDB) are served here at ``/common/<file>``, the path their relative imports (``../common/…``) name
+from ``/gate/`` and ``/wallet/``. The QR libraries are pinned copies of npm packages
+(``wallet/static/vendor``, see its README); this router serves them to the wallet page as well
+(``/wallet/vendor/…``), whose presentation code uses the same QR reading and writing. The service
+workers' caching logic (``wallet/static/sw-core.js``) is shared too: the gate's worker imports it as
+``/gate/sw-core.js``, the wallet's as ``/wallet/sw-core.js`` (wallet.web).
 
 ``GET /gate/operator`` tells the page who is signed in and which sites' gates they may run.
 """
@@ -37,9 +39,9 @@ JS, CSS = "text/javascript; charset=utf-8", "text/css; charset=utf-8"
 #: URL path -> (file under wallet/static, media type)
 GATE_ASSETS = {
     "/gate/app": ("gate/index.html", "text/html; charset=utf-8"),
-    "/gate/gate.js": ("gate/gate.js", JS),
-    "/gate/verify.js": ("gate/verify.js", JS),
-    "/gate/shared.js": ("gate/shared.js", JS),
+    # the page's modules (gate.js is the one the page loads) and the modules both pages share
+    **{f"/gate/{p.name}": (f"gate/{p.name}", JS) for p in sorted((STATIC / "gate").glob("*.js")) if p.name != "sw.js"},
+    **{f"/common/{p.name}": (f"common/{p.name}", JS) for p in sorted((STATIC / "common").glob("*.js"))},
     "/gate/gate.css": ("gate/gate.css", CSS),
     "/gate/sw.js": ("gate/sw.js", JS),
     # the caching logic the gate's and the wallet's service workers share (importScripts)
@@ -48,7 +50,6 @@ GATE_ASSETS = {
     "/gate/vendor/jsQR.js": ("vendor/jsQR.js", JS),
     "/gate/vendor/qrcode.js": ("vendor/qrcode.js", JS),
     # the wallet page's presentation uses the same QR code reading and writing
-    "/wallet/shared.js": ("gate/shared.js", JS),
     "/wallet/vendor/jsQR.js": ("vendor/jsQR.js", JS),
     "/wallet/vendor/qrcode.js": ("vendor/qrcode.js", JS),
 }

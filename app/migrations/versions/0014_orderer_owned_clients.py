@@ -1,4 +1,4 @@
-"""orderer-owned clients: a system registered for an orderer (発注者) acts for it (MISSION.md rule 5)
+"""orderer-owned clients: a system registered for an orderer (発注者) acts for it (docs/domain.md rule 5)
 
 Revision ID: 0014
 Revises: 0013

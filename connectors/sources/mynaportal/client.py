@@ -1,7 +1,7 @@
 """HTTP client for the MyNaPortal-style source: the technician's OAuth 2.0 authorization code flow
 with PKCE (S256), the certificates API, and the operators' bulk API (client credentials).
 
-Against the real MyNaPortal, only this module would change (ARCHITECTURE.md: one client per source).
+Against the real MyNaPortal, only this module would change (docs/architecture.md: one client per source).
 """
 
 from __future__ import annotations

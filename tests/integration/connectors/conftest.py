@@ -1,6 +1,6 @@
 """The certificate connectors (issue 5) against the reference source running as its own process.
 
-One source per test session (per xdist worker) on loopback, ``python -m connectors.reference_source
+One source per test session (per xdist worker) on loopback, ``python -m tools.reference_source
 --fd N --bulk BULK``: the fixed people's records (鈴木 一郎 TR-000001..13, 髙橋　勇 TR-000101..103)
 followed by ``BULK`` generated records. Every test runs on SQLite and on PostgreSQL through the
 ``db_url``/``engine``/``db`` fixtures of ``tests/conftest.py`` (the ``db`` fixture empties the tables
@@ -33,15 +33,15 @@ from sqlmodel import Session, col, select
 import connectors.models  # noqa: F401  (the tables must be known to truncate_all)
 from connectors import trust
 from connectors.models import Certificate, ImportRun, Quarantine
-from connectors.reference_source.catalog import COURSES
-from connectors.reference_source.seed import bulk_records, fixed_records
 from connectors.sources.mynaportal.client import MyNaPortalClient, pkce_pair
 from connectors.verify import ExpectedHolder
-from idp import accounts
 from idp.models import Account, AccountKind, Technician
 from idp.passwords import Passwords
 from idp.runtime import SystemRandomness, token_urlsafe
 from tests.support.server import SourceServer, running_source
+from tests.support.world import World
+from tools.reference_source.catalog import COURSES
+from tools.reference_source.seed import bulk_records, fixed_records
 
 SEED = 7
 BULK = 400  # generated records after the 16 fixed ones
@@ -169,21 +169,15 @@ def register(
     """A technician registered through ``idp.accounts``; the holder the import matches records against."""
     values = person | changes
     with Session(engine) as session:
-        _, technician = accounts.create_technician(
-            session=session,
-            technician_id=values["technician_id"],
-            name=values["name"],
-            name_kana=values["kana"],
+        world = World(session, clock=lambda: now, passwords=passwords).technician(
+            values["technician_id"],
+            values["name"],
+            kana=values["kana"],
             birth_date=date.fromisoformat(values["birth"]),
-            gender="male",
-            address="東京都江東区東陽4-5-6",
-            phone="090-1234-5678",
             password=PASSWORD,
-            passwords=passwords,
-            rng=SystemRandomness(),
-            now=now,
         )
         session.commit()
+        technician = world.technicians[values["technician_id"]]
         return ExpectedHolder(technician.technician_id, technician.name, technician.birth_date)
 
 

@@ -3,7 +3,7 @@ transactions with a committed checkpoint, resumable, idempotent; and item 4: eve
 against the reference source as a real process with ``--bulk``, on SQLite and PostgreSQL.
 
 The source serves the 16 fixed records and then ``BULK`` generated ones, for holders from
-``connectors.reference_source.seed.people(SEED, BULK)``; those holders, 鈴木 一郎 and 高橋 勇 are
+``tools.reference_source.seed.people(SEED, BULK)``; those holders, 鈴木 一郎 and 高橋 勇 are
 registered by bulk insert. The end state of an interrupted run — a source failing mid-run, or the
 ``genba connectors import mynaportal`` process killed with SIGKILL — is compared with the end state
 of an uninterrupted run against the same source, and with what the seed says it must be.
@@ -26,7 +26,6 @@ from sqlmodel import Session, col, select
 from app.holders import RegisteredHolders
 from connectors import pipeline, trust
 from connectors.models import Certificate, ImportRun, Quarantine
-from connectors.reference_source.seed import people
 from connectors.sources.mynaportal.client import BulkSource, MyNaPortalClient
 from tests.integration.connectors.conftest import (
     BULK,
@@ -43,6 +42,7 @@ from tests.integration.connectors.conftest import (
 )
 from tests.support.clock import FrozenClock
 from tests.support.server import SourceServer, cli_env, run_genba, spawn_genba, start_source, stop_source
+from tools.reference_source.seed import people
 
 TOTAL = 16 + BULK
 STORED, REJECTED = expected_bulk_state()
@@ -304,7 +304,7 @@ def test_a_bulk_run_outlives_the_sources_token_lifetime(
     be moved past the 600 s token lifetime without waiting for it."""
     from fastapi.testclient import TestClient
 
-    from connectors.reference_source.app import create_source_app
+    from tools.reference_source.app import create_source_app
 
     now = [1_800_000_000.0]
     app = create_source_app(tmp_path / "source", issuer="http://testserver", bulk=30, clock=lambda: now[0])

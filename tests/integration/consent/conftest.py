@@ -31,13 +31,12 @@ from consent.records import GENESIS
 from consent.service import ConsentService
 from idp import accounts
 from idp.models import Affiliation, Employer, Technician
-from idp.oauth.clients import create_client
 from idp.passwords import Passwords
-from idp.runtime import SystemRandomness
 from register import repository as register
 from register.directory import RegisterDirectory
 from register.models import SiteAssignment
 from tests.support.clock import FrozenClock
+from tests.support.world import World as Builder
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -209,137 +208,72 @@ _EMPLOYER_BY_NAME = {f"E{i}": eid for i, eid in enumerate((E1, E2, E3, E4, E5, E
 
 
 def build_world(engine: Engine, db: Session, clock: FrozenClock, passwords: Passwords) -> World:
-    now = clock()
-    rng = SystemRandomness()
-    employer_pk: dict[str, int] = {}
+    """The world of the module docstring, made with the shared builder (tools/world.py)."""
+    built = Builder(db, clock=clock, passwords=passwords)
     for eid, (name, address, phone) in EMPLOYERS.items():
-        employer = accounts.create_employer(
-            session=db, employer_id=eid, trade_name=name, address=address, phone=phone, now=now
-        )
-        assert employer.id is not None
-        employer_pk[eid] = employer.id
-    tech_pk: dict[str, int] = {}
+        built.employer(eid, name, address=address, phone=phone)
     people = [
         (T1, "鈴木 一郎", "スズキ イチロウ", date(1985, 4, 12), "male", PNG),
         (T2, "佐藤 花子", "サトウ ハナコ", date(1990, 8, 3), "female", None),
         (T3, "高橋 次郎", "タカハシ ジロウ", date(1978, 1, 20), "male", None),
     ]
     for tid, name, kana, born, gender, photo in people:
-        _, tech = accounts.create_technician(
-            session=db,
-            technician_id=tid,
-            name=name,
-            name_kana=kana,
+        built.technician(
+            tid,
+            name,
+            kana=kana,
             birth_date=born,
             gender=gender,
             address="東京都足立区9-9-9",
             phone="090-9999-0000",
             password="long enough password",
-            face_photo=photo,
-            passwords=passwords,
-            rng=rng,
-            now=now,
+            photo=photo,
         )
-        assert tech.id is not None
-        tech_pk[tid] = tech.id
-    accounts.link_affiliation(session=db, technician_id=T1, employer_id=E7, start_date=date(2020, 4, 1), now=now)
-    accounts.link_affiliation(session=db, technician_id=T1, employer_id=E3, start_date=T1_JOINED_E3, now=now)
-    accounts.link_affiliation(session=db, technician_id=T2, employer_id=E2, start_date=date(2022, 4, 1), now=now)
-    accounts.link_affiliation(session=db, technician_id=T3, employer_id=E5, start_date=date(2023, 4, 1), now=now)
-    register.set_record(
-        session=db,
-        technician_id=T1,
-        now=now,
-        level=3,
-        occupations=["とび"],
-        health_insurance="enrolled",
-        pension_insurance="enrolled",
-        employment_insurance="enrolled",
-        kentaikyo=True,
-        qualifications=[{"name": "玉掛け技能講習", "number": "Q-1"}],
-        education=[{"school": "工業高校"}],
-        training=[{"course": "職長教育"}],
-        awards=[{"award": "優良技能者表彰"}],
-    )
-    register.create_orderer(session=db, orderer_code=O1, name="江東区", now=now)
-    register.create_orderer(session=db, orderer_code=O2, name="中央区", now=now)
-    register.create_site(
-        session=db,
-        site_id=S1,
-        name="江東区庁舎新築工事",
-        prime_employer_id=E1,
-        starts_on=date(2026, 4, 1),
-        orderer_code=O1,
-        now=now,
-    )
-    register.add_site_company(session=db, site_id=S1, employer_id=E2, parent_employer_id=E1)
-    register.add_site_company(
-        session=db, site_id=S1, employer_id=E3, parent_employer_id=E2, registered_by_employer_id=E6
-    )
-    register.add_site_company(session=db, site_id=S1, employer_id=E5, parent_employer_id=E1)
-    register.assign(
-        session=db,
-        site_id=S1,
-        technician_id=T1,
-        employer_id=E3,
-        start_date=date(2026, 10, 1),
-        registered_by_employer_id=E6,
-    )
-    register.assign(
-        session=db,
-        site_id=S1,
-        technician_id=T2,
-        employer_id=E2,
-        start_date=date(2026, 10, 1),
-        registered_by_employer_id=E1,
-    )
-    register.create_site(
-        session=db,
-        site_id=S2,
-        name="中央区道路改良工事",
-        prime_employer_id=E7,
-        starts_on=date(2025, 1, 1),
-        ends_on=date(2025, 12, 31),
-        orderer_code=O2,
-        now=now,
-    )
-    register.assign(
-        session=db,
-        site_id=S2,
-        technician_id=T1,
-        employer_id=E7,
-        start_date=date(2025, 1, 1),
-        end_date=date(2025, 12, 31),
+    (
+        built.affiliation(T1, E7, date(2020, 4, 1))
+        .affiliation(T1, E3, T1_JOINED_E3)
+        .affiliation(T2, E2, date(2022, 4, 1))
+        .affiliation(T3, E5, date(2023, 4, 1))
+        .record(
+            T1,
+            level=3,
+            occupations=["とび"],
+            health_insurance="enrolled",
+            pension_insurance="enrolled",
+            employment_insurance="enrolled",
+            kentaikyo=True,
+            qualifications=[{"name": "玉掛け技能講習", "number": "Q-1"}],
+            education=[{"school": "工業高校"}],
+            training=[{"course": "職長教育"}],
+            awards=[{"award": "優良技能者表彰"}],
+        )
+        .orderer(O1, "江東区")
+        .orderer(O2, "中央区")
+        .site(S1, "江東区庁舎新築工事", prime=E1, starts_on=date(2026, 4, 1), orderer=O1)
+        .tier(S1, E2, parent=E1)
+        .tier(S1, E3, parent=E2, registered_by=E6)
+        .tier(S1, E5, parent=E1)
+        .assignment(S1, T1, employer=E3, start=date(2026, 10, 1), registered_by=E6)
+        .assignment(S1, T2, employer=E2, start=date(2026, 10, 1), registered_by=E1)
+        .site(S2, "中央区道路改良工事", prime=E7, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31), orderer=O2)
+        .assignment(S2, T1, employer=E7, start=date(2025, 1, 1), end=date(2025, 12, 31))
     )
     for key, tid, site, day in (
         ("w-t1-s1", T1, S1, date(2026, 11, 20)),
         ("w-t1-s2", T1, S2, date(2025, 6, 2)),
         ("w-t2-s1", T2, S1, date(2026, 11, 20)),
     ):
-        register.record_work(
-            session=db,
-            event_key=key,
-            technician_id=tid,
-            site_id=site,
-            work_date=day,
-            entry_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC),
-            exit_at=None,
-            now=now,
-        )
-    client = create_client(
-        session=db, client_name="出面管理アプリ", redirect_uris=["https://kintai.example/cb"], rng=rng, now=now
-    ).client
-    client.owner_employer_pk = employer_pk[E4]
-    db.add(client)
+        built.work(key, tid, site, day, entry_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC))
+    built.client("出面管理アプリ", ["https://kintai.example/cb"], owner_employer=E4)
     db.commit()
     service = ConsentService(engine, RegisterDirectory(engine), PolicyEngine())
     return World(
         engine=engine,
         clock=clock,
         service=service,
-        client_id=client.client_id,
-        tech_pk=tech_pk,
-        employer_pk=employer_pk,
+        client_id=built.clients["出面管理アプリ"].client.client_id,
+        tech_pk={tid: tech.id for tid, tech in built.technicians.items() if tech.id is not None},
+        employer_pk={eid: employer.id for eid, employer in built.employers.items() if employer.id is not None},
     )
 
 

@@ -1,7 +1,7 @@
 """The employer's grant form starts the grant on Japan's calendar date (common.japan_time.local_date), as
 the data API does. It used the UTC date, so from 00:00 to 09:00 JST — when Japan's date is already the
 next day — every grant was refused as "期間が過去か、終了日が開始日より前です" (the period starts in
-the past). Found by the access-control matrix, which began failing at 00:00 JST (MISSION rule 1: the
+the past). Found by the access-control matrix, which began failing at 00:00 JST (docs/domain.md rule 1: the
 employer's side of two-party consent must be usable)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from common.japan_time import local_date
-from tests.integration.test_consent_oauth_flow import _world
+from tests.integration.register.test_consent_oauth_flow import _world
 from tests.support.web import csrf_of, runtime, sign_in
 
 

@@ -1,4 +1,4 @@
-"""Consent lifecycle on bad input, narrowing, and the hash-chained record (MISSION.md rules 1 and 6;
+"""Consent lifecycle on bad input, narrowing, and the hash-chained record (docs/domain.md rules 1 and 6;
 issue 4, items 4 and 5), on SQLite and PostgreSQL.
 
 Every refused operation raises :class:`ConsentError` with its stable code and changes nothing: the
@@ -90,7 +90,7 @@ BAD_REQUESTS: dict[str, tuple[str, Callable[[World], dict[str, Any]]]] = {
 def test_bad_requests_are_refused_and_change_nothing(
     world: World, case: tuple[str, Callable[[World], dict[str, Any]]]
 ) -> None:
-    """Issue 4 item 4 and MISSION.md rule 1: a request names known technicians, known field groups,
+    """Issue 4 item 4 and docs/domain.md rule 1: a request names known technicians, known field groups,
     a registered requester (not a technician), a purpose and a period of at most two years that does
     not start in the past; otherwise nothing is created and nothing is recorded."""
     code, over = case
@@ -191,7 +191,7 @@ BAD_DECIDERS = {
 def test_only_the_technician_and_the_current_employer_admin_decide(
     world: World, case: tuple[str, str], verb: str
 ) -> None:
-    """MISSION.md rule 1 and issue 4 item 4: only the technician and an administrator of the
+    """docs/domain.md rule 1 and issue 4 item 4: only the technician and an administrator of the
     technician's current employer approve, refuse or revoke; anyone else is refused (403)."""
     who, code = case
     view = world.request("E4", ASKED)
@@ -313,7 +313,7 @@ def _history(world: World) -> list[str]:
 
 
 def test_every_consent_event_and_disclosure_is_recorded(world: World) -> None:
-    """MISSION.md rule 6 (APPI art. 29/30): who received what, about whom, on whose consent, when."""
+    """docs/domain.md rule 6 (APPI art. 29/30): who received what, about whom, on whose consent, when."""
     ids = _history(world)
     entries = world.service.records_for_technician(T1)
     summary = [(e["seq"], e["kind"], e["actor"], e["consent_ids"]) for e in entries]
@@ -337,7 +337,7 @@ def test_every_consent_event_and_disclosure_is_recorded(world: World) -> None:
 
 
 def test_refused_operations_append_nothing(world: World) -> None:
-    """MISSION.md rule 6: only what happened is recorded; a refused approval leaves no entry."""
+    """docs/domain.md rule 6: only what happened is recorded; a refused approval leaves no entry."""
     view = world.request("E4", ASKED)
     before = world.service.verify_records()
     _refused(world, "not_a_party", lambda: world.approve(view.id, "E4"))
@@ -345,7 +345,7 @@ def test_refused_operations_append_nothing(world: World) -> None:
 
 
 def test_tampering_with_a_record_is_detected_at_its_seq(world: World) -> None:
-    """MISSION.md rule 6: the record is hash-chained; changing a stored entry's items (here, hiding
+    """docs/domain.md rule 6: the record is hash-chained; changing a stored entry's items (here, hiding
     that contact data was disclosed) makes verification fail at that entry."""
     _history(world)
     with world.session() as db:
@@ -355,7 +355,7 @@ def test_tampering_with_a_record_is_detected_at_its_seq(world: World) -> None:
 
 
 def test_changing_a_records_time_or_recipient_is_detected(world: World) -> None:
-    """MISSION.md rule 6: every recorded field is covered by the hash (recipient and time here)."""
+    """docs/domain.md rule 6: every recorded field is covered by the hash (recipient and time here)."""
     _history(world)
     with world.session() as db:
         db.exec(update(ConsentRecord).where(col(ConsentRecord.seq) == 2).values(recipient="company:20000000000001"))
@@ -364,7 +364,7 @@ def test_changing_a_records_time_or_recipient_is_detected(world: World) -> None:
 
 
 def test_deleting_the_last_record_is_detected(world: World) -> None:
-    """MISSION.md rule 6: removing the newest entry is found by the chain head."""
+    """docs/domain.md rule 6: removing the newest entry is found by the chain head."""
     _history(world)
     with world.session() as db:
         db.exec(delete(ConsentRecord).where(col(ConsentRecord.seq) == 8))
@@ -373,7 +373,7 @@ def test_deleting_the_last_record_is_detected(world: World) -> None:
 
 
 def test_deleting_a_middle_record_is_detected(world: World) -> None:
-    """MISSION.md rule 6: removing an entry in the middle breaks the sequence at the next entry."""
+    """docs/domain.md rule 6: removing an entry in the middle breaks the sequence at the next entry."""
     _history(world)
     with world.session() as db:
         db.exec(delete(ConsentRecord).where(col(ConsentRecord.seq) == 3))
@@ -382,7 +382,7 @@ def test_deleting_a_middle_record_is_detected(world: World) -> None:
 
 
 def test_records_with_a_japan_time_now_still_verify(world: World) -> None:
-    """MISSION.md rule 6: the record verifies whatever time zone the caller's aware ``now`` is in."""
+    """docs/domain.md rule 6: the record verifies whatever time zone the caller's aware ``now`` is in."""
     view = world.request("E4", ASKED)
     world.service.approve(view.id, world.party("T1"), now=world.now.astimezone(ZoneInfo("Asia/Tokyo")))
     assert world.service.verify_records() == (True, 2, None)

@@ -1,4 +1,4 @@
-"""MISSION.md rule 5 through an orderer's own system (issue 12, item 11): a client registered for an
+"""docs/domain.md rule 5 through an orderer's own system (issue 12, item 11): a client registered for an
 orderer (発注者) acts for it, the directory gives it the orderer's relationship — orderer of an active
 project where the technician is assigned — and the policy gives it the purpose fields and that
 project's attendance only; on SQLite and PostgreSQL.
@@ -88,7 +88,7 @@ def test_an_orderer_client_sees_the_purpose_fields_and_its_own_project_attendanc
     assert decision.rules == (ORDERER_RULE,)
     assert decision.work_history_sites == (S1,)
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == fields_of(ORDERER_VIEW)
     assert not set(data) & NEVER_TO_ORDERERS
     assert [w["site_id"] for w in data["work_history"]] == [S1]

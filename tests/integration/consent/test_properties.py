@@ -1,4 +1,4 @@
-"""Property-based tests of the consent engine (MISSION.md rules 1 and 6; issue 4, item 4), on SQLite and
+"""Property-based tests of the consent engine (docs/domain.md rules 1 and 6; issue 4, item 4), on SQLite and
 PostgreSQL.
 
 Random sequences of requests, approvals and refusals (by the technician and by the employer),
@@ -297,7 +297,7 @@ def _check_invariants(world: World, model: Model) -> None:
     ]
 )
 def test_only_two_party_consent_in_force_reaches_third_parties(world: World, steps: list[tuple[Any, ...]]) -> None:
-    """MISSION.md rule 1 (not disclosed by default; to others only with the consent of both the
+    """docs/domain.md rule 1 (not disclosed by default; to others only with the consent of both the
     technician and the *current* employer), issue 4 item 4 (states, either order, revocation by either
     party wins, narrowing without re-approval) and rule 6 (every event recorded, chain verifies)."""
     world.reset_consents()
@@ -327,7 +327,7 @@ def test_revocation_wins_over_any_approval_order(
     world: World, groups: list[str], order: list[str], requester: str, revoker: str
 ) -> None:
     """Issue 4 item 4: approvals in either order activate exactly the consented groups (never past
-    employers, MISSION.md rule 1); a revocation by either party alone ends it at once and for good."""
+    employers, docs/domain.md rule 1); a revocation by either party alone ends it at once and for good."""
     world.reset_consents()
     view = world.request(requester, groups)
     world.approve(view.id, *order)

@@ -1,5 +1,5 @@
-"""Who sees which field group of a technician's record, rule by rule (MISSION.md "Rules the system
-enforces" 1-5; issue 4, items 1, 2 and 4), on SQLite and PostgreSQL.
+"""Who sees which field group of a technician's record, rule by rule (docs/domain.md "The rules"
+1-5; issue 4, items 1, 2 and 4), on SQLite and PostgreSQL.
 
 Each case names its rule in its id; the world is described in ``conftest.py``.
 """
@@ -110,7 +110,7 @@ RELATIONSHIPS = {
 
 @pytest.mark.parametrize("case", list(RELATIONSHIPS.values()), ids=list(RELATIONSHIPS))
 def test_relationship_rules(world: World, case: Case) -> None:
-    """MISSION.md rules 1, 2, 4 and 5 without any consent: self, current employer, site upper tiers
+    """docs/domain.md rules 1, 2, 4 and 5 without any consent: self, current employer, site upper tiers
     (roster + own-site history only), proxy registration (nothing), orderer (purpose fields only)."""
     case.setup(world)
     tech = {"T1": T1, "T2": T2, "T3": T3}.get(case.technician, case.technician)
@@ -126,19 +126,19 @@ def test_relationship_rules(world: World, case: Case) -> None:
 
 
 def test_site_roster_excludes_other_sites_work_history(world: World) -> None:
-    """MISSION.md rule 2: the prime sees the work history on its own sites only; the data builder
+    """docs/domain.md rule 2: the prime sees the work history on its own sites only; the data builder
     drops T1's records on S2 (another prime's finished site)."""
     decision = world.decide("E1")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
-        whole = disclose(db, world.technician(db, T1), world.decide("T1"), today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
+        whole = disclose(db, world.technician(db, T1), world.decide("T1"), today=world.today).to_json()
     assert {w["site_id"] for w in data["work_history"]} == {S1}
     assert {w["site_id"] for w in whole["work_history"]} == {S1, S2}
     assert set(data) == fields_of(decision.allowed)
 
 
 def test_former_employer_with_open_assignment_sees_nothing(world: World) -> None:
-    """MISSION.md rule 1 and policy "current-employer-sees-its-technicians" (not after the affiliation
+    """docs/domain.md rule 1 and policy "current-employer-sees-its-technicians" (not after the affiliation
     ends); rule 2 grants the roster to the prime and *upper* tiers only. T1 left E3 yesterday but E3's
     assignment of T1 on S1 was not closed: E3 is neither employer nor upper tier and must see nothing."""
     world.end_affiliation("T1", world.today - timedelta(days=1))
@@ -242,7 +242,7 @@ CONSENTS = {
 
 @pytest.mark.parametrize("case", list(CONSENTS.values()), ids=list(CONSENTS))
 def test_consent_states(world: World, case: ConsentCase) -> None:
-    """MISSION.md rule 1 (disclosure to others only with both the technician's and the employer's
+    """docs/domain.md rule 1 (disclosure to others only with both the technician's and the employer's
     consent) and issue 4 item 4 (states awaiting/active/rejected/expired/revoked, either order)."""
     view = world.request("E4", case.asked)
     case.steps(world, view.id)
@@ -304,7 +304,7 @@ def test_consent_not_started_until_period_start(world: World) -> None:
     ],
 )
 def test_contact_substitution(world: World, principal: str, substituted: bool) -> None:
-    """MISSION.md rule 3: with the employer's substitution on, anyone but the technician and the
+    """docs/domain.md rule 3: with the employer's substitution on, anyone but the technician and the
     employer who may see the contact group gets the company's address and phone instead."""
     world.set_contact_substitution(E3)
     view = world.request("E4", ["identity", "contact"])
@@ -313,7 +313,7 @@ def test_contact_substitution(world: World, principal: str, substituted: bool) -
     assert decision.allowed == {"identity", "contact"}
     assert decision.contact_substituted is substituted
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     _, company_address, company_phone = EMPLOYERS[E3]
     if substituted:
         assert (data["address"], data["phone"], data["contact_is_company"]) == (company_address, company_phone, True)
@@ -323,18 +323,18 @@ def test_contact_substitution(world: World, principal: str, substituted: bool) -
 
 
 def test_contact_not_substituted_when_switch_is_off(world: World) -> None:
-    """MISSION.md rule 3 is the employer's choice: without it the consented contact is the technician's."""
+    """docs/domain.md rule 3 is the employer's choice: without it the consented contact is the technician's."""
     view = world.request("E4", ["contact"])
     world.approve(view.id, "T1", "E3")
     decision = world.decide("E4", groups=("contact",))
     assert decision.allowed == {"contact"} and decision.contact_substituted is False
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert data == {"address": "東京都足立区9-9-9", "phone": "090-9999-0000"}
 
 
 def test_substitution_of_another_employer_does_not_apply(world: World) -> None:
-    """MISSION.md rule 3: the switch is the *current* employer's; E4's own switch changes nothing for T1."""
+    """docs/domain.md rule 3: the switch is the *current* employer's; E4's own switch changes nothing for T1."""
     world.set_contact_substitution(E4)
     view = world.request("E4", ["contact"])
     world.approve(view.id, "T1", "E3")
@@ -350,7 +350,7 @@ def test_disclose_returns_only_fields_of_allowed_groups(world: World, group: str
     fields and nothing else (rule 1: nothing of a denied group leaves)."""
     decision = Decision(allowed=frozenset({group}), rules=("test",))
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == fields_of({group}) == {f for f, g in FIELD_GROUP.items() if g == group}
 
 
@@ -358,7 +358,7 @@ def test_disclose_everything_has_every_field(world: World) -> None:
     """Issue 4 item 1: the technician (rule 1: everything) gets every key of FIELD_GROUP, no other."""
     decision = world.decide("T1")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP)
     assert data["past_employers"][0]["employer_id"] == "20000000000007"
     assert data["current_employer"]["employer_id"] == E3
@@ -369,7 +369,7 @@ def test_disclose_everything_with_substitution_adds_only_the_marker(world: World
     world.set_contact_substitution(E3)
     decision = Decision(allowed=EVERYTHING, rules=("test",), contact_substituted=True)
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP) | {"contact_is_company"}
 
 
@@ -380,6 +380,6 @@ def test_disclose_for_consented_third_party(world: World) -> None:
     world.approve(view.id, "T1", "E3")
     decision = world.decide("E4")
     with world.session() as db:
-        data = disclose(db, world.technician(db, T1), decision, today=world.today)
+        data = disclose(db, world.technician(db, T1), decision, today=world.today).to_json()
     assert set(data) == set(FIELD_GROUP) - {"past_employers"}
     assert {w["site_id"] for w in data["work_history"]} == {S1, S2}

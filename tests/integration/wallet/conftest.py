@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.support.backends import delete_all
 from tests.support.clock import FrozenClock
-from tests.support.wallet import SeededCertificate, Wallet, clear_all, epoch, runtime, seed_technician_data
+from tests.support.wallet import SeededCertificate, Wallet, epoch, runtime, seed_technician_data
 from tests.support.web import make_technician
 from wallet.runtime import WalletRuntime
 
@@ -23,10 +24,10 @@ TECHNICIAN_ID = "10000000000019"
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    """As tests/conftest.py's ``db``, emptied with DELETE (see ``clear_all``): a tenth of the time."""
+    """As tests/conftest.py's ``db``, emptied with DELETE (see ``delete_all``): a tenth of the time."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
-    clear_all(engine)
+    delete_all(engine)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,6 @@ from common.messages import CATALOGUE, Message, message
 from common.outbound import OutboundRefused
 from connectors.pipeline import ImportFailed
 from connectors.ports import SourceError
-from connectors.reference_source.keys import KeyFileError
-from connectors.reference_source.oauth import OAuthError
 from connectors.trust import TrustError
 from consent.policy import PolicyError
 from consent.ports import ConsentError
@@ -64,8 +62,6 @@ ALL_ERRORS = [
     ImmutableFieldError,
     ImportFailed,
     KeyError_,
-    KeyFileError,
-    OAuthError,
     OutboundRefused,
     PasskeyError,
     PolicyError,

@@ -27,7 +27,7 @@ def test_every_rule_has_an_id() -> None:
 
 
 def test_deny_by_default() -> None:
-    """MISSION.md rule 1: with no relationship and no consent nothing is disclosed, and no rule decided."""
+    """docs/domain.md rule 1: with no relationship and no consent nothing is disclosed, and no rule decided."""
     result = PolicyEngine().evaluate(COMPANY, Relationship(), ALL_GROUPS, frozenset())
     assert result.allowed == frozenset()
     assert all(rules == () for group, rules in result.rules_by_group.items() if group != "past_affiliations")

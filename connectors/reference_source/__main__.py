@@ -1,3 +1,0 @@
-from connectors.reference_source.cli import main
-
-main()

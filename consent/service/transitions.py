@@ -1,0 +1,255 @@
+"""A consent request's life (issue 4, item 4): asked by a requester (or started by the employer),
+approved or refused by the technician and the employer, narrowed, revoked. Each transition is one
+transaction that changes nothing when it refuses and records what it did in the hash chain."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from common.japan_time import add_years, local_date
+from consent import lifecycle as lc
+from consent import records
+from consent.groups import ALL_GROUPS
+from consent.models import ConsentRequest
+from consent.ports import ConsentError, ConsentView, Party
+from consent.service.base import ServiceBase
+
+MAX_YEARS = 2
+MAX_TECHNICIANS = 10_000
+
+
+def _check_purpose(purpose: str) -> str:
+    text = unicodedata.normalize("NFC", purpose or "").strip()
+    if not text:
+        raise ConsentError("purpose_required", "利用目的を入力してください", "a purpose is required")
+    if len(text) > 500 or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+        raise ConsentError(
+            "purpose_invalid",
+            "利用目的が長すぎるか制御文字を含みます",
+            "the purpose is too long or contains control characters",
+        )
+    return text
+
+
+def _check_groups(groups: list[str]) -> list[str]:
+    wanted = list(dict.fromkeys(groups))
+    if not wanted or any(g not in ALL_GROUPS for g in wanted):
+        raise ConsentError("unknown_group", "不明な項目グループがあります", "unknown or no field groups")
+    return wanted
+
+
+def _check_period(period_start: date, period_end: date, now: datetime) -> None:
+    if period_start < local_date(now) or period_end < period_start:
+        raise ConsentError(
+            "bad_period",
+            "期間が過去か、終了日が開始日より前です",
+            "the period must not be in the past and must end after it starts",
+        )
+    if period_end > add_years(period_start, MAX_YEARS):
+        raise ConsentError("period_too_long", "期間が長すぎます（最長2年）", "the period is longer than 2 years")
+
+
+def _check_initiator(initiator: Party | None, employer: str | None) -> None:
+    """An employer starts grants only for its own technicians, and only through an administrator."""
+    if initiator is not None and (initiator.kind != "company" or employer != initiator.id or initiator.role != "admin"):
+        raise ConsentError(
+            "not_employer",
+            "自社の技能者のみを対象にできます",
+            "an employer can start grants only for its own technicians",
+            403,
+        )
+
+
+class Transitions(ServiceBase):
+    """The lifecycle transitions: ``request``, ``approve``, ``refuse``, ``revoke``, ``narrow``."""
+
+    def request(
+        self,
+        requester: Party,
+        technician_ids: list[str],
+        groups: list[str],
+        purpose: str,
+        period_start: date,
+        period_end: date,
+        *,
+        now: datetime,
+        employer_initiated: bool = False,
+    ) -> list[ConsentView]:
+        """Ask the technicians (and each one's employer) for consent. ``employer_initiated``: the
+        requester's company starts the grant for its own technicians, its side approved at once."""
+        text = _check_purpose(purpose)
+        wanted = _check_groups(groups)
+        _check_period(period_start, period_end, now)
+        ids = self._check_parties(requester, technician_ids)
+        initiator = requester.acting_for if employer_initiated else None
+        batch, created = self._new_id(), []
+        with Session(self._engine, expire_on_commit=False) as db:
+            for tid in ids:
+                employer = self._directory.current_employer(tid, on=local_date(now))
+                _check_initiator(initiator, employer)
+                row = ConsentRequest(
+                    id=self._new_id(),
+                    batch_id=batch,
+                    requester_kind=requester.kind,
+                    requester_id=requester.id,
+                    requester_org_kind=requester.organisation.kind if requester.acting_for else None,
+                    requester_org_id=requester.organisation.id if requester.acting_for else None,
+                    technician_id=tid,
+                    employer_id=employer,
+                    groups=wanted,
+                    purpose=text,
+                    period_start=period_start,
+                    period_end=period_end,
+                    state=lc.AWAITING,
+                    created_at=now,
+                    updated_at=now,
+                    employer_decision=lc.APPROVED if initiator is not None else None,
+                    employer_decided_at=now if initiator is not None else None,
+                )
+                db.add(row)
+                records.append(
+                    db,
+                    kind="consent.requested",
+                    at=now,
+                    recipient=requester.label(),
+                    technician_id=tid,
+                    items=wanted,
+                    consent_ids=[row.id],
+                    actor=(initiator or requester).label(),
+                    detail={"purpose": text, "period": f"{period_start}/{period_end}"},
+                )
+                created.append(row)
+            db.commit()
+            return [self._view(r, now) for r in created]
+
+    def _check_parties(self, requester: Party, technician_ids: list[str]) -> list[str]:
+        """The technicians asked (1 to MAX_TECHNICIANS, each registered), asked by a registered party."""
+        ids = list(dict.fromkeys(technician_ids))
+        if not ids or len(ids) > MAX_TECHNICIANS:
+            raise ConsentError(
+                "no_technicians", "対象の技能者を指定してください", "name between 1 and 10,000 technicians"
+            )
+        if not self._directory.party_exists(requester) or requester.kind == "technician":
+            raise ConsentError(
+                "unknown_requester", "依頼者が登録されていません", "the requester is not registered", 404
+            )
+        unknown = [t for t in ids if not self._directory.technician_exists(t)]
+        if unknown:
+            raise ConsentError(
+                "unknown_technician",
+                "登録されていない技能者IDがあります",
+                f"unknown technicians: {', '.join(unknown[:5])}",
+                404,
+            )
+        return ids
+
+    def _decide_as(self, consent_id: str, actor: Party, now: datetime, decision: str) -> ConsentView:
+        with Session(self._engine, expire_on_commit=False) as db:
+            row = db.get(ConsentRequest, consent_id)
+            if row is None:
+                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+            today = local_date(now)
+            state = lc.state_at(row, today)
+            side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=today))
+            if state == lc.EXPIRED:
+                raise ConsentError("expired", "期限切れの依頼です", "the request has expired", 409)
+            if state in (lc.REJECTED, lc.REVOKED):
+                raise ConsentError("closed", "この依頼は終了しています", f"the request is {state}", 409)
+            current = row.technician_decision if side == "technician" else row.employer_decision
+            if current is not None:
+                raise ConsentError("already_decided", "既に回答済みです", "this party has already decided", 409)
+            if side == "technician":
+                row.technician_decision, row.technician_decided_at = decision, now
+            else:
+                row.employer_decision, row.employer_decided_at = decision, now
+            row.state = lc.REJECTED if decision == lc.REFUSED else lc.state_at(row, today)
+            row.updated_at = now
+            db.add(row)
+            records.append(
+                db,
+                kind=f"consent.{decision}",
+                at=now,
+                recipient=self._requester_label(row),
+                technician_id=row.technician_id,
+                items=row.groups,
+                consent_ids=[row.id],
+                actor=actor.label(),
+                detail={"side": side, "state": row.state},
+            )
+            db.commit()
+            return self._view(row, now)
+
+    def approve(self, consent_id: str, actor: Party, *, now: datetime) -> ConsentView:
+        return self._decide_as(consent_id, actor, now, lc.APPROVED)
+
+    def refuse(self, consent_id: str, actor: Party, *, now: datetime) -> ConsentView:
+        return self._decide_as(consent_id, actor, now, lc.REFUSED)
+
+    def revoke(self, consent_id: str, actor: Party, *, now: datetime) -> ConsentView:
+        """Either party may revoke at any time, alone; revocation wins over everything."""
+        with Session(self._engine, expire_on_commit=False) as db:
+            row = db.get(ConsentRequest, consent_id)
+            if row is None:
+                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+            side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
+            if row.state == lc.REVOKED:
+                raise ConsentError("already_revoked", "既に取り消されています", "already revoked", 409)
+            row.state, row.revoked_by, row.updated_at = lc.REVOKED, side, now
+            db.add(row)
+            records.append(
+                db,
+                kind="consent.revoked",
+                at=now,
+                recipient=self._requester_label(row),
+                technician_id=row.technician_id,
+                items=row.groups,
+                consent_ids=[row.id],
+                actor=actor.label(),
+                detail={"side": side},
+            )
+            db.commit()
+            return self._view(row, now)
+
+    def narrow(
+        self, consent_id: str, actor: Party, groups: list[str], period_end: date, *, now: datetime
+    ) -> ConsentView:
+        """Narrowing (fewer groups, earlier end) needs no new approval; widening is a new request."""
+        with Session(self._engine, expire_on_commit=False) as db:
+            row = db.get(ConsentRequest, consent_id)
+            if row is None:
+                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+            is_requester = (actor.kind, actor.id) == (row.requester_kind, row.requester_id)
+            if not is_requester:
+                lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
+            if not groups or not set(groups) <= set(row.groups) or period_end > row.period_end:
+                raise ConsentError(
+                    "widening",
+                    "項目や期間を広げるには新しい同意が必要です",
+                    "widening fields or period needs a new request and new approval",
+                )
+            if period_end < local_date(now) or period_end < row.period_start:
+                raise ConsentError(
+                    "bad_period",
+                    "終了日が過去か開始日より前です",
+                    "the new end date is in the past or before the start",
+                )
+            if lc.state_at(row, local_date(now)) in lc.TERMINAL:
+                raise ConsentError("closed", "この依頼は終了しています", "the request is closed")
+            row.groups, row.period_end, row.updated_at = list(dict.fromkeys(groups)), period_end, now
+            db.add(row)
+            records.append(
+                db,
+                kind="consent.narrowed",
+                at=now,
+                recipient=self._requester_label(row),
+                technician_id=row.technician_id,
+                items=row.groups,
+                consent_ids=[row.id],
+                actor=actor.label(),
+                detail={"period_end": period_end.isoformat()},
+            )
+            db.commit()
+            return self._view(row, now)

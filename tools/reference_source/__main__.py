@@ -1,0 +1,3 @@
+from tools.reference_source.cli import main
+
+main()
