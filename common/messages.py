@@ -177,6 +177,34 @@ CATALOGUE: dict[str, Message] = {
     "field.not_assigned": Message("この現場に配置されていません", "not assigned to this site"),
     "field.end_before_assignment": Message("終了日が配置の開始日より前です", "the end is before the assignment starts"),
     # consent refusals (consent.ports.ConsentError), keyed by their stable code
+    # the consent engine's refusals (consent/service/transitions.py)
+    "consent.purpose_required": Message("利用目的を入力してください", "a purpose is required"),
+    "consent.purpose_invalid": Message(
+        "利用目的が長すぎるか制御文字を含みます", "the purpose is too long or contains control characters"
+    ),
+    "consent.unknown_groups": Message("不明な項目グループがあります", "unknown or no field groups"),
+    "consent.bad_period": Message(
+        "期間が過去か、終了日が開始日より前です", "the period must not be in the past and must end after it starts"
+    ),
+    "consent.period_too_long": Message("期間が長すぎます（最長2年）", "the period is longer than 2 years"),
+    "consent.not_employer": Message(
+        "自社の技能者のみを対象にできます", "an employer can start grants only for its own technicians"
+    ),
+    "consent.no_technicians": Message("対象の技能者を指定してください", "name between 1 and 10,000 technicians"),
+    "consent.unknown_requester": Message("依頼者が登録されていません", "the requester is not registered"),
+    "consent.unknown_technicians": Message("登録されていない技能者IDがあります", "unknown technicians: {ids}"),
+    "consent.not_found": Message("同意依頼が見つかりません", "no such consent request"),
+    "consent.expired": Message("期限切れの依頼です", "the request has expired"),
+    "consent.closed_as": Message("この依頼は終了しています", "the request is {state}"),
+    "consent.already_decided": Message("既に回答済みです", "this party has already decided"),
+    "consent.already_revoked": Message("既に取り消されています", "already revoked"),
+    "consent.widening": Message(
+        "項目や期間を広げるには新しい同意が必要です", "widening fields or period needs a new request and new approval"
+    ),
+    "consent.bad_new_end": Message(
+        "終了日が過去か開始日より前です", "the new end date is in the past or before the start"
+    ),
+    "consent.closed": Message("この依頼は終了しています", "the request is closed"),
     "consent.login_required": Message("サインインしてください", "please sign in"),
     "consent.not_current_employer": Message(
         "現在の所属事業者ではありません", "only the technician's current employer can decide"

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from common.japan_time import add_years, local_date
+from common.messages import message
 from consent import lifecycle as lc
 from consent import records
 from consent.groups import ALL_GROUPS
@@ -24,12 +25,11 @@ MAX_TECHNICIANS = 10_000
 def _check_purpose(purpose: str) -> str:
     text = unicodedata.normalize("NFC", purpose or "").strip()
     if not text:
-        raise ConsentError("purpose_required", "利用目的を入力してください", "a purpose is required")
+        raise ConsentError("purpose_required", message("consent.purpose_required"))
     if len(text) > 500 or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
         raise ConsentError(
             "purpose_invalid",
-            "利用目的が長すぎるか制御文字を含みます",
-            "the purpose is too long or contains control characters",
+            message("consent.purpose_invalid"),
         )
     return text
 
@@ -37,7 +37,7 @@ def _check_purpose(purpose: str) -> str:
 def _check_groups(groups: list[str]) -> list[str]:
     wanted = list(dict.fromkeys(groups))
     if not wanted or any(g not in ALL_GROUPS for g in wanted):
-        raise ConsentError("unknown_group", "不明な項目グループがあります", "unknown or no field groups")
+        raise ConsentError("unknown_group", message("consent.unknown_groups"))
     return wanted
 
 
@@ -45,11 +45,10 @@ def _check_period(period_start: date, period_end: date, now: datetime) -> None:
     if period_start < local_date(now) or period_end < period_start:
         raise ConsentError(
             "bad_period",
-            "期間が過去か、終了日が開始日より前です",
-            "the period must not be in the past and must end after it starts",
+            message("consent.bad_period"),
         )
     if period_end > add_years(period_start, MAX_YEARS):
-        raise ConsentError("period_too_long", "期間が長すぎます（最長2年）", "the period is longer than 2 years")
+        raise ConsentError("period_too_long", message("consent.period_too_long"))
 
 
 def _check_initiator(initiator: Party | None, employer: str | None) -> None:
@@ -57,9 +56,8 @@ def _check_initiator(initiator: Party | None, employer: str | None) -> None:
     if initiator is not None and (initiator.kind != "company" or employer != initiator.id or initiator.role != "admin"):
         raise ConsentError(
             "not_employer",
-            "自社の技能者のみを対象にできます",
-            "an employer can start grants only for its own technicians",
-            403,
+            message("consent.not_employer"),
+            status=403,
         )
 
 
@@ -129,20 +127,15 @@ class Transitions(ServiceBase):
         """The technicians asked (1 to MAX_TECHNICIANS, each registered), asked by a registered party."""
         ids = list(dict.fromkeys(technician_ids))
         if not ids or len(ids) > MAX_TECHNICIANS:
-            raise ConsentError(
-                "no_technicians", "対象の技能者を指定してください", "name between 1 and 10,000 technicians"
-            )
+            raise ConsentError("no_technicians", message("consent.no_technicians"))
         if not self._directory.party_exists(requester) or requester.kind == "technician":
-            raise ConsentError(
-                "unknown_requester", "依頼者が登録されていません", "the requester is not registered", 404
-            )
+            raise ConsentError("unknown_requester", message("consent.unknown_requester"), status=404)
         unknown = [t for t in ids if not self._directory.technician_exists(t)]
         if unknown:
             raise ConsentError(
                 "unknown_technician",
-                "登録されていない技能者IDがあります",
-                f"unknown technicians: {', '.join(unknown[:5])}",
-                404,
+                message("consent.unknown_technicians", ids=", ".join(unknown[:5])),
+                status=404,
             )
         return ids
 
@@ -150,17 +143,17 @@ class Transitions(ServiceBase):
         with Session(self._engine, expire_on_commit=False) as db:
             row = db.get(ConsentRequest, consent_id)
             if row is None:
-                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+                raise ConsentError("not_found", message("consent.not_found"), status=404)
             today = local_date(now)
             state = lc.state_at(row, today)
             side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=today))
             if state == lc.EXPIRED:
-                raise ConsentError("expired", "期限切れの依頼です", "the request has expired", 409)
+                raise ConsentError("expired", message("consent.expired"), status=409)
             if state in (lc.REJECTED, lc.REVOKED):
-                raise ConsentError("closed", "この依頼は終了しています", f"the request is {state}", 409)
+                raise ConsentError("closed", message("consent.closed_as", state=state), status=409)
             current = row.technician_decision if side == "technician" else row.employer_decision
             if current is not None:
-                raise ConsentError("already_decided", "既に回答済みです", "this party has already decided", 409)
+                raise ConsentError("already_decided", message("consent.already_decided"), status=409)
             if side == "technician":
                 row.technician_decision, row.technician_decided_at = decision, now
             else:
@@ -193,10 +186,10 @@ class Transitions(ServiceBase):
         with Session(self._engine, expire_on_commit=False) as db:
             row = db.get(ConsentRequest, consent_id)
             if row is None:
-                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+                raise ConsentError("not_found", message("consent.not_found"), status=404)
             side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if row.state == lc.REVOKED:
-                raise ConsentError("already_revoked", "既に取り消されています", "already revoked", 409)
+                raise ConsentError("already_revoked", message("consent.already_revoked"), status=409)
             row.state, row.revoked_by, row.updated_at = lc.REVOKED, side, now
             db.add(row)
             records.append(
@@ -220,24 +213,22 @@ class Transitions(ServiceBase):
         with Session(self._engine, expire_on_commit=False) as db:
             row = db.get(ConsentRequest, consent_id)
             if row is None:
-                raise ConsentError("not_found", "同意依頼が見つかりません", "no such consent request", 404)
+                raise ConsentError("not_found", message("consent.not_found"), status=404)
             is_requester = (actor.kind, actor.id) == (row.requester_kind, row.requester_id)
             if not is_requester:
                 lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if not groups or not set(groups) <= set(row.groups) or period_end > row.period_end:
                 raise ConsentError(
                     "widening",
-                    "項目や期間を広げるには新しい同意が必要です",
-                    "widening fields or period needs a new request and new approval",
+                    message("consent.widening"),
                 )
             if period_end < local_date(now) or period_end < row.period_start:
                 raise ConsentError(
                     "bad_period",
-                    "終了日が過去か開始日より前です",
-                    "the new end date is in the past or before the start",
+                    message("consent.bad_new_end"),
                 )
             if lc.state_at(row, local_date(now)) in lc.TERMINAL:
-                raise ConsentError("closed", "この依頼は終了しています", "the request is closed")
+                raise ConsentError("closed", message("consent.closed"))
             row.groups, row.period_end, row.updated_at = list(dict.fromkeys(groups)), period_end, now
             db.add(row)
             records.append(
