@@ -190,3 +190,15 @@ def report(results: dict[str, Any], memory: dict[str, Any], rows: list[dict[str,
             met,
         )
     out.print(goals)
+    spread = []
+    for name, entry in results.items():
+        workers: dict[str, float] = {}
+        for run in entry["genba"]["rounds"]:
+            for role, seconds in run.get("server_cpu_seconds_by_process", {}).items():
+                if role.startswith("worker"):
+                    workers[role] = workers.get(role, 0.0) + seconds
+        total = sum(workers.values())
+        if total > 0:
+            spread.append(f"{name} " + " / ".join(f"{100 * v / total:.0f}%" for v in workers.values()))
+    if spread:
+        out.print("Genba CPU time by worker (all rounds): " + "; ".join(spread))
