@@ -27,6 +27,7 @@ import math
 import secrets
 import statistics
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,6 +64,7 @@ DESCRIPTION = "Genba ID (genba serve --workers 2, PostgreSQL) vs node-oidc-provi
 REDIRECT_URI = "https://rp.example.jp/cb"
 RESOURCE = "urn:genba-bench:api"  # the peer's resource server: client_credentials tokens become ES256 JWTs
 SCENARIOS = ("token", "introspection", "introspection-distinct", "discovery", "jwks", "userinfo", "flow")
+SETTLE_SECONDS = 1.0  # idle before each run (see one_run)
 DISTINCT_MARGIN = 1.5  # tokens minted for a distinct-token run: this × the repeated run's rate × duration
 BENCH_EMPLOYER = "39000000000001"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -238,7 +240,11 @@ def distinct_count(args: argparse.Namespace, repeated: dict[str, Any] | None) ->
 def one_run(
     side: Side, name: str, password: str, args: argparse.Namespace, services: ServiceCpu, done: dict[str, Any]
 ) -> dict[str, Any]:
-    """One measured run of one scenario on one server; ``done`` holds this round's earlier runs."""
+    """One measured run of one scenario on one server; ``done`` holds this round's earlier runs.
+
+    Starts with ``SETTLE_SECONDS`` idle, so that what the previous run left behind (requests still
+    answering, pool connections being closed) is not counted in this one."""
+    time.sleep(SETTLE_SECONDS)
     if name == "flow":
         return flows(side, password, args, services)
     if name == "introspection-distinct":

@@ -177,8 +177,8 @@ def report(results: dict[str, Any], memory: dict[str, Any], rows: list[dict[str,
         if row["covered_by"] != "bench peer":
             goals.add_row(row["row"], "", "", "", "", f"see {row['covered_by']}", "")
             continue
-        unit = "" if row["row"].startswith("RSS") else "×"
-        goal = f"{'≤' if row['at_most'] else '≥'} {row['goal']:g}{unit}"
+        unit = " MiB" if row["row"].startswith("RSS") else "×"
+        goal = f"{'≤' if row['at_most'] else '≥'} {row['goal']:.{0 if unit == ' MiB' else 1}f}{unit}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[row["met"]]
         goals.add_row(
             row["row"],
