@@ -21,6 +21,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import unescape
@@ -139,10 +140,20 @@ async def one_flow(op: OpenIdProvider, person: Person, password: str) -> dict[st
 
 
 async def drive(
-    op: OpenIdProvider, pool: AccountPool, password: str, *, clients: int, warmup: float, duration: float, pid: int
+    op: OpenIdProvider,
+    pool: AccountPool,
+    password: str,
+    *,
+    clients: int,
+    warmup: float,
+    duration: float,
+    pid: int,
+    window: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """``clients`` flows in flight (each task its own connections, cookies cleared per flow); flows that
-    end inside the measured window count, and the server's CPU time over the window is read from /proc."""
+    end inside the measured window count, and the server's CPU time over the window is read from /proc.
+    ``window("start")`` and ``window("stop")`` are called at the window's edges (``bench.peer`` counts
+    PostgreSQL's and Redis's CPU there); what ``window("stop")`` returns is ``services`` in the result."""
     stop = asyncio.Event()
     done: list[tuple[float, float]] = []  # (end, seconds)
     failures: list[str] = []
@@ -173,9 +184,12 @@ async def drive(
 
     tasks = [asyncio.create_task(task()) for _ in range(clients)]
     await pause(warmup)
+    edge = window or (lambda _: None)
+    edge("start")
     t0, cpu0, self0 = time.perf_counter(), tree_cpu_seconds(pid), time.process_time()
     await pause(duration)
     t1, cpu1, self1 = time.perf_counter(), tree_cpu_seconds(pid), time.process_time()
+    services = edge("stop")
     stop.set()
     await asyncio.gather(*tasks)
     measured = [(end - t0, seconds) for end, seconds in done if t0 <= end <= t1]
@@ -191,4 +205,5 @@ async def drive(
         "server_cpu_seconds": cpu1 - cpu0,
         "driver_cpu_seconds": self1 - self0,
         "failures": failures,
+        "services": services,
     }

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.accounting import ServiceCpu, cpu_figures
 from bench.server import CLK_TCK, tree_cpu_seconds
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -193,6 +194,7 @@ class Scenario:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     variants: list[dict[str, Any]] = field(default_factory=list)  # merged into successive requests in turn
+    distinct: bool = False  # each variant at most once in the measured run (the warm-up uses the plain request)
 
 
 def _autocannon(spec: dict[str, Any], name: str) -> dict[str, Any]:
@@ -211,13 +213,33 @@ def _autocannon(spec: dict[str, Any], name: str) -> dict[str, Any]:
     return result
 
 
+def collect(base_url: str, scenario: Scenario, field_name: str, *, amount: int, connections: int) -> list[str]:
+    """``amount`` requests of ``scenario`` through autocannon; the ``field_name`` of each 200 answer's JSON
+    (e.g. ``access_token``: many distinct tokens in a few seconds)."""
+    spec: dict[str, Any] = {"url": base_url + scenario.path, "method": scenario.method, "headers": scenario.headers}
+    spec |= {"body": scenario.body, "connections": connections, "collect": field_name, "amount": amount}
+    values: list[str] = _autocannon(spec | {"duration": amount / 50}, scenario.name)["values"]
+    return values
+
+
 def load(
-    base_url: str, scenario: Scenario, *, connections: int, warmup: float, duration: float, pid: int
+    base_url: str,
+    scenario: Scenario,
+    *,
+    connections: int,
+    warmup: float,
+    duration: float,
+    pid: int,
+    services: ServiceCpu | None = None,
 ) -> dict[str, Any]:
     """autocannon against ``base_url + scenario.path``: a warm-up run (discarded), then ``duration`` seconds.
 
     Adds the server's CPU time over the measured run (``server_cpu_cores``, and requests per server
-    CPU-second) and the peak RSS of each of its processes. Fails on any non-2xx answer or error.
+    CPU-second) and the peak RSS of each of its processes; with ``services``, also PostgreSQL's and
+    Redis's CPU over the measured run (``bench.accounting``) and requests per CPU-second of all three.
+    A scenario with ``distinct`` variants warms up on its plain request and must not run out of
+    variants in the measured run (each request then carries one never used before). Fails on any
+    non-2xx answer or error.
     """
     spec = {
         "url": base_url + scenario.path,
@@ -230,17 +252,28 @@ def load(
     roles = process_roles(pid)
     with RssSampler(roles) as sampler:
         if warmup > 0:
-            _autocannon(spec | {"duration": warmup}, scenario.name)
+            warm = spec | {"duration": warmup, "variants": [] if scenario.distinct else scenario.variants}
+            _autocannon(warm, scenario.name)
+        if services is not None:
+            services.start()
         cpu0, by_process = tree_cpu_seconds(pid), cpu_by_process(roles)
         result = _autocannon(spec | {"duration": duration}, scenario.name)
         cpu = tree_cpu_seconds(pid) - cpu0
         by_process = {role: seconds - by_process.get(role, 0.0) for role, seconds in cpu_by_process(roles).items()}
-    result["server_cpu_cores"] = cpu / result["seconds"]
+        result |= services.stop() if services is not None else {}
+    result |= cpu_figures(
+        result["total"], result["seconds"], cpu, result.get("postgres_seconds"), result.get("redis_seconds")
+    )
     result["server_cpu_seconds_by_process"] = by_process
-    result["requests_per_server_cpu_second"] = result["total"] / cpu if cpu > 0 else None
     result["rss_peak_mib"] = sampler.peak
     bad = {code: n for code, n in result["status"].items() if not code.startswith("2")}
     result["failures"] = sum(bad.values()) + result["errors"] + result["timeouts"]
+    if scenario.distinct:  # requests sent ≤ answered + one in flight per connection (+ errors)
+        sent = result["total"] + connections + result["errors"] + result["timeouts"]
+        result["distinct_variants"], result["distinct_variants_needed"] = len(scenario.variants), sent
+        if sent > len(scenario.variants):
+            result["failures"] += 1
+            bad["variants reused"] = sent - len(scenario.variants)
     if result["failures"]:
         result["failure_detail"] = {"status": bad, "errors": result["errors"], "timeouts": result["timeouts"]}
     return result

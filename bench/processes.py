@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 
 from bench.loadgen import NODE_DIR, node_binary
 from bench.server import STOP_TIMEOUT, LiveServer
@@ -129,5 +131,35 @@ def node_peer(config: dict[str, Any], workdir: Path) -> Iterator[LiveServer]:
     try:
         wait_ready(server)
         yield server
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path) -> Iterator[tuple[str, int]]:
+    """A private ``redis-server`` on a free port of 127.0.0.1, nothing persisted: ``(url, pid)``.
+
+    The benchmark's own, so every CPU tick of that process is the run's (``bench.accounting``)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not on PATH (or pass --redis-url to use a running Redis)")
+    port = free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    log_path = workdir / "redis.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                with redis.Redis.from_url(url, socket_connect_timeout=1.0) as client:
+                    client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start: {log_path.read_text()[-2000:]}") from None
+                time.sleep(0.05)
+        yield url, process.pid
     finally:
         stop(process)

@@ -38,6 +38,7 @@ from sqlmodel import col
 from app.database import make_engine, upgrade
 from app.settings import Settings
 from bench import machine_info, timestamp
+from bench.accounting import percentile
 from bench.server import LiveServer, genba_env, running_server
 from idp import totp
 from idp.models import Account, AccountKind, Affiliation, Employer, Technician
@@ -239,12 +240,6 @@ async def drive(server: LiveServer, pool: AccountPool, password: str, args: argp
         "attempts_including_warmup": len(done) + len(failures),
         "failures": failures,
     }
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
