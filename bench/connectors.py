@@ -204,6 +204,7 @@ def trust_source(url: str, bodies: list[dict[str, Any]]) -> int:
                         jwk=key["jwk"],
                         valid_from=datetime.fromisoformat(key["valid_from"]) if key["valid_from"] else None,
                         valid_until=datetime.fromisoformat(key["valid_until"]) if key["valid_until"] else None,
+                        courses=body["courses"],
                         actor="bench",
                         now=now,
                     )
