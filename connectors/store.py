@@ -162,18 +162,18 @@ class PageWriter:
             self._changed.append(row)
 
     def flush(self) -> None:
-        """The page's writes: one bulk insert per table, then the rows changed or linked to a new row."""
+        """The page's writes: one bulk insert per table (executemany: one statement the driver prepares
+        once), then the rows changed or linked to a new row, whose ids are read back by key."""
         conn = self._session.connection()
         for row in self._new:  # a link to a stored row is known now; one to a new row after the insert
             assert row.values is not None
             row.values |= {"status": row.status, "superseded_by": _id(row.superseded_by)}
         if self._new:
-            stmt = insert(Certificate).returning(col(Certificate.id), sort_by_parameter_order=True)
-            ids = conn.execute(stmt, [row.values or {} for row in self._new]).scalars().all()
-            for row, pk in zip(self._new, ids, strict=True):
-                row.id = pk
+            conn.execute(insert(Certificate), [row.values or {} for row in self._new])
         linked = [r for r in self._new if isinstance(r.superseded_by, _Row)]
         changes = list({id(r): r for r in [*self._changed, *linked]}.values())
+        targets = [r.superseded_by for r in changes if isinstance(r.superseded_by, _Row)]
+        self._read_ids([r for r in [*changes, *targets] if r.id is None])
         if changes:
             conn.execute(
                 update(Certificate)
@@ -188,6 +188,15 @@ class PageWriter:
         if self._quarantine:
             conn.execute(insert(Quarantine), self._quarantine)
         self._new, self._changed, self._quarantine = [], [], []
+
+    def _read_ids(self, rows: list[_Row]) -> None:
+        """The ids the database gave new rows that a link names (a reissue and what it replaces)."""
+        by_key = {(r.values["issuer_id"], r.values["certificate_number"]): r for r in rows if r.values is not None}
+        pair, keys = tuple_(col(Certificate.issuer_id), col(Certificate.certificate_number)), sorted(by_key)
+        for at in range(0, len(keys), CHUNK):
+            stmt = select_columns(*_SEEN).where(pair.in_(keys[at : at + CHUNK]))
+            for found in self._session.execute(stmt):
+                by_key[(found.issuer_id, found.certificate_number)].id = found.id
 
 
 def _id(target: _Row | int | None) -> int | None:
