@@ -4,12 +4,12 @@ quarantine. Everything happens in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, tuple_, update
+from sqlalchemy import Executable, and_, bindparam, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -89,11 +89,8 @@ class PageWriter:
         records = list(records)
         keys = {r.key for r in records} | {(r.issuer_id, r.supersedes) for r in records if r.supersedes}
         found: dict[int, Any] = {}
-        pair, ordered = tuple_(col(Certificate.issuer_id), col(Certificate.certificate_number)), sorted(keys)
-        for at in range(0, len(ordered), CHUNK):
-            found |= {
-                row.id: row for row in session.execute(select_columns(*_SEEN).where(pair.in_(ordered[at : at + CHUNK])))
-            }
+        for by_key in _by_key(keys):
+            found |= {row.id: row for row in session.execute(by_key)}
         people = sorted(set(technicians))
         for at in range(0, len(people), CHUNK):
             stmt = (
@@ -192,11 +189,28 @@ class PageWriter:
     def _read_ids(self, rows: list[_Row]) -> None:
         """The ids the database gave new rows that a link names (a reissue and what it replaces)."""
         by_key = {(r.values["issuer_id"], r.values["certificate_number"]): r for r in rows if r.values is not None}
-        pair, keys = tuple_(col(Certificate.issuer_id), col(Certificate.certificate_number)), sorted(by_key)
-        for at in range(0, len(keys), CHUNK):
-            stmt = select_columns(*_SEEN).where(pair.in_(keys[at : at + CHUNK]))
+        for stmt in _by_key(by_key):
             for found in self._session.execute(stmt):
                 by_key[(found.issuer_id, found.certificate_number)].id = found.id
+
+
+def _by_key(keys: Iterable[tuple[str, str]]) -> Iterator[Executable]:
+    """Certificates by (issuer, number), :data:`CHUNK` keys a statement, written as one
+    ``issuer_id = ? AND certificate_number IN (…)`` per issuer so that SQLite and PostgreSQL both
+    search the unique index (a row-value ``IN`` made SQLite scan it whole)."""
+    ordered = sorted(keys)
+    for at in range(0, len(ordered), CHUNK):
+        numbers: dict[str, list[str]] = {}
+        for issuer_id, number in ordered[at : at + CHUNK]:
+            numbers.setdefault(issuer_id, []).append(number)
+        yield select_columns(*_SEEN).where(
+            or_(
+                *(
+                    and_(col(Certificate.issuer_id) == issuer, col(Certificate.certificate_number).in_(listed))
+                    for issuer, listed in numbers.items()
+                )
+            )
+        )
 
 
 def _id(target: _Row | int | None) -> int | None:
