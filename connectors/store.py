@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, and_, bindparam, insert, or_, update
+from sqlalchemy import ARRAY, Executable, String, and_, any_, bindparam, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -89,13 +89,14 @@ class PageWriter:
         records = list(records)
         keys = {r.key for r in records} | {(r.issuer_id, r.supersedes) for r in records if r.supersedes}
         found: dict[int, Any] = {}
-        for by_key in _by_key(keys):
+        self._arrays = session.get_bind().dialect.name == "postgresql"
+        for by_key in _by_key(keys, arrays=self._arrays):
             found |= {row.id: row for row in session.execute(by_key)}
         people = sorted(set(technicians))
         for at in range(0, len(people), CHUNK):
             stmt = (
                 select_columns(*_SEEN)
-                .where(col(Certificate.technician_id).in_(people[at : at + CHUNK]))
+                .where(_among(col(Certificate.technician_id), people[at : at + CHUNK], arrays=self._arrays))
                 .where(col(Certificate.supersedes).is_not(None))
             )
             found |= {row.id: row for row in session.execute(stmt)}
@@ -189,12 +190,21 @@ class PageWriter:
     def _read_ids(self, rows: list[_Row]) -> None:
         """The ids the database gave new rows that a link names (a reissue and what it replaces)."""
         by_key = {(r.values["issuer_id"], r.values["certificate_number"]): r for r in rows if r.values is not None}
-        for stmt in _by_key(by_key):
+        for stmt in _by_key(by_key, arrays=self._arrays):
             for found in self._session.execute(stmt):
                 by_key[(found.issuer_id, found.certificate_number)].id = found.id
 
 
-def _by_key(keys: Iterable[tuple[str, str]]) -> Iterator[Executable]:
+def _among(column: Any, values: list[str], *, arrays: bool) -> Any:
+    """``column IN (…)``; on PostgreSQL ``column = ANY(:array)``, one parameter: the statement stays
+    short and the same for every page, so neither SQLAlchemy nor psycopg re-renders and re-parses
+    a thousand placeholders per page (both search the index alike)."""
+    if arrays:
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
+def _by_key(keys: Iterable[tuple[str, str]], *, arrays: bool) -> Iterator[Executable]:
     """Certificates by (issuer, number), :data:`CHUNK` keys a statement, written as one
     ``issuer_id = ? AND certificate_number IN (…)`` per issuer so that SQLite and PostgreSQL both
     search the unique index (a row-value ``IN`` made SQLite scan it whole)."""
@@ -206,7 +216,10 @@ def _by_key(keys: Iterable[tuple[str, str]]) -> Iterator[Executable]:
         yield select_columns(*_SEEN).where(
             or_(
                 *(
-                    and_(col(Certificate.issuer_id) == issuer, col(Certificate.certificate_number).in_(listed))
+                    and_(
+                        col(Certificate.issuer_id) == issuer,
+                        _among(col(Certificate.certificate_number), listed, arrays=arrays),
+                    )
                     for issuer, listed in numbers.items()
                 )
             )
