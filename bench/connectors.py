@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import socket
 import subprocess
@@ -40,7 +41,7 @@ from joserfc.jwk import ECKey
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, insert
+from sqlalchemy import Engine, func, insert, text
 from sqlmodel import Session, col, select
 
 from app.database import make_engine, upgrade
@@ -204,6 +205,7 @@ def trust_source(url: str, bodies: list[dict[str, Any]]) -> int:
                         jwk=key["jwk"],
                         valid_from=datetime.fromisoformat(key["valid_from"]) if key["valid_from"] else None,
                         valid_until=datetime.fromisoformat(key["valid_until"]) if key["valid_until"] else None,
+                        courses=body["courses"],
                         actor="bench",
                         now=now,
                     )
@@ -305,6 +307,7 @@ def import_all(url: str, source: Source, page_size: int, expected_records: int) 
             )
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             source_cpu = tree_cpu_seconds(source.process.pid) - src0
+            database_cpu = backend_cpu_seconds(engine)
         with Session(engine) as session:
             certificates = int(session.exec(select(func.count()).select_from(Certificate)).one())
             quarantined = Counter(session.exec(select(Quarantine.reason_code)).all())
@@ -332,9 +335,31 @@ def import_all(url: str, source: Source, page_size: int, expected_records: int) 
         "fetch_seconds": timed.fetch_seconds,
         "records_per_second": processed / wall,
         "records_per_importer_cpu_second": processed / cpu if cpu > 0 else None,
+        "database_cpu_seconds": database_cpu,
+        "records_per_importer_and_database_cpu_second": (
+            processed / (cpu + database_cpu) if database_cpu is not None else None
+        ),
         "verify_and_store_records_per_second": processed / max(wall - timed.fetch_seconds, 1e-9),
         "errors": errors,
     }
+
+
+def backend_cpu_seconds(engine: Engine) -> float | None:
+    """CPU of the PostgreSQL backends serving the import (the engine's pooled connections, still
+    open: each backend started for this import), from /proc; None on SQLite or a server elsewhere.
+    PostgreSQL's shared processes (WAL writer, checkpointer, autovacuum) are not counted."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 # -- in-process peer figures ---------------------------------------------------------------------------
@@ -460,6 +485,8 @@ def report(r: dict[str, Any], args: argparse.Namespace, errors: list[str]) -> No
         ("wall time", "{wall_seconds:.1f} s"),
         ("records verified and stored per second (wall)", "{records_per_second:,.0f} /s"),
         ("… per importer CPU-second (per core)", "{records_per_importer_cpu_second:,.0f} /s"),
+        ("PostgreSQL backends' CPU (from /proc)", "{database_cpu}"),
+        ("… per importer + database CPU-second", "{with_database}"),
         ("… excluding waits for pages", "{verify_and_store_records_per_second:,.0f} /s"),
         ("importer CPU used (cores)", "{cpu_cores:.2f}"),
         ("waiting for the source", "{fetch_seconds:.1f} s"),
@@ -473,6 +500,10 @@ def report(r: dict[str, Any], args: argparse.Namespace, errors: list[str]) -> No
                 "cpu_cores": m["importer_cpu_seconds"] / m["wall_seconds"],
                 "share_pct": 100 * (m["share_of_es256_alone"] or 0),
                 "records_per_importer_cpu_second": m["records_per_importer_cpu_second"] or 0,
+                "database_cpu": "—" if m["database_cpu_seconds"] is None else f"{m['database_cpu_seconds']:.1f} s",
+                "with_database": "—"
+                if m["records_per_importer_and_database_cpu_second"] is None
+                else f"{m['records_per_importer_and_database_cpu_second']:,.0f} /s",
             }
             cells.append(template.format(**values))
         table.add_row(label, *cells)

@@ -1,6 +1,11 @@
 """Import pipeline: verify, store or quarantine; technician-started imports in one transaction and
 bulk imports transactional per batch with a committed checkpoint, so a crash (even kill -9) loses
-nothing and duplicates nothing, and the next run resumes where the last committed batch ended."""
+nothing and duplicates nothing, and the next run resumes where the last committed batch ended.
+
+Every path reads a batch of records the same way (issue 14, bulk import per CPU-second): each record
+is verified on its own (signature, then the checks of connectors/verify.py), the holders of the whole
+batch are looked up at once, and :class:`connectors.store.PageWriter` applies the storing rules in
+record order and writes the batch with bulk statements."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -40,55 +45,29 @@ class Outcome:
     reason_en: str | None = None
 
 
-def process(
-    session: Session,
-    value: str,
-    *,
-    signers: dict[str, trust.TrustedSigner],
-    source: str,
-    expected_for: Callable[[CertificateRecord], ExpectedHolder | None],
-    run_id: str | None,
-    now: datetime,
-    technician_hint: str | None = None,
-) -> Outcome:
-    """Verify one signed record and store it, or quarantine it with its reason."""
+@dataclass(frozen=True)
+class Refused:
+    """A record refused before it could be read as a certificate (signature, format): quarantined."""
+
+    rejection: Rejection
+    original: str
+    course_name: str | None = None
+
+
+Read = CertificateRecord | Refused
+
+
+def read(value: str, *, signers: dict[str, trust.TrustedSigner], source: str, now: datetime) -> Read:
+    """One signed record verified and mapped, or why not."""
     verified = verify_signed_record(value, signers, source=source, now=now, mapper=to_record)
-    expected, course = None, None
-    if isinstance(verified, Rejection):
-        # Say which record it was, from its unverified payload: the reason already says it is not trusted.
-        claimed = peek(value)
-        rejection = replace(
-            verified, record_id=claimed.get("record_id"), certificate_number=claimed.get("certificate_number")
-        )
-        course = claimed.get("course_name")
-    else:
-        expected, course = expected_for(verified), verified.course_name
-        problem = check(verified, signers.get(verified.signer_kid), expected, now=now)
-        if problem is None and expected is not None:
-            status = store.save(session, verified, technician_id=expected.technician_id, now=now)
-            return Outcome(status, verified.record_id, verified.certificate_number, course)
-        assert problem is not None
-        if problem.code == "revoked" and expected is not None:
-            store.mark_revoked(session, verified, now=now)
-        rejection = problem
-    store.quarantine(
-        session,
-        rejection,
-        source=source,
-        original=value,
-        technician_id=expected.technician_id if expected else technician_hint,
-        run_id=run_id,
-        now=now,
+    if not isinstance(verified, Rejection):
+        return verified
+    # Say which record it was, from its unverified payload: the reason already says it is not trusted.
+    claimed = peek(value)
+    rejection = replace(
+        verified, record_id=claimed.get("record_id"), certificate_number=claimed.get("certificate_number")
     )
-    return Outcome(
-        "rejected",
-        rejection.record_id,
-        rejection.certificate_number,
-        course,
-        rejection.code,
-        rejection.ja,
-        rejection.en,
-    )
+    return Refused(rejection, value, claimed.get("course_name"))
 
 
 def peek(value: str) -> dict[str, str]:
@@ -103,24 +82,83 @@ def peek(value: str) -> dict[str, str]:
     return {k: str(claims[k])[:100] for k in ("record_id", "certificate_number", "course_name") if k in claims}
 
 
+def store_batch(
+    session: Session,
+    batch: Sequence[tuple[Read, datetime]],
+    *,
+    signer_of: Callable[[CertificateRecord], trust.TrustedSigner | None],
+    expected_of: Callable[[CertificateRecord], ExpectedHolder | None],
+    source: str,
+    run_id: str | None,
+    technician_hint: str | None = None,
+) -> list[Outcome]:
+    """Check each read record (verified at ``now``, its own time) against its signer and its
+    expected holder, then store it or quarantine it with its reason; written when the batch ends,
+    in the caller's transaction."""
+    expected = [None if isinstance(item, Refused) else expected_of(item) for item, _ in batch]
+    page = store.PageWriter(
+        session,
+        [item for item, _ in batch if isinstance(item, CertificateRecord)],
+        technicians={e.technician_id for e in expected if e is not None},
+    )
+    outcomes = [
+        _decide(page, item, signer_of, holder, source=source, run_id=run_id, now=now, hint=technician_hint)
+        for (item, now), holder in zip(batch, expected, strict=True)
+    ]
+    page.flush()
+    return outcomes
+
+
+def _decide(
+    page: store.PageWriter,
+    item: Read,
+    signer_of: Callable[[CertificateRecord], trust.TrustedSigner | None],
+    expected: ExpectedHolder | None,
+    *,
+    source: str,
+    run_id: str | None,
+    now: datetime,
+    hint: str | None,
+) -> Outcome:
+    if isinstance(item, Refused):
+        rejection, technician, original, course = item.rejection, hint, item.original, item.course_name
+    else:
+        problem = check(item, signer_of(item), expected, now=now)
+        if problem is None and expected is not None:
+            status = page.save(item, technician_id=expected.technician_id, now=now)
+            return Outcome(status, item.record_id, item.certificate_number, item.course_name)
+        assert problem is not None
+        if problem.code == "revoked" and expected is not None:
+            page.mark_revoked(item, now=now)
+        rejection, original, course = problem, item.original, item.course_name
+        technician = expected.technician_id if expected else hint
+    page.quarantine(rejection, source=source, original=original, technician_id=technician, run_id=run_id, now=now)
+    return Outcome(
+        "rejected",
+        rejection.record_id,
+        rejection.certificate_number,
+        course,
+        rejection.code,
+        rejection.ja,
+        rejection.en,
+    )
+
+
 def import_for_technician(
     session: Session, values: Iterable[str], *, holder: ExpectedHolder, source: str, now: datetime
 ) -> list[Outcome]:
     """Technician-started import (マイナポータルから資格を取り込む): every record must be the holder's own."""
     signers = trust.signers(session)
-    outcomes = [
-        process(
-            session,
-            v,
-            signers=signers,
-            source=source,
-            expected_for=lambda _r: holder,
-            run_id=None,
-            now=now,
-            technician_hint=holder.technician_id,
-        )
-        for v in values
-    ]
+    batch = [(read(v, signers=signers, source=source, now=now), now) for v in values]
+    outcomes = store_batch(
+        session,
+        batch,
+        signer_of=lambda r: signers.get(r.signer_kid),
+        expected_of=lambda _r: holder,
+        source=source,
+        run_id=None,
+        technician_hint=holder.technician_id,
+    )
     session.commit()
     return outcomes
 
@@ -140,10 +178,10 @@ def import_signed_file(
         )
         session.commit()
         return [Outcome("rejected", None, None, None, signed.code, signed.ja, signed.en)]
-    outcomes = []
+    batch: list[tuple[Read, datetime]] = []
     for index, row in enumerate(signed.rows):
         try:
-            record = mapper.to_record(
+            item: Read = mapper.to_record(
                 row,
                 issuer_id=signed.signer.issuer_id,
                 training_body=signed.signer.issuer_name,
@@ -159,51 +197,19 @@ def import_signed_file(
                 f"行 {index + 1}: 項目が不足または不正です ({str(exc)[:80]})",
                 f"row {index + 1}: missing or invalid field ({str(exc)[:80]})",
             )
-            store.quarantine(
-                session, bad, source=mapper.SOURCE, original=str(row), technician_id=None, run_id=None, now=now
-            )
-            outcomes.append(Outcome("rejected", None, None, None, bad.code, bad.ja, bad.en))
-            continue
-        expected = holders.holder(record.holder.technician_id) if record.holder.technician_id else None
-        outcomes.append(_apply(session, record, signed.signer, expected, source=mapper.SOURCE, now=now))
+            item = Refused(bad, str(row))
+        batch.append((item, now))
+    found = holders.holders(_technicians(item for item, _ in batch))
+    outcomes = store_batch(
+        session,
+        batch,
+        signer_of=lambda _r: signed.signer,
+        expected_of=lambda r: found.get(r.holder.technician_id) if r.holder.technician_id else None,
+        source=mapper.SOURCE,
+        run_id=None,
+    )
     session.commit()
     return outcomes
-
-
-def _apply(
-    session: Session,
-    record: CertificateRecord,
-    signer: trust.TrustedSigner,
-    expected: ExpectedHolder | None,
-    *,
-    source: str,
-    now: datetime,
-) -> Outcome:
-    problem = check(record, signer, expected, now=now)
-    if problem is None and expected is not None:
-        status = store.save(session, record, technician_id=expected.technician_id, now=now)
-        return Outcome(status, record.record_id, record.certificate_number, record.course_name)
-    assert problem is not None
-    if problem.code == "revoked" and expected is not None:
-        store.mark_revoked(session, record, now=now)
-    store.quarantine(
-        session,
-        problem,
-        source=source,
-        original=record.original,
-        technician_id=expected.technician_id if expected else None,
-        run_id=None,
-        now=now,
-    )
-    return Outcome(
-        "rejected",
-        record.record_id,
-        record.certificate_number,
-        record.course_name,
-        problem.code,
-        problem.ja,
-        problem.en,
-    )
 
 
 @dataclass
@@ -239,44 +245,31 @@ def bulk_import(
 ) -> RunReport:
     """Import every record of ``source``; one transaction per page, checkpoint included."""
     report = _start(engine, source.name, restart=restart, now=clock())
-    cache: dict[str, ExpectedHolder | None] = {}
-
-    def expected_for(record: CertificateRecord) -> ExpectedHolder | None:
-        tid = record.holder.technician_id
-        if not tid:
-            return None
-        if tid not in cache:
-            cache[tid] = holders.holder(tid)
-        return cache[tid]
-
     with Session(engine) as session:
-        signers = trust.signers(session)
+        signers = trust.signers(session)  # the trust list, read once per run
+        run = session.get(ImportRun, report.run_id)
+        assert run is not None
+        cursor = run.cursor
     while True:
-        with Session(engine, expire_on_commit=False) as session:
-            run = session.get(ImportRun, report.run_id)
-            assert run is not None
-            cursor = run.cursor
         try:
             page = _fetch(source, cursor, retries=retries, sleep=sleep)
         except SourceError as exc:
             report.error = str(exc)
             _finish(engine, report.run_id, status="failed", error=report.error, now=clock())
             raise ImportFailed(report) from exc
-        batch = _import_page(
-            engine,
-            report,
-            page,
-            signers=signers,
-            source=source.name,
-            expected_for=expected_for,
-            clock=clock,
-            keep_outcomes=keep_outcomes,
-        )
-        report.counts.update(batch)
+        batch = _import_page(engine, report, page, signers=signers, source=source.name, holders=holders, clock=clock)
+        report.counts.update(o.status for o in batch)
+        if keep_outcomes:
+            report.outcomes += batch
         if on_batch is not None:
-            on_batch(len(page.records), batch)
+            on_batch(len(page.records), Counter(o.status for o in batch))
         if page.next_cursor is None:
             return report
+        cursor = page.next_cursor
+
+
+def _technicians(items: Iterable[Read]) -> set[str]:
+    return {i.holder.technician_id for i in items if isinstance(i, CertificateRecord) and i.holder.technician_id}
 
 
 def _import_page(
@@ -286,36 +279,35 @@ def _import_page(
     *,
     signers: dict[str, trust.TrustedSigner],
     source: str,
-    expected_for: Callable[[CertificateRecord], ExpectedHolder | None],
+    holders: HolderDirectory,
     clock: Clock,
-    keep_outcomes: bool,
-) -> Counter[str]:
-    """One page of records and the run's checkpoint after it, in one transaction: the page's counts."""
+) -> list[Outcome]:
+    """One page of records and the run's checkpoint after it, in one transaction: the page's outcomes.
+    The holders the page names are looked up in one call."""
+    batch: list[tuple[Read, datetime]] = []
+    for value in page.records:
+        now = clock()
+        batch.append((read(value, signers=signers, source=source, now=now), now))
+    found = holders.holders(_technicians(item for item, _ in batch))
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(ImportRun, report.run_id)
         assert run is not None
-        batch: Counter[str] = Counter()
-        for value in page.records:
-            outcome = process(
-                session,
-                value,
-                signers=signers,
-                source=source,
-                expected_for=expected_for,
-                run_id=report.run_id,
-                now=clock(),
-            )
-            batch[outcome.status] += 1
-            if keep_outcomes:
-                report.outcomes.append(outcome)
+        outcomes = store_batch(
+            session,
+            batch,
+            signer_of=lambda r: signers.get(r.signer_kid),
+            expected_of=lambda r: found.get(r.holder.technician_id) if r.holder.technician_id else None,
+            source=source,
+            run_id=report.run_id,
+        )
         counts = Counter(run.counts)
-        counts.update(batch)
+        counts.update(o.status for o in outcomes)
         run.counts, run.cursor, run.updated_at = dict(counts), page.next_cursor, clock()
         if page.next_cursor is None:
             run.status = "finished"
         session.add(run)
         session.commit()  # the batch and its checkpoint, atomically
-    return batch
+    return outcomes
 
 
 def _fetch(source: PagedSource, cursor: str | None, *, retries: int, sleep: Callable[[float], None]) -> Page:

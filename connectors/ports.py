@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,6 +13,10 @@ from connectors.verify import ExpectedHolder
 class HolderDirectory(Protocol):
     def holder(self, technician_id: str) -> ExpectedHolder | None:
         """The registered identity of a technician, to match record holders against."""
+        ...
+
+    def holders(self, technician_ids: Collection[str]) -> dict[str, ExpectedHolder]:
+        """:meth:`holder` for a batch at once (a page of a bulk import): the registered ones, by id."""
         ...
 
 
