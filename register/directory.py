@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
 from consent.ports import Party, Relationship
@@ -94,7 +94,11 @@ class RegisterDirectory:
                 return technician.name if technician else None
             return None
 
-    def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship:
+    def relationship(
+        self, principal: Party, technician_id: str, *, now: datetime, connection: Connection | None = None
+    ) -> Relationship:
         """Rules 2-5 of docs/domain.md as facts, read in one statement (``register.relationships``)."""
-        with self._engine.connect() as connection:
+        if connection is not None:
             return relationships.relationship(connection, principal, technician_id, now=now)
+        with self._engine.begin() as own:  # COMMIT, not ROLLBACK: see consent.service.decisions.decide
+            return relationships.relationship(own, principal, technician_id, now=now)

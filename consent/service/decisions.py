@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, or_, select
+from sqlalchemy import Connection, String, and_, bindparam, or_, select
 
 from common.japan_time import local_date
 from consent import lifecycle as lc
@@ -80,12 +80,17 @@ class Decisions(ServiceBase):
         unknown = [g for g in groups if g not in ALL_GROUPS]
         if unknown:
             raise ConsentError("unknown_group", "不明な項目グループです", f"unknown field groups: {', '.join(unknown)}")
-        relationship = self._directory.relationship(principal, technician_id, now=now)
+        # One connection, two statements. The read-only transaction ends with COMMIT: psycopg drops
+        # its prepared statements on ROLLBACK (a pooled connection's reset), and re-planning the
+        # relationship statement costs more than the rest of the decision (issue 14).
+        with self._engine.begin() as connection:
+            relationship = self._directory.relationship(principal, technician_id, now=now, connection=connection)
+            held = self._requests_of(connection, principal, technician_id)
         today = local_date(now)
         current = relationship.employer_id
         in_force: list[Held] = []
         pending: list[Held] = []
-        for row in self._requests_of(principal, technician_id):
+        for row in held:
             if consent_ids is not None and row.id not in consent_ids:
                 continue
             (in_force if lc.in_force(row, today, current) else pending).append(row)
@@ -118,7 +123,7 @@ class Decisions(ServiceBase):
             consent_ids=used,
         )
 
-    def _requests_of(self, principal: Party, technician_id: str) -> list[Held]:
+    def _requests_of(self, connection: Connection, principal: Party, technician_id: str) -> list[Held]:
         """Consents granted to the principal, or to the organisation it acts for."""
         org = principal.organisation
         params: dict[str, Any] = {
@@ -128,8 +133,7 @@ class Decisions(ServiceBase):
             "org_kind": org.kind,
             "org_id": org.id,
         }
-        with self._engine.connect() as connection:
-            rows = connection.execute(REQUESTS_OF, params).all()
+        rows = connection.execute(REQUESTS_OF, params).all()
         return [Held(r.id, tuple(r.groups), *r[2:]) for r in rows]
 
     def active(self, consent_ids: tuple[str, ...], *, now: datetime) -> bool:
@@ -137,7 +141,7 @@ class Decisions(ServiceBase):
         once). A consent still awaiting the employer keeps the token usable; the data stays withheld."""
         if not consent_ids:
             return True
-        with self._engine.connect() as connection:
+        with self._engine.begin() as connection:  # COMMIT: see decide
             rows = connection.execute(BY_ID, {"ids": list(consent_ids)}).all()
         if len(rows) != len(set(consent_ids)):
             return False
