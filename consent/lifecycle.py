@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from common.messages import message
 from consent.models import ConsentRequest
@@ -30,7 +31,24 @@ EMPLOYER_CHANGED = Reason(
 TECHNICIAN_ONLY = Reason("technician_only", "本人以外には開示されません", "shown to nobody but the technician")
 
 
-def state_at(row: ConsentRequest, today: date) -> ConsentState:
+class Terms(Protocol):
+    """What the state checks read: a ``ConsentRequest`` row, or the same columns (``consent.service.decisions``)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def period_start(self) -> date: ...
+    @property
+    def period_end(self) -> date: ...
+    @property
+    def technician_decision(self) -> str | None: ...
+    @property
+    def employer_id(self) -> str | None: ...
+    @property
+    def employer_decision(self) -> str | None: ...
+
+
+def state_at(row: Terms, today: date) -> ConsentState:
     """The state on ``today``: terminal states stay; otherwise expiry, then both approvals."""
     if row.state in (REJECTED, REVOKED):
         return ConsentState(row.state)
@@ -41,12 +59,12 @@ def state_at(row: ConsentRequest, today: date) -> ConsentState:
     return AWAITING
 
 
-def in_force(row: ConsentRequest, today: date, current_employer: str | None) -> bool:
+def in_force(row: Terms, today: date, current_employer: str | None) -> bool:
     """Active, within its period, and approved by the employer the technician has *now*."""
     return state_at(row, today) == ACTIVE and row.period_start <= today and row.employer_id == current_employer
 
 
-def why_not(row: ConsentRequest, today: date, current_employer: str | None) -> Reason:
+def why_not(row: Terms, today: date, current_employer: str | None) -> Reason:
     state = state_at(row, today)
     if state == REVOKED:
         return REVOKED_REASON

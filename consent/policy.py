@@ -10,6 +10,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cedarpy
 
@@ -27,7 +28,7 @@ PRINCIPAL_TYPES = {
     "client": "Client",
     "operator": "Operator",
 }
-CACHE_SIZE = 4096
+CACHE_SIZE = 16384
 SCOPED_HISTORY_RULES = ("site-upper-tiers-see-roster", "orderer-sees-own-project-roster-and-attendance")
 
 
@@ -54,7 +55,9 @@ class PolicyEngine:
         errors = validate(directory)
         if errors:
             raise PolicyError("; ".join(errors))
-        self._policies = cedarpy.PolicySet.from_str((directory / POLICY_FILE).read_text())
+        text = (directory / POLICY_FILE).read_text()
+        self._policies = cedarpy.PolicySet.from_str(text)
+        self._reads_principal = reads_principal(json.loads(cedarpy.policies_to_json_str(text)))
         groups = [
             {"uid": {"type": "Genba::FieldGroup", "id": g}, "attrs": {"name": g}, "parents": []} for g in ALL_GROUPS
         ]
@@ -68,10 +71,12 @@ class PolicyEngine:
         """One batch for all requested groups; each answer carries the @id of the deciding rules.
 
         Cedar answers depend only on the request (principal, groups, context), never on time or
-        stored data, so identical requests are answered from a bounded cache of this policy set."""
+        stored data, so identical requests are answered from a bounded cache of this policy set.
+        When no policy reads the principal (:func:`reads_principal`), the principal is left out of
+        the cache key: every principal with the same relationship and consents gets the same answer
+        (issue 14: a cache per principal missed for each new principal, a Cedar batch each time)."""
         key = (
-            principal.kind,
-            principal.id,
+            (principal.kind, principal.id) if self._reads_principal else None,
             groups,
             relationship.is_self,
             relationship.current_employer,
@@ -93,13 +98,15 @@ class PolicyEngine:
         self, principal: Party, relationship: Relationship, groups: tuple[str, ...], consented: frozenset[str]
     ) -> Evaluation:
         ptype = PRINCIPAL_TYPES[principal.kind]
-        context = {
-            "isSelf": relationship.is_self,
-            "isCurrentEmployer": relationship.current_employer,
-            "isUpperTierOnActiveSite": bool(relationship.upper_tier_sites),
-            "isOrdererOfActiveProject": bool(relationship.orderer_sites),
-            "consentedGroups": sorted(consented),
-        }
+        context = json.dumps(  # once for the batch: a dict would be serialised once per request
+            {
+                "isSelf": relationship.is_self,
+                "isCurrentEmployer": relationship.current_employer,
+                "isUpperTierOnActiveSite": bool(relationship.upper_tier_sites),
+                "isOrdererOfActiveProject": bool(relationship.orderer_sites),
+                "consentedGroups": sorted(consented),
+            }
+        )
         principal_uid = f"Genba::{ptype}::{json.dumps(principal.id)}"
         requests = [
             {
@@ -122,6 +129,29 @@ class PolicyEngine:
             elif rules[group]:
                 forbidden.add(group)
         return Evaluation(frozenset(allowed), rules, frozenset(forbidden))
+
+
+def reads_principal(policies: dict[str, Any]) -> bool:
+    """Whether any policy's answer can depend on the principal: a principal constraint in its scope,
+    the ``principal`` variable anywhere in its conditions, or templates (whose slots bind it).
+
+    Principals carry no attributes or parents here (the entities are the field groups alone), so a
+    policy set for which this is ``False`` gives every principal the same answer for the same
+    resource and context."""
+    if policies.get("templates") or policies.get("templateLinks"):
+        return True
+    return any(
+        policy["principal"] != {"op": "All"} or _mentions_principal(policy.get("conditions", []))
+        for policy in policies.get("staticPolicies", {}).values()
+    )
+
+
+def _mentions_principal(node: object) -> bool:
+    if isinstance(node, dict):
+        return node.get("Var") == "principal" or any(_mentions_principal(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_mentions_principal(v) for v in node)
+    return False
 
 
 def history_scope(evaluation: Evaluation, relationship: Relationship) -> tuple[str, ...] | None:

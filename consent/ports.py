@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from common.errors import GenbaError, Message, bilingual
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
     from sqlmodel import Session
 
 PartyKind = Literal["technician", "company", "orderer", "client", "operator"]
@@ -136,7 +137,12 @@ class Directory(Protocol):
 
     def party_name(self, party: Party) -> str: ...
 
-    def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship: ...
+    def relationship(
+        self, principal: Party, technician_id: str, *, now: datetime, connection: Connection | None = None
+    ) -> Relationship:
+        """The facts at ``now``; read through ``connection`` when given (the consent engine's, on the
+        same database: one connection per decision), else through the directory's own."""
+        ...
 
 
 class ConsentPort(Protocol):

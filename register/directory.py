@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
-from common.japan_time import local_date
 from consent.ports import Party, Relationship
 from idp.models import Affiliation, Employer, OAuthClient, Technician
-from register import substitution
-from register.models import Orderer, Site, SiteAssignment, SiteCompany
-from register.repository import assignment_active, site_active
+from register import relationships
+from register.models import Orderer
 
 
 def _current_affiliation(session: Session, technician_pk: int, today: date) -> tuple[Affiliation, Employer] | None:
@@ -36,30 +34,6 @@ def current_employer_of(session: Session, technician_pk: int, today: date) -> Em
     """The employer the technician works for on ``today`` (affiliation periods are inclusive)."""
     current = _current_affiliation(session, technician_pk, today)
     return current[1] if current else None
-
-
-def _organisation_pks(session: Session, org: Party) -> tuple[int | None, int | None]:
-    """(employer pk, orderer pk) of the organisation a principal acts for, where it is one."""
-    principal_pk = None
-    if org.kind == "company":
-        row = session.exec(select(Employer).where(col(Employer.employer_id) == org.id)).first()
-        principal_pk = row.id if row else None
-    orderer_pk = None
-    if org.kind == "orderer":
-        orderer = session.exec(select(Orderer).where(col(Orderer.orderer_code) == org.id)).first()
-        orderer_pk = orderer.id if orderer else None
-    return principal_pk, orderer_pk
-
-
-def _ancestors(chain: dict[int, SiteCompany], employer_pk: int) -> set[int]:
-    """The companies above ``employer_pk`` in a site's chain of tiers (a loop in the chain ends the walk)."""
-    ancestors: set[int] = set()
-    own = chain.get(employer_pk)
-    pk: int | None = own.parent_employer_pk if own else None
-    while pk is not None and pk in chain and pk not in ancestors:
-        ancestors.add(pk)
-        pk = chain[pk].parent_employer_pk
-    return ancestors
 
 
 class RegisterDirectory:
@@ -120,56 +94,11 @@ class RegisterDirectory:
                 return technician.name if technician else None
             return None
 
-    def relationship(self, principal: Party, technician_id: str, *, now: datetime) -> Relationship:
-        """Rules 2-5 of docs/domain.md as facts: self, current employer, upper tier on an active site where
-        the technician is assigned, orderer of such a project, proxy registration (which grants nothing)."""
-        today = local_date(now)
-        org = principal.organisation
-        with Session(self._engine) as session:
-            technician = self._technician(session, technician_id)
-            if technician is None or technician.id is None:
-                return Relationship()
-            current = _current_affiliation(session, technician.id, today)
-            employer = current[1] if current else None
-            facts: dict[str, object] = {
-                "employer_id": employer.employer_id if employer else None,
-                # rule 3: the employer's default, or its choice for this technician
-                "contact_substitution": bool(current and substitution.effective(current[1], current[0])),
-            }
-            if org.kind == "technician":
-                return Relationship(is_self=org.id == technician_id, **facts)  # type: ignore[arg-type]
-            upper: set[str] = set()
-            ordered: set[str] = set()
-            proxy: set[str] = set()
-            principal_pk, orderer_pk = _organisation_pks(session, org)
-            assignments = session.exec(
-                select(SiteAssignment, Site)
-                .where(col(SiteAssignment.site_pk) == Site.id)
-                .where(col(SiteAssignment.technician_pk) == technician.id)
-            ).all()
-            for assignment, site in assignments:
-                if not (site_active(site, now) and assignment_active(assignment, today)):
-                    continue
-                if orderer_pk is not None and site.orderer_pk == orderer_pk:
-                    ordered.add(site.site_id)
-                if principal_pk is None:
-                    continue
-                chain = {
-                    c.employer_pk: c
-                    for c in session.exec(select(SiteCompany).where(col(SiteCompany.site_pk) == site.id)).all()
-                }
-                # Upper tiers only: the companies above the one the technician works through. That
-                # company itself sees the technician only as the current employer (rule 1).
-                if principal_pk in _ancestors(chain, assignment.employer_pk):
-                    upper.add(site.site_id)
-                elif assignment.registered_by_employer_pk == principal_pk or any(
-                    c.registered_by_employer_pk == principal_pk for c in chain.values()
-                ):
-                    proxy.add(site.site_id)
-            return Relationship(
-                current_employer=bool(employer and principal_pk is not None and employer.id == principal_pk),
-                upper_tier_sites=tuple(sorted(upper)),
-                orderer_sites=tuple(sorted(ordered)),
-                proxy_sites=tuple(sorted(proxy)),
-                **facts,  # type: ignore[arg-type]
-            )
+    def relationship(
+        self, principal: Party, technician_id: str, *, now: datetime, connection: Connection | None = None
+    ) -> Relationship:
+        """Rules 2-5 of docs/domain.md as facts, read in one statement (``register.relationships``)."""
+        if connection is not None:
+            return relationships.relationship(connection, principal, technician_id, now=now)
+        with self._engine.begin() as own:  # COMMIT, not ROLLBACK: see consent.service.decisions.decide
+            return relationships.relationship(own, principal, technician_id, now=now)

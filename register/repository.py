@@ -4,7 +4,7 @@ record details. Keyword-only functions; the caller commits."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -211,12 +211,32 @@ def close_site(*, session: Session, site_id: str, now: datetime) -> Site:
     return site
 
 
-def site_active(site: Site, now: datetime) -> bool:
+class SitePeriod(Protocol):
+    """What ``site_active`` reads: a ``Site`` row, or the same columns (``register.relationships``)."""
+
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def starts_on(self) -> date: ...
+    @property
+    def ends_on(self) -> date | None: ...
+
+
+class Period(Protocol):
+    """What ``assignment_active`` reads: a ``SiteAssignment`` row, or the same columns."""
+
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date | None: ...
+
+
+def site_active(site: SitePeriod, now: datetime) -> bool:
     today = local_date(now)
     return site.closed_at is None and site.starts_on <= today and (site.ends_on is None or site.ends_on >= today)
 
 
-def assignment_active(row: SiteAssignment, today: date) -> bool:
+def assignment_active(row: Period, today: date) -> bool:
     return row.start_date <= today and (row.end_date is None or row.end_date >= today)
 
 

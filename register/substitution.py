@@ -35,9 +35,12 @@ class TechnicianSetting:
 
 def effective(employer: Employer, affiliation: Affiliation | None) -> bool:
     """Whether the company's contact is published for the technician of ``affiliation``."""
-    if affiliation is not None and affiliation.contact_substitution is not None:
-        return affiliation.contact_substitution
-    return employer.contact_substitution
+    return effective_value(employer.contact_substitution, affiliation.contact_substitution if affiliation else None)
+
+
+def effective_value(default: bool, override: bool | None) -> bool:
+    """The employer's ``default`` unless the affiliation's ``override`` says otherwise."""
+    return default if override is None else override
 
 
 def _current(session: Session, employer: Employer, today: date) -> list[tuple[Affiliation, Technician]]:

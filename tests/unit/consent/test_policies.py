@@ -3,13 +3,15 @@ rule ids in every decision, and behaviour that follows the policy files without 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import cedarpy
 import pytest
 
 from consent.groups import ALL_GROUPS, FIELD_GROUP, ROSTER_GROUPS
-from consent.policy import DEFAULT_DIR, POLICY_FILE, PolicyEngine, PolicyError, validate
+from consent.policy import DEFAULT_DIR, POLICY_FILE, PolicyEngine, PolicyError, reads_principal, validate
 from consent.ports import Party, Relationship
 
 COMPANY = Party("company", "31000000000034")
@@ -69,3 +71,36 @@ def test_an_invalid_policy_is_refused_at_start(tmp_path: Path) -> None:
     (tmp_path / "policies" / POLICY_FILE).write_text("permit (principal, action, resource) when { context.nope };")
     with pytest.raises(PolicyError):
         PolicyEngine(tmp_path / "policies")
+
+
+def test_these_policies_do_not_read_the_principal() -> None:
+    """Issue 14: no rule of policies/disclosure.cedar names or inspects the principal, so the engine's
+    answer cache is shared by all principals with the same relationship and consents."""
+    text = (DEFAULT_DIR / POLICY_FILE).read_text()
+    assert reads_principal(json.loads(cedarpy.policies_to_json_str(text))) is False
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        'forbid (principal == Genba::Company::"31000000000034", action, resource);',
+        "forbid (principal is Genba::Client, action, resource);",
+        'forbid (principal, action, resource) when { principal == Genba::Company::"31000000000034" };',
+        "forbid (principal, action, resource) unless { principal is Genba::Technician };",
+    ],
+)
+def test_a_policy_that_reads_the_principal_keeps_answers_apart(tmp_path: Path, rule: str) -> None:
+    """Issue 14: a rule that names or tests the principal puts the principal back into the answer
+    cache's key, so one principal's cached answer is never given to another."""
+    shutil.copytree(DEFAULT_DIR, tmp_path / "policies")
+    policy = tmp_path / "policies" / POLICY_FILE
+    policy.write_text(policy.read_text() + '\n@id("test-rule")\n' + rule + "\n")
+    assert reads_principal(json.loads(cedarpy.policies_to_json_str(policy.read_text())))
+    engine = PolicyEngine(tmp_path / "policies")
+    roster = Relationship(upper_tier_sites=("S1",))
+    named = engine.evaluate(COMPANY, roster, ALL_GROUPS, frozenset())
+    other = engine.evaluate(Party("company", "31000000000035"), roster, ALL_GROUPS, frozenset())
+    system = engine.evaluate(Party("client", "c1", acting_for=COMPANY), roster, ALL_GROUPS, frozenset())
+    technician = engine.evaluate(Party("technician", "10000000000001"), roster, ALL_GROUPS, frozenset())
+    answers = {named.allowed, other.allowed, system.allowed, technician.allowed}
+    assert frozenset() in answers and len(answers) == 2
