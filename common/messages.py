@@ -182,6 +182,7 @@ CATALOGUE: dict[str, Message] = {
     "consent.purpose_invalid": Message(
         "利用目的が長すぎるか制御文字を含みます", "the purpose is too long or contains control characters"
     ),
+    "consent.unknown_group": Message("不明な項目グループです", "unknown field groups: {groups}"),
     "consent.unknown_groups": Message("不明な項目グループがあります", "unknown or no field groups"),
     "consent.bad_period": Message(
         "期間が過去か、終了日が開始日より前です", "the period must not be in the past and must end after it starts"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, bindparam, or_, select
 
 from common.japan_time import local_date
+from common.messages import message
 from consent import lifecycle as lc
 from consent.groups import ALL_GROUPS, FieldGroup
 from consent.models import ConsentRequest
@@ -79,7 +80,7 @@ class Decisions(ServiceBase):
     ) -> Decision:
         unknown = [g for g in groups if g not in ALL_GROUPS]
         if unknown:
-            raise ConsentError("unknown_group", "不明な項目グループです", f"unknown field groups: {', '.join(unknown)}")
+            raise ConsentError("unknown_group", message("consent.unknown_group", groups=", ".join(unknown)))
         # One connection, two statements. The read-only transaction ends with COMMIT: psycopg drops
         # its prepared statements on ROLLBACK (a pooled connection's reset), and re-planning the
         # relationship statement costs more than the rest of the decision (issue 14).
