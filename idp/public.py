@@ -76,8 +76,9 @@ register fills through the port the application wires.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from idp.lazy_face import lazy_attributes
 
 if TYPE_CHECKING:
     from idp.accounts import (
@@ -247,16 +248,4 @@ _HOMES: dict[str, str] = {
 }
 
 if not TYPE_CHECKING:  # mypy reads the imports above; a module __getattr__ would make every name Any
-
-    def __getattr__(name: str) -> Any:
-        """PEP 562: import a name of the face from its home on first use, and keep it."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module, _, attr = home.partition(":")
-        value = getattr(importlib.import_module(module), attr or name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted([*globals(), *__all__])
+    __getattr__, __dir__ = lazy_attributes(globals(), _HOMES, __all__)

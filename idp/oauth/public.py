@@ -40,10 +40,11 @@ Claims, for the register's userinfo and ID token claims (OIDC Core 1.0 §5.4, §
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from idp.lazy_face import lazy_attributes
 
 if TYPE_CHECKING:
     from idp.models import OAuthGrant
@@ -137,19 +138,7 @@ _HOMES: dict[str, str] = {
 }
 
 if not TYPE_CHECKING:  # mypy reads the imports above; a module __getattr__ would make every name Any
-
-    def __getattr__(name: str) -> Any:
-        """PEP 562: import a name of the face from its home on first use, and keep it."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module, _, attr = home.partition(":")
-        value = getattr(importlib.import_module(module), attr or name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted([*globals(), *__all__])
+    __getattr__, __dir__ = lazy_attributes(globals(), _HOMES, __all__)
 
 
 def mint_access_token(

@@ -101,4 +101,4 @@ def test_importing_the_faces_loads_nothing_of_the_provider() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('idp.', 'authlib', 'fastapi', 'sqlmodel'))))"
     )
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == str(["idp.oauth", "idp.oauth.public", "idp.public", "idp.runtime"])
+    assert run.stdout.strip() == str(["idp.lazy_face", "idp.oauth", "idp.oauth.public", "idp.public", "idp.runtime"])
