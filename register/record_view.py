@@ -4,7 +4,7 @@ consent engine (``consent.groups.FieldGroup``; issue 4, item 1: every field in e
 ``FullRecord`` is everything the register holds about a technician, for the register and the
 application only (the wallet's card is made from it by ``app.wallet_wiring``). What leaves is a
 ``TechnicianRecordView``: a section for each group a decision allowed and ``None`` for every other
-one (MISSION.md rule 1, docs/security.md "one disclosure path": nothing is disclosed by default, so
+one (docs/domain.md rule 1, docs/security.md "one disclosure path": nothing is disclosed by default, so
 an empty view discloses nothing). ``FullRecord.release`` is the only way from one to the other;
 ``register.disclosure.disclose`` is the only caller that decides what to release.
 

@@ -1,5 +1,5 @@
 """The 作業員名簿 (worker roster) as CSV, one row per technician the consent engine let the caller
-see (MISSION.md rule 2; ``GET /api/v1/sites/{site_id}/roster?format=csv``): a cell of a withheld
+see (docs/domain.md rule 2; ``GET /api/v1/sites/{site_id}/roster?format=csv``): a cell of a withheld
 group is empty. Cells go through ``idp.csv_export.write_csv``, which neutralises formulas."""
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ class World:
         return self
 
     def orderer(self, orderer_code: str, name: str) -> Self:
-        """An orderer (発注者), MISSION.md rule 5."""
+        """An orderer (発注者), docs/domain.md rule 5."""
         register.create_orderer(session=self.session, orderer_code=orderer_code, name=name, now=self.clock())
         return self
 

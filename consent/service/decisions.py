@@ -1,4 +1,4 @@
-"""What a party may receive about a technician now (MISSION.md rules 1-5, evaluated by Cedar over
+"""What a party may receive about a technician now (docs/domain.md rules 1-5, evaluated by Cedar over
 the consents in force), and whether the consents a token relies on still hold."""
 
 from __future__ import annotations

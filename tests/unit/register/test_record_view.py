@@ -1,7 +1,7 @@
 """The technician record as a typed model (issue 13, item 1): one section per field group, JSON exactly
 as the data API, the roster and the ``ccus`` claim have always carried it, and no section of a group the
 consent engine did not allow (consent: nothing disclosed by default, docs/security.md "one disclosure
-path"; MISSION.md rules 1 and 3)."""
+path"; docs/domain.md rules 1 and 3)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_nothing_is_disclosed_by_default() -> None:
 
 
 def test_a_withheld_group_is_absent() -> None:
-    """MISSION.md rule 1: a group the engine withheld is absent from the view and from its JSON, even
+    """docs/domain.md rule 1: a group the engine withheld is absent from the view and from its JSON, even
     when its data was at hand (the work history, a company contact)."""
     withheld = {FieldGroup.contact, FieldGroup.work_history, FieldGroup.past_affiliations}
     view = sample_record().release(EVERYTHING - withheld, work_history=HISTORY, contact=COMPANY)
@@ -163,7 +163,7 @@ def test_a_withheld_group_is_absent() -> None:
 
 
 def test_the_company_contact_replaces_the_technicians_and_is_marked_last() -> None:
-    """MISSION.md rule 3: the company's address and phone in the technician's place, and the marker
+    """docs/domain.md rule 3: the company's address and phone in the technician's place, and the marker
     ``contact_is_company`` after every field (where the dict builder appended it)."""
     view = sample_record().release(EVERYTHING, work_history=HISTORY, contact=COMPANY)
     data = view.to_json()

@@ -1,5 +1,5 @@
 """The 作業員名簿 CSV row from the typed record (issue 13, item 1): the same cells as before, and empty
-cells for a group the consent engine withheld (MISSION.md rule 2; consent: nothing disclosed by
+cells for a group the consent engine withheld (docs/domain.md rule 2; consent: nothing disclosed by
 default, docs/security.md)."""
 
 from __future__ import annotations
