@@ -36,8 +36,13 @@ function graph(entry, seen = new Set()) {
   return seen;
 }
 
-/** The URL paths a service worker's GenbaShell.serve keeps. */
-const shell = (worker) => [...read(worker).matchAll(/^\s*"(\/[^"]*)",$/gm)].map((m) => m[1]);
+/** The URL paths a service worker's GenbaShell.serve keeps: its own list and, where it spreads
+ * GenbaShell.COMMON_MODULES, the shared modules listed once in sw-core.js. */
+const paths = (file) => [...read(file).matchAll(/^\s*"(\/[^"]*)",$/gm)].map((m) => m[1]);
+const shell = (worker) => [
+  ...paths(worker),
+  ...(read(worker).includes("...GenbaShell.COMMON_MODULES") ? paths(path.join(STATIC, "sw-core.js")) : []),
+];
 /** Static root: wallet/static/<folder>/x.js is served at /<folder>/x.js, the wallet's own at /wallet/x.js. */
 const url = (file) => "/" + path.relative(STATIC, file).split(path.sep).join("/");
 

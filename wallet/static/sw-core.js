@@ -2,7 +2,8 @@
  * loaded by each with importScripts (served as /wallet/sw-core.js and /gate/sw-core.js, no-cache, so a
  * changed copy is picked up by the browser's update check like the worker itself).
  *
- * GenbaShell.serve({ cache, family, shell }) keeps the page's own files (`shell`, URL paths) in the
+ * GenbaShell.COMMON_MODULES lists the modules of wallet/static/common/ that both pages load; each worker
+ * adds them to its shell. GenbaShell.serve({ cache, family, shell }) keeps the page's own files (`shell`, URL paths) in the
  * cache named `cache`: installed with the worker, older caches of the same `family` (name prefix)
  * deleted on activation. Only those files are answered here, network first (a new version is used as
  * soon as the device is online) with the cached copy as the fallback; every other request goes to the
@@ -71,5 +72,22 @@
     });
   }
 
-  global.GenbaShell = Object.freeze({ serve });
+  /** The shared ES modules (wallet/static/common/) both pages load: one list for both workers. */
+  const COMMON_MODULES = Object.freeze([
+    "/common/base64url.js",
+    "/common/dcql.js",
+    "/common/deflate.js",
+    "/common/dom.js",
+    "/common/errors.js",
+    "/common/i18n.js",
+    "/common/jws.js",
+    "/common/offline.js",
+    "/common/qr.js",
+    "/common/sdjwt.js",
+    "/common/statuslist.js",
+    "/common/storage.js",
+    "/common/x509.js",
+  ]);
+
+  global.GenbaShell = Object.freeze({ serve, COMMON_MODULES });
 })(self);
