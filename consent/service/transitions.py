@@ -27,10 +27,7 @@ def _check_purpose(purpose: str) -> str:
     if not text:
         raise ConsentError("purpose_required", message("consent.purpose_required"))
     if len(text) > 500 or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
-        raise ConsentError(
-            "purpose_invalid",
-            message("consent.purpose_invalid"),
-        )
+        raise ConsentError("purpose_invalid", message("consent.purpose_invalid"))
     return text
 
 
@@ -43,12 +40,17 @@ def _check_groups(groups: list[str]) -> list[str]:
 
 def _check_period(period_start: date, period_end: date, now: datetime) -> None:
     if period_start < local_date(now) or period_end < period_start:
-        raise ConsentError(
-            "bad_period",
-            message("consent.bad_period"),
-        )
+        raise ConsentError("bad_period", message("consent.bad_period"))
     if period_end > add_years(period_start, MAX_YEARS):
         raise ConsentError("period_too_long", message("consent.period_too_long"))
+
+
+def _existing(db: Session, consent_id: str) -> ConsentRequest:
+    """The consent request ``consent_id``, or ``not_found`` (404) for any party."""
+    row = db.get(ConsentRequest, consent_id)
+    if row is None:
+        raise ConsentError("not_found", message("consent.not_found"), status=404)
+    return row
 
 
 def _check_initiator(initiator: Party | None, employer: str | None) -> None:
@@ -141,9 +143,7 @@ class Transitions(ServiceBase):
 
     def _decide_as(self, consent_id: str, actor: Party, now: datetime, decision: str) -> ConsentView:
         with Session(self._engine, expire_on_commit=False) as db:
-            row = db.get(ConsentRequest, consent_id)
-            if row is None:
-                raise ConsentError("not_found", message("consent.not_found"), status=404)
+            row = _existing(db, consent_id)
             today = local_date(now)
             state = lc.state_at(row, today)
             side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=today))
@@ -184,9 +184,7 @@ class Transitions(ServiceBase):
     def revoke(self, consent_id: str, actor: Party, *, now: datetime) -> ConsentView:
         """Either party may revoke at any time, alone; revocation wins over everything."""
         with Session(self._engine, expire_on_commit=False) as db:
-            row = db.get(ConsentRequest, consent_id)
-            if row is None:
-                raise ConsentError("not_found", message("consent.not_found"), status=404)
+            row = _existing(db, consent_id)
             side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if row.state == lc.REVOKED:
                 raise ConsentError("already_revoked", message("consent.already_revoked"), status=409)
@@ -211,22 +209,14 @@ class Transitions(ServiceBase):
     ) -> ConsentView:
         """Narrowing (fewer groups, earlier end) needs no new approval; widening is a new request."""
         with Session(self._engine, expire_on_commit=False) as db:
-            row = db.get(ConsentRequest, consent_id)
-            if row is None:
-                raise ConsentError("not_found", message("consent.not_found"), status=404)
+            row = _existing(db, consent_id)
             is_requester = (actor.kind, actor.id) == (row.requester_kind, row.requester_id)
             if not is_requester:
                 lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
             if not groups or not set(groups) <= set(row.groups) or period_end > row.period_end:
-                raise ConsentError(
-                    "widening",
-                    message("consent.widening"),
-                )
+                raise ConsentError("widening", message("consent.widening"))
             if period_end < local_date(now) or period_end < row.period_start:
-                raise ConsentError(
-                    "bad_period",
-                    message("consent.bad_new_end"),
-                )
+                raise ConsentError("bad_period", message("consent.bad_new_end"))
             if lc.state_at(row, local_date(now)) in lc.TERMINAL:
                 raise ConsentError("closed", message("consent.closed"))
             row.groups, row.period_end, row.updated_at = list(dict.fromkeys(groups)), period_end, now
