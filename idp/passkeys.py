@@ -4,6 +4,10 @@ Registration and authentication ceremonies keep their challenge server-side in a
 session, used once. Sign-in uses discoverable credentials (no username typed), requires
 user verification, and maps the result to RFC 8176 ``amr``: ``hwk`` for a device-bound key,
 ``swk`` for a synced (backed-up) passkey, plus ``user`` and ``mfa`` for user verification.
+
+py_webauthn is imported on the first ceremony, not with this module: with its CBOR, ASN.1 and X.509
+dependencies it is about 15 MiB resident in every worker, most of which never sees a passkey
+(issue 14: RSS per worker at rest ≤ 120 MiB).
 """
 
 from __future__ import annotations
@@ -15,20 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from common.errors import GenbaError
 from idp.models import Account, Passkey
@@ -58,6 +48,14 @@ class Ceremony:
 
 
 def registration_options(*, config: IdpConfig, account: Account, existing: list[Passkey], rng: Randomness) -> Ceremony:
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     challenge = rng.token_bytes(32)
     options = generate_registration_options(
         rp_id=config.rp_id,
@@ -86,6 +84,9 @@ def register(
     now: datetime,
 ) -> Passkey:
     """Verify ``navigator.credentials.create()`` output (WebAuthn §7.1) and store the credential."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -118,6 +119,9 @@ def register(
 
 
 def authentication_options(*, config: IdpConfig, rng: Randomness) -> Ceremony:
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     challenge = rng.token_bytes(32)
     options = generate_authentication_options(
         rp_id=config.rp_id,
@@ -131,6 +135,9 @@ def authenticate(
     *, session: Session, config: IdpConfig, credential: dict[str, Any], challenge: str, now: datetime
 ) -> tuple[Passkey, Authentication]:
     """Verify ``navigator.credentials.get()`` output (WebAuthn §7.2) against a stored passkey."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         raw_id = b64url_decode(str(credential["rawId"]))
     except (KeyError, ValueError, TypeError) as exc:

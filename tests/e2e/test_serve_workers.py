@@ -107,6 +107,8 @@ def test_fresh_connections_reach_both_workers_and_sigterm_stops_them(served: Ser
         with httpx.Client(timeout=10) as client:  # a new TCP connection each time
             assert client.get(served.url("/healthz")).status_code == 200
     workers = {pid for pid in group_members(served.process.pid) if parent_of(pid) == served.process.pid}
+    for pid in workers:  # issue 14, memory per worker: glibc arenas bounded in every worker
+        assert b"MALLOC_ARENA_MAX=2\0" in Path(f"/proc/{pid}/environ").read_bytes(), pid
 
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0, served.output.text()
