@@ -116,7 +116,7 @@ class KeyedCache(Generic[K, V]):
             if key is None:
                 self._entries.clear()
             else:
-                self._entries.pop(key, None)  # type: ignore[call-overload]
-                # keys are the table's primary key; an int key is published as text
-                if key.isdigit():
-                    self._entries.pop(int(key), None)  # type: ignore[call-overload]
+                # keys are the table's primary key; an integer key is published as text
+                for name in (key, int(key)) if key.isdigit() else (key,):
+                    if name in self._entries:
+                        del self._entries[name]  # type: ignore[arg-type]
