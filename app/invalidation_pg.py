@@ -59,12 +59,17 @@ class Listener:
         self.bus = bus
         self.worker = secrets.token_hex(4)
         self._monotonic = monotonic
-        self._lease = lease
+        self.lease = lease
         self._heartbeat = heartbeat
         self._listening = False
         self._trusted_until = 0.0
         self._sent = 0.0
         self._stop = threading.Event()
+        self._retry_now = threading.Event()
+        #: seconds between a lost connection and the next attempt
+        self.retry = RETRY_SECONDS
+        #: how many times the listener has started listening (each one emptied the caches)
+        self.connections = 0
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
         #: the backend pid of the notification connection while it is up
@@ -86,14 +91,31 @@ class Listener:
 
     def stop(self) -> None:
         self._stop.set()
+        self._retry_now.set()
         self._set_listening(False)
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
+            self._wake()
             self._thread.join(timeout=5)
 
-    def wait_until(self, listening: bool, timeout: float = 10.0) -> bool:
-        """Block until the listener is (or is not) listening; for tests and start-up."""
+    def reconnect_now(self) -> None:
+        """Try again at once instead of after ``retry`` seconds."""
+        self._retry_now.set()
+
+    def _wake(self) -> None:
+        """A notification of nothing, so a listener waiting for one sees it is stopped."""
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("SELECT pg_notify(%s, '{}')", (CHANNEL,))
+        except psycopg.Error:
+            pass  # nothing to wake: it ends on its own within a heartbeat
+
+    def wait_until(self, listening: bool, *, connections: int = 0, timeout: float = 10.0) -> bool:
+        """Block until the listener is (or is not) listening, after at least ``connections``
+        connections; for tests and start-up."""
         with self.changed:
-            return self.changed.wait_for(lambda: self._listening == listening, timeout=timeout)
+            return self.changed.wait_for(
+                lambda: self._listening == listening and self.connections >= connections, timeout=timeout
+            )
 
     def _set_listening(self, value: bool) -> None:
         with self.changed:
@@ -110,7 +132,8 @@ class Listener:
             finally:
                 self._set_listening(False)
                 self.pid = None
-            self._stop.wait(RETRY_SECONDS)
+            self._retry_now.wait(self.retry)
+            self._retry_now.clear()
 
     def _listen(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
@@ -122,6 +145,7 @@ class Listener:
             applied = int(row[0]) if row else 0
             self.bus.clear()  # what was committed before LISTEN is read again from the database
             self._report(conn, applied)
+            self.connections += 1
             self._set_listening(True)
             log.info("cache invalidation listening (worker %s)", self.worker)
             while not self._stop.is_set():
@@ -141,6 +165,8 @@ class Listener:
             return 0
         if "f" in notice:
             return int(notice["f"])
+        if "t" not in notice:
+            return 0  # a wake-up (``stop``)
         key = notice.get("k")
         self.bus.publish(str(notice.get("t")), None if key is None else str(key))
         return 0
@@ -148,7 +174,7 @@ class Listener:
     def _report(self, conn: psycopg.Connection, applied: int) -> None:
         sent = self._monotonic()
         conn.execute("SELECT set_config('application_name', %s, false)", (f"{PREFIX}{self.worker}:{applied}",))
-        self._sent, self._trusted_until = sent, sent + self._lease
+        self._sent, self._trusted_until = sent, sent + self.lease
 
 
 class PgFence:
