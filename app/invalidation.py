@@ -59,27 +59,26 @@ class SqliteProbe:
                 self._version = version
         return True
 
-    def close(self) -> None:
-        self._conn.close()
-
 
 @dataclass
 class WorkerInvalidation:
-    """A worker's bus and what feeds it; :meth:`start` and :meth:`stop` from the lifespan."""
+    """A worker's bus and what feeds it; :meth:`start` and :meth:`stop` from the lifespan (which may
+    run more than once at a time for one application, as tests do: the last stop stops)."""
 
     bus: InvalidationBus
     listener: Listener | None = None
     probe: SqliteProbe | None = None
+    _running: int = 0
 
     def start(self) -> None:
-        if self.listener is not None:
+        self._running += 1
+        if self._running == 1 and self.listener is not None:
             self.listener.start()
 
     def stop(self) -> None:
-        if self.listener is not None:
+        self._running -= 1
+        if self._running == 0 and self.listener is not None:
             self.listener.stop()
-        if self.probe is not None:
-            self.probe.close()
 
 
 def worker_invalidation(engine: Engine) -> WorkerInvalidation:

@@ -86,6 +86,7 @@ class Listener:
         return "listening" if self.trusted() else "database-fallback"
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"genba-cache-{self.worker}", daemon=True)
         self._thread.start()
 

@@ -11,149 +11,30 @@ applied the change, and the tests wait for listener states on a condition.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from joserfc import jws
-from sqlalchemy import Engine
 from sqlmodel import Session
-from typer.testing import CliRunner
 
-from app import database
-from app.cli import cli
-from tests.conftest import TEST_SECRET
 from tests.support.clock import FrozenClock
-from tests.support.oidc import Client, tokens
-from tests.support.web import build_app, runtime
+from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce
+from tests.support.web import csrf_of, runtime, sign_in
+from tests.support.workers import (
+    EMPLOYER,
+    SYSTEM,
+    TECHNICIAN,
+    Worker,
+    client_token,
+    employer_reads_technician,
+    refresh,
+    scene,
+    userinfo,
+    warm,
+)
 from tests.support.world import world_of
-
-EMPLOYER = "31000000000018"
-TECHNICIAN = "10000000000019"
-SYSTEM = "勤怠管理システム"
-REGISTRATION = "initial-access-token-for-the-tests"
-
-
-@dataclass
-class Worker:
-    app: FastAPI
-    api: TestClient
-
-    @property
-    def engine(self) -> Engine:
-        engine: Engine = self.app.state.engine
-        return engine
-
-
-@dataclass
-class Scene:
-    """The employer's own system (authorization code, refresh, client credentials; registered with a
-    registration access token), a technician of the employer signed in to it, and their tokens."""
-
-    rp: Client
-    registration_token: str
-    access_token: str
-    refresh_token: str
-    gid: str
-
-
-def start_workers(stack: ExitStack, tmp: Path, db_url: str, clock: FrozenClock, count: int = 2) -> list[Worker]:
-    workers = []
-    for n in range(count):
-        engine = database.make_engine(db_url)
-        stack.callback(engine.dispose)
-        settings = {"registration_token_sha256": hashlib.sha256(REGISTRATION.encode()).hexdigest()}
-        app = build_app(tmp / f"worker{n}", db_url, engine, clock, **settings)
-        api = stack.enter_context(TestClient(app, base_url="http://localhost"))
-        listener = app.state.invalidation.listener
-        assert listener is None or listener.wait_until(True)
-        workers.append(Worker(app, api))
-    return workers
-
-
-@pytest.fixture
-def workers(tmp_path: Path, db_url: str, clock: FrozenClock, db: Session) -> Iterator[list[Worker]]:
-    # ``db`` is requested so the tables are emptied after the test
-    with ExitStack() as stack:
-        yield start_workers(stack, tmp_path, db_url, clock)
-
-
-@pytest.fixture
-def genba(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> Any:
-    """``genba …`` in this process, on the workers' database, with the CLI's own engine."""
-    monkeypatch.setenv("GENBA_DATABASE_URL", db_url)
-    monkeypatch.setenv("GENBA_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("GENBA_ENVIRONMENT", "test")
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> dict[str, Any]:
-        result = CliRunner().invoke(cli, [*args, "--json"])
-        assert result.exit_code == 0, result.stderr + result.stdout
-        answer: dict[str, Any] = json.loads(result.stdout)
-        return answer
-
-    return run
-
-
-def scene(workers: list[Worker]) -> Scene:
-    app = workers[0].app
-    with Session(runtime(app).engine, expire_on_commit=False) as s:
-        world = (
-            world_of(app, s)
-            .employer(EMPLOYER, "株式会社 山田工務店", address="東京都江東区")
-            .technician(TECHNICIAN, totp=True, employer=EMPLOYER)
-            .client(
-                SYSTEM,
-                ["https://rp.example.jp/cb"],
-                owner_employer=EMPLOYER,
-                grant_types=["authorization_code", "refresh_token", "client_credentials"],
-                with_registration_token=True,
-            )
-        )
-        s.commit()
-    made = world.clients[SYSTEM]
-    rp = Client(made.client.client_id, made.client_secret)
-    got = tokens(workers[0].api, app, rp, world.logins[TECHNICIAN], scope="openid offline_access")
-    gid = json.loads(jws.extract_compact(got["access_token"].encode()).payload)["gid"]
-    assert made.registration_access_token is not None
-    return Scene(rp, made.registration_access_token, got["access_token"], got["refresh_token"], gid)
-
-
-def userinfo(worker: Worker, token: str) -> int:
-    return worker.api.get("/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code
-
-
-def client_token(worker: Worker, rp: Client, secret: str | None = None) -> int:
-    form = {"grant_type": "client_credentials"}
-    return worker.api.post("/token", data=form, auth=(rp.client_id, secret or rp.client_secret or "")).status_code
-
-
-def refresh(worker: Worker, rp: Client, token: str) -> int:
-    form = {"grant_type": "refresh_token", "refresh_token": token}
-    return worker.api.post("/token", data=form, auth=(rp.client_id, rp.client_secret or "")).status_code
-
-
-def employer_reads_technician(worker: Worker, rp: Client) -> int:
-    """The employer's system reads its technician through the data API (relationship: current employer)."""
-    issued = worker.api.post("/token", data={"grant_type": "client_credentials"}, auth=(rp.client_id, rp.client_secret))
-    assert issued.status_code == 200, issued.text
-    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-    return worker.api.get(f"/api/v1/technicians/{TECHNICIAN}", headers=bearer).status_code
-
-
-def warm(workers: list[Worker], check: Any, expected: int) -> None:
-    """Each worker answers twice, so the second answer comes from its caches where it has them."""
-    for worker in workers:
-        for _ in range(2):
-            assert check(worker) == expected
 
 
 def test_disable_client_through_the_registration_endpoint_or_the_cli(workers: list[Worker], genba: Any) -> None:
@@ -237,3 +118,45 @@ def test_end_affiliation_through_the_cli(workers: list[Worker], genba: Any, cloc
     genba("admin", "end-affiliation", "--technician-id", TECHNICIAN, "--end", yesterday)
     for worker in workers:
         assert employer_reads_technician(worker, s.rp) == 403
+
+
+def test_revoke_consent_through_the_page(workers: list[Worker], clock: FrozenClock) -> None:
+    """docs/domain.md rule 1 (revocation wins at once) and issue 14: once the employer withdraws a
+    two-party consent on its page on one worker, a token relying on it is refused by every worker at
+    the very next request (RFC 9396: the authorization details it carries are no longer valid)."""
+    app, browser = workers[0].app, workers[0].api
+    vendor = "42000000000017"
+    with Session(runtime(app).engine, expire_on_commit=False) as s:
+        world = (
+            world_of(app, s)
+            .employer(EMPLOYER, "株式会社 山田工務店", address="東京都江東区")
+            .employer(vendor, "勤怠ソフト株式会社", address="大阪府", phone="06-1234-5678")
+            .technician(TECHNICIAN, totp=True, employer=EMPLOYER)
+            .staff(EMPLOYER, "admin", "山田 花子", role="admin")
+            .client(SYSTEM, ["https://rp.example.jp/cb"], owner_employer=vendor)
+        )
+        s.commit()
+    rp = Client(world.clients[SYSTEM].client.client_id, world.clients[SYSTEM].client_secret)
+    wanted = {"groups": ["qualifications"], "purpose": "資格確認", "period_end": "2027-03-31"}
+    details = [{"type": "genba_technician_data", **wanted}]
+    sign_in(browser, app, world.logins[TECHNICIAN])
+    verifier, challenge = pkce()
+    asked = {"code_challenge": challenge, "code_challenge_method": "S256"}
+    link = authorize_url(rp, authorization_details=json.dumps(details, ensure_ascii=False), **asked)
+    result = follow_to_client(browser, link)
+    assert "code" in result, result
+    granted = exchange(browser, rp, result["code"], verifier).json()
+    consent_id = granted["authorization_details"][0]["consent_id"]
+    bearer = {"Authorization": f"Bearer {granted['access_token']}"}
+    with TestClient(app, base_url="http://localhost") as employer:
+        clock.advance(seconds=30)
+        sign_in(employer, app, world.logins[f"{EMPLOYER}-admin"])
+        inbox = employer.get("/consent/employer")
+        form = {"csrf_token": csrf_of(inbox.text), "decision": "approve", f"id_{consent_id}": "1"}
+        assert employer.post("/consent/employer/bulk", data=form).status_code == 200
+        warm(workers, lambda w: w.api.get("/api/v1/technicians/me", headers=bearer).status_code, 200)
+        inbox = employer.get("/consent/employer")
+        revoked = employer.post(f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+        assert revoked.status_code == 200
+    for worker in workers:
+        assert worker.api.get("/api/v1/technicians/me", headers=bearer).status_code == 401
