@@ -40,24 +40,30 @@ class SqliteProbe:
     """``PRAGMA data_version`` on a connection of its own: changed means another connection committed."""
 
     def __init__(self, path: str, bus: InvalidationBus) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False)
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._bus = bus
-        self._version = self._read()
+        self._version = -1
         bus.probe = self
         bus.describe = lambda: "data-version"
 
-    def _read(self) -> int:
-        row = self._conn.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
     def __call__(self) -> bool:
         with self._lock:
-            version = self._read()
-            if version != self._version:
+            if self._conn is None:  # a new connection counts its own versions: start afresh
+                self._conn = sqlite3.connect(self._path, check_same_thread=False)
+                self._version = -1
+            row = self._conn.execute("PRAGMA data_version").fetchone()
+            if int(row[0]) != self._version:
                 self._bus.clear()
-                self._version = version
+                self._version = int(row[0])
         return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 @dataclass
@@ -79,6 +85,8 @@ class WorkerInvalidation:
         self._running -= 1
         if self._running == 0 and self.listener is not None:
             self.listener.stop()
+        if self._running == 0 and self.probe is not None:
+            self.probe.close()
 
 
 def worker_invalidation(engine: Engine) -> WorkerInvalidation:

@@ -79,18 +79,12 @@ def build_oauth(
     to (without one nothing is cached: idp/oauth/hot_cache.py)."""
     keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
     caches = HotCaches(invalidation)
+    details_valid = details_handler.still_valid if details_handler else None
     services = OAuthServices(
         config=config,
         engine=engine,
         keys=keys,
-        tokens=TokenService(
-            config,
-            keys,
-            clock,
-            rng,
-            details_valid=details_handler.still_valid if details_handler else None,
-            caches=caches,
-        ),
+        tokens=TokenService(config, keys, clock, rng, details_valid=details_valid, caches=caches),
         dpop=DPoPVerifier(config, derive_key(master_secret, "dpop-nonce"), replay),
         replay=replay,
         clock=clock,
