@@ -70,6 +70,7 @@ class Listener:
         self.retry = RETRY_SECONDS
         #: how many times the listener has started listening (each one emptied the caches)
         self.connections = 0
+        self._warned = False
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
         #: the backend pid of the notification connection while it is up
@@ -128,8 +129,10 @@ class Listener:
             try:
                 self._listen()
             except Exception as exc:  # the connection was lost or refused: read the database meanwhile
-                if not self._stop.is_set():
-                    log.warning("cache invalidation not listening (%s); reading the database", type(exc).__name__)
+                if not self._stop.is_set():  # once per outage, not once per attempt
+                    level = logging.DEBUG if self._warned else logging.WARNING
+                    self._warned = True
+                    log.log(level, "cache invalidation not listening (%s); reading the database", type(exc).__name__)
             finally:
                 self._set_listening(False)
                 self.pid = None
@@ -147,6 +150,7 @@ class Listener:
             self.bus.clear()  # what was committed before LISTEN is read again from the database
             self._report(conn, applied)
             self.connections += 1
+            self._warned = False
             self._set_listening(True)
             log.info("cache invalidation listening (worker %s)", self.worker)
             while not self._stop.is_set():
