@@ -97,7 +97,8 @@ def test_a_cut_notification_connection_falls_back_to_the_database(workers: list[
 def test_the_fence_waits_for_live_workers_at_most_its_bound(workers: list[Worker], db_url: str) -> None:
     """Issue 14 write-side fence: with every live worker listening, the fence returns as soon as they
     have applied it; a live listener that never confirms (here a connection that says it is one and
-    then does nothing) holds the writer for the bound and no longer (injected clock: nothing sleeps)."""
+    then does nothing) holds the writer for the bound and no longer, and not at all once its last
+    report is older than the lease (injected clock: nothing sleeps)."""
     if not db_url.startswith("postgresql"):
         return  # SQLite: one process reads the file's data version before believing a cache, no fence
     engine = workers[0].engine
@@ -113,4 +114,9 @@ def test_the_fence_waits_for_live_workers_at_most_its_bound(workers: list[Worker
         fence = PgFence(engine, bound=2.0, poll=0.25, lease=3600.0, monotonic=lambda: now[0], wait=wait)
         assert fence() is False
         assert 2.0 <= now[0] < 2.25 + 1e-9
+        # a listener that has not reported within the lease is not waited for: its worker has stopped
+        # believing its caches (here a lease of 0 s, which every earlier report is outside of)
+        now[0] = 0.0
+        assert PgFence(engine, bound=2.0, lease=0.0, monotonic=lambda: now[0], wait=wait)() is True
+        assert now[0] == 0.0
     assert PgFence(engine, bound=2.0)() is True  # the stuck one is gone: nothing to wait for
