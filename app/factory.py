@@ -13,6 +13,7 @@ from app import certificate_pages, error_handlers, history_pages, ops, wallet_pa
 from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.gate_wiring import RegisterGate
+from app.invalidation import install_fence, worker_invalidation
 from app.lifespan import worker_lifespan
 from app.logs import protect_library_loggers
 from app.middleware import (
@@ -72,6 +73,8 @@ def create_app(
     )
     rng = rng or SystemRandomness()
     config = idp_config(settings)
+    invalidation = worker_invalidation(engine)  # the worker's caches, told of changes by the database
+    install_fence(engine, bound=settings.cache_fence_seconds)
     app = FastAPI(
         title="Genba ID",
         version="0.1.0",
@@ -82,6 +85,7 @@ def create_app(
             settings.logout_retry_seconds, settings.worker_threads, settings.purge_interval_seconds, clock
         ),
     )
+    app.state.invalidation = invalidation
     _build_state(app, settings, config, engine=engine, clock=clock, rng=rng)
     _include_routes(app)
     error_handlers.install(app)
@@ -114,6 +118,7 @@ def _build_state(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
         wallet_providers=trusted_wallet_providers(settings),
+        invalidation=app.state.invalidation.bus,
     )
     app.state.oauth.issuer.id_token_extra = ccus_id_token(app.state.consent, clock)
     app.state.wallet = build_wallet(

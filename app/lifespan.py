@@ -26,6 +26,9 @@ def worker_lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        invalidation = getattr(app.state, "invalidation", None)
+        if invalidation is not None:
+            invalidation.start()  # the listener (PostgreSQL): until it listens, the caches are not believed
         tasks = [asyncio.create_task(_retry_logout(app, retry_seconds))] if retry_seconds > 0 else []
         if purge_seconds > 0:
             window = app.state.idp.config.throttle_window
@@ -36,9 +39,13 @@ def worker_lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock:
                 app.state.engine, clock, every=purge_seconds, throttle_window=window
             )
             tasks.append(asyncio.create_task(every))
-        yield
-        for task in tasks:
-            task.cancel()
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            if invalidation is not None:
+                invalidation.stop()
 
     return lifespan
 

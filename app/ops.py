@@ -142,7 +142,8 @@ def _keys_open(request: Request) -> bool:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> Response:
-    """Readiness: the database (and Redis, when configured) answer; 503 otherwise."""
+    """Readiness: the database (and Redis, when configured) answer; 503 otherwise. Also says how the
+    worker's caches learn of changes (``checks.invalidation``), which does not decide readiness."""
     checks: dict[str, Any] = {}
     try:
         with request.app.state.engine.connect() as conn:
@@ -160,6 +161,12 @@ def readyz(request: Request) -> Response:
         except Exception as exc:
             checks["redis"] = type(exc).__name__
     ready = all(v == "ok" for v in checks.values())
+    invalidation = getattr(request.app.state, "invalidation", None)
+    if invalidation is not None:
+        # how this worker learns of changes to what it caches: "listening" (PostgreSQL notifications),
+        # "data-version" (SQLite) or "database-fallback" (not listening: every look-up reads the
+        # database, still correct, so still ready; docs/operations.md "Worker caches")
+        checks["invalidation"] = invalidation.bus.describe()
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     #: how often each worker deletes expired rows (c_nonces, interactions, PAR, replay entries...); 0 = never
     purge_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
 
+    #: how long a revoking write (client disabled, token or grant revoked, account disabled) waits after
+    #: COMMIT for every worker to confirm it emptied its cached copy (PostgreSQL; docs/operations.md
+    #: "Worker caches"); not below the listeners' lease of 1.5 s, so a worker that never confirms has
+    #: stopped believing its caches by the time the write returns
+    cache_fence_seconds: float = Field(default=2.0, ge=1.5, le=30)
+
     throttle_window_seconds: int = Field(default=3600, ge=60)
 
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)

@@ -117,6 +117,10 @@ CATALOGUE: dict[str, Message] = {
         "現在の所属開始日より後にしてください", "must be after the current affiliation's start"
     ),
     "field.no_affiliation": Message("現在の所属がありません", "has no current affiliation"),
+    "field.unknown_client": Message("登録されていないクライアントです", "is not a registered client"),
+    "field.client_without_secret": Message("シークレットを持たないクライアントです", "is a client without a secret"),
+    "field.unknown_grant": Message("そのグラントはありません", "is not a grant of this provider"),
+    "field.not_access_token": Message("アクセストークンではありません", "is not a JWT access token"),
     "field.end_before_start": Message("所属開始日より前です", "is before the affiliation's start"),
     "field.password_short": Message("{length}文字以上にしてください", "must be at least {length} characters"),
     "field.password_long": Message("{length}文字以内にしてください", "must be at most {length} characters"),

@@ -28,7 +28,8 @@ What each name is for, by who needs it:
 
 Accounts (the register's people and companies; docs/domain.md "Facts about records"; keyword-only
 repository functions, docs/architecture.md "Conventions the code keeps"): :func:`create_technician`,
-:func:`create_employer`, :func:`create_staff`, :func:`create_operator` and :func:`link_affiliation` are
+:func:`create_employer`, :func:`create_staff`, :func:`create_operator`, :func:`link_affiliation` and
+:func:`end_affiliation` are
 how the CLI, the demo and benchmarks add people (birth date and face photo fixed at registration);
 :func:`find_technician`, :func:`find_employer`, :func:`find_login_account`,
 :func:`technician_for_account`, :func:`staff_for_account` and :func:`affiliation_history` are how pages,
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
         create_operator,
         create_staff,
         create_technician,
+        end_affiliation,
         find_employer,
         find_login_account,
         find_technician,
@@ -159,6 +161,7 @@ __all__ = [
     "create_technician",
     "current_totp_code",
     "derive_key",
+    "end_affiliation",
     "enrol_totp_directly",
     "expired_rows",
     "find_employer",
@@ -188,6 +191,7 @@ _HOMES: dict[str, str] = {
     "find_employer": "idp.accounts",
     "find_login_account": "idp.accounts",
     "find_technician": "idp.accounts",
+    "end_affiliation": "idp.accounts",
     "link_affiliation": "idp.accounts",
     "staff_for_account": "idp.accounts",
     "technician_for_account": "idp.accounts",

@@ -12,11 +12,14 @@ from sqlmodel import Session
 
 from app.cli.common import JsonOpt, emit, fail, out, parse_day, passwords_for, settings_or_fail, transaction
 from app.settings import Settings
+from common.messages import message
 from idp.public import (
     AuditEvents,
+    FieldProblem,
     SecretBox,
     SystemRandomness,
     enrol_totp_directly,
+    find_technician,
     normalise_14_digit_id,
     record_audit_event,
     system_clock,
@@ -25,6 +28,7 @@ from idp.public import create_employer as new_employer
 from idp.public import create_operator as new_operator
 from idp.public import create_staff as new_staff
 from idp.public import create_technician as new_technician
+from idp.public import end_affiliation as close_affiliation
 from idp.public import link_affiliation as new_affiliation
 
 admin_cli = typer.Typer(help="Create accounts and affiliations", no_args_is_help=True)
@@ -220,3 +224,23 @@ def link_affiliation(
         data,
         lambda: out.print(f"linked {data['technician_id']} to {data['employer_id']} from {data['start_date']}"),
     )
+
+
+@admin_cli.command("end-affiliation")
+def end_affiliation_cmd(
+    technician_id: Annotated[str, typer.Option()],
+    end: Annotated[str, typer.Option(help="Last day YYYY-MM-DD")],
+    as_json: JsonOpt = False,
+) -> None:
+    """End a technician's current affiliation: from the next day the employer's relationship rules no
+    longer apply (docs/domain.md), at the very next request to any worker."""
+    settings = settings_or_fail()
+    end_date = parse_day(end, "end")
+    technician_id = normalise_14_digit_id(technician_id, field="technician_id")
+    with transaction(settings) as session:
+        technician = find_technician(session=session, technician_id=technician_id)
+        if technician is None or technician.id is None:
+            fail(FieldProblem("technician_id", message("field.unknown_technician")))
+        ended = close_affiliation(session=session, technician_pk=technician.id, end_date=end_date)
+        data = {"technician_id": technician_id, "end_date": end_date.isoformat(), "employer_pk": ended.employer_pk}
+    emit(as_json, data, lambda: out.print(f"ended the affiliation of {technician_id} on {data['end_date']}"))

@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from app import database
+from app.invalidation import install_fence
 from app.settings import Settings, SettingsError, load_settings
 from common.errors import GenbaError
 from idp.public import FieldProblem, Passwords, parse_date
@@ -50,6 +51,8 @@ def settings_or_fail() -> Settings:
 def transaction(settings: Settings) -> Iterator[Session]:
     """One transaction: committed on success, rolled back (nothing stored) on any error."""
     engine = database.make_engine(settings.database_url)
+    # a revoking change returns only once every running worker has applied it (app/invalidation.py)
+    install_fence(engine, bound=settings.cache_fence_seconds)
     try:
         with Session(engine) as session:
             try:

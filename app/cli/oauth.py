@@ -1,4 +1,5 @@
-"""``genba admin create-client`` and ``genba keys rotate | list``."""
+"""``genba admin create-client | disable-client | rotate-client-secret | revoke-grant | revoke-token``
+and ``genba keys rotate | list``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from app import database
 from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, settings_or_fail, transaction
 from idp.models import OAuthClient, SigningKey
-from idp.oauth.public import SigningKeyError, create_client, rotate_signing_key
+from idp.oauth.public import (
+    SigningKeyError,
+    create_client,
+    disable_client,
+    revoke_access_token,
+    revoke_grant_by_id,
+    rotate_client_secret,
+    rotate_signing_key,
+)
 from idp.public import SecretBox, SystemRandomness, system_clock
 from register.owners import set_owner
 
@@ -140,6 +149,50 @@ def create_client_cmd(
         owner = set_owner(session=session, client=row, employer_id=owner_employer_id, orderer_code=owner_orderer_id)
         data = _created_client(row, new.client_secret, owner.label() if owner else None)
     emit(as_json, data, lambda: out.print("created client " + ", ".join(f"{k}={v}" for k, v in data.items())))
+
+
+ClientIdArg = Annotated[str, typer.Argument(help="client_id of the relying party")]
+
+
+@admin_cli.command("disable-client")
+def disable_client_cmd(client_id: ClientIdArg, as_json: JsonOpt = False) -> None:
+    """Disable a relying party: it can no longer get tokens and its tokens stop working; every
+    running worker refuses it before this command returns (docs/operations.md "Worker caches")."""
+    with transaction(settings_or_fail()) as session:
+        disable_client(session=session, client_id=client_id)
+    emit(as_json, {"client_id": client_id, "disabled": True}, lambda: out.print(f"disabled client {client_id}"))
+
+
+@admin_cli.command("rotate-client-secret")
+def rotate_client_secret_cmd(client_id: ClientIdArg, as_json: JsonOpt = False) -> None:
+    """A new client secret, printed once; the old one is refused by every worker from now on."""
+    with transaction(settings_or_fail()) as session:
+        secret = rotate_client_secret(session=session, client_id=client_id, rng=SystemRandomness())
+    data = {"client_id": client_id, "client_secret": secret}
+    emit(as_json, data, lambda: out.print(f"new secret of {client_id}: {secret}"))
+
+
+@admin_cli.command("revoke-grant")
+def revoke_grant_cmd(
+    grant_id: Annotated[str, typer.Argument(help="the grant (gid of its access tokens)")], as_json: JsonOpt = False
+) -> None:
+    """Revoke a grant: its refresh tokens and every access token carrying its gid stop working."""
+    with transaction(settings_or_fail()) as session:
+        revoke_grant_by_id(session=session, grant_id=grant_id, now=system_clock())
+    emit(as_json, {"grant_id": grant_id, "revoked": True}, lambda: out.print(f"revoked grant {grant_id}"))
+
+
+@admin_cli.command("revoke-token")
+def revoke_token_cmd(
+    token: Annotated[str, typer.Argument(help="the access token (a JWT), or - to read it from stdin")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke one access token (RFC 7009 §2) until it would have expired; reading it from stdin keeps
+    it out of the shell's history."""
+    value = sys.stdin.read() if token == "-" else token  # noqa: S105 ("-" is not a password)
+    with transaction(settings_or_fail()) as session:
+        jti = revoke_access_token(session=session, token=value)
+    emit(as_json, {"jti": jti, "revoked": True}, lambda: out.print(f"revoked access token {jti}"))
 
 
 @keys_cli.command("rotate")

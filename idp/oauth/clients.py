@@ -20,6 +20,7 @@ from common.messages import message
 from common.outbound import OutboundPolicy, check_url
 from idp.models import Account, OAuthClient
 from idp.oauth.config import OFFERED_SCOPES
+from idp.oauth.hot_cache import HotCaches
 from idp.oauth.redirect_uris import LOOPBACK_HOSTS, check_redirect_uri_registration, redirect_uri_matches
 from idp.runtime import Randomness, token_urlsafe
 from idp.validation import FieldProblem, clean_text
@@ -292,26 +293,33 @@ def _check_logout_uris(
             ) from None
 
 
-def find_client(session: Session, client_id: str | None) -> RegisteredClient | None:
+def find_client(session: Session, client_id: str | None, caches: HotCaches | None = None) -> RegisteredClient | None:
+    """The enabled client ``client_id``; with ``caches``, from the worker's cache when it may be
+    believed (idp/oauth/hot_cache.py), else from ``session``."""
     if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
         return None
-    row = session.get(OAuthClient, client_id)
+    row = caches.client(session, client_id) if caches is not None else session.get(OAuthClient, client_id)
     return RegisteredClient(row) if row is not None and not row.disabled else None
 
 
 def find_client_and_account(
-    session: Session, client_id: str | None, account_id: int
+    session: Session, client_id: str | None, account_id: int, caches: HotCaches | None = None
 ) -> tuple[RegisteredClient, Account] | None:
-    """``find_client`` and the account, in one round trip: ``None`` unless both exist and the
-    client is enabled (both rows land in the session, where later ``get()`` calls find them)."""
+    """``find_client`` and the account, in one round trip or none (from ``caches``): ``None`` unless
+    both exist and the client is enabled. Without ``caches`` both rows land in the session, where
+    later ``get()`` calls find them; with them the rows are detached copies, never to be changed."""
     if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
         return None
-    both = (
-        select(OAuthClient, Account)
-        .join_from(OAuthClient, Account, col(Account.id) == account_id)  # two look-ups by key, one row
-        .where(col(OAuthClient.client_id) == client_id)
-    )
-    row = session.exec(both).first()
-    if row is None or row[0].disabled:
+    if caches is not None:
+        pair = caches.client_and_account(session, client_id, account_id)
+    else:
+        both = (
+            select(OAuthClient, Account)
+            .join_from(OAuthClient, Account, col(Account.id) == account_id)  # two look-ups by key, one row
+            .where(col(OAuthClient.client_id) == client_id)
+        )
+        found = session.exec(both).first()
+        pair = (found[0], found[1]) if found is not None else None
+    if pair is None or pair[0].disabled:
         return None
-    return RegisteredClient(row[0]), row[1]
+    return RegisteredClient(pair[0]), pair[1]

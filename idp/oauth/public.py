@@ -17,7 +17,9 @@ and :func:`load_wallet_providers`, the operator's trust list for client attestat
 :func:`deliver_now`, the retry of back-channel logout requests (OIDC Back-Channel Logout 1.0 §2.5).
 
 Operators' tools (the CLI): :func:`create_client` (client metadata, RFC 7591 §2, checked as at
-``/register``) and :class:`RegisteredClient`; :func:`rotate_signing_key` and
+``/register``) and :class:`RegisteredClient`; :func:`disable_client`, :func:`rotate_client_secret`,
+:func:`revoke_grant_by_id` and :func:`revoke_access_token` (refused at once by every worker, issue 14);
+:func:`rotate_signing_key` and
 :class:`SigningKeyError` (``idp.oauth.keys.rotate``/``KeyError_``: publish first, sign later, OIDC
 Core §10.1.1).
 
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from idp.oauth.keys import KeyError_ as SigningKeyError
     from idp.oauth.keys import rotate as rotate_signing_key
     from idp.oauth.logout import deliver_now
+    from idp.oauth.operator import disable_client, revoke_access_token, revoke_grant_by_id, rotate_client_secret
     from idp.oauth.redis_store import RedisReplayCache
     from idp.oauth.replay import DatabaseReplayCache
     from idp.oauth.resource import TokenRefused, presented_token, verify_presented, verify_token
@@ -85,11 +88,15 @@ __all__ = [
     "build_oauth",
     "create_client",
     "deliver_now",
+    "disable_client",
     "json_error",
     "load_wallet_providers",
     "mint_access_token",
     "presented_token",
     "requested_claim_names",
+    "revoke_access_token",
+    "revoke_grant_by_id",
+    "rotate_client_secret",
     "rotate_signing_key",
     "safe_description",
     "split_name",
@@ -115,6 +122,10 @@ _HOMES: dict[str, str] = {
     "RegisteredClient": "idp.oauth.clients",
     "rotate_signing_key": "idp.oauth.keys:rotate",
     "SigningKeyError": "idp.oauth.keys:KeyError_",
+    "disable_client": "idp.oauth.operator",
+    "rotate_client_secret": "idp.oauth.operator",
+    "revoke_grant_by_id": "idp.oauth.operator",
+    "revoke_access_token": "idp.oauth.operator",
     # resource servers
     "presented_token": "idp.oauth.resource",
     "verify_presented": "idp.oauth.resource",

@@ -175,7 +175,7 @@ async def userinfo(request: Request, oauth: OAuthDep) -> Response:
             if "openid" not in claims.scope.split():
                 raise challenge("insufficient_scope", message("token.no_openid"))
             grant = claims.grant  # read while checking the token; client and account in one round trip
-            found = find_client_and_account(db, claims.client_id, grant.account_id) if grant else None
+            found = find_client_and_account(db, claims.client_id, grant.account_id, svc.caches) if grant else None
             if grant is None or found is None or found[1].disabled:
                 raise challenge("invalid_token", message("token.invalid"))
             client, account = found

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from common.invalidation import InvalidationBus
 from idp.oauth.attest_auth import AttestJwtClientAuth
 from idp.oauth.attestation import AttestationVerifier, WalletProviders
 from idp.oauth.authorize import AuthorizationEndpoint
@@ -18,6 +19,7 @@ from idp.oauth.discovery import metadata
 from idp.oauth.dpop import DPoPVerifier
 from idp.oauth.endpoints import Introspection, Revocation
 from idp.oauth.grants import ClientCredentials, CodeGrant, PrivateKeyJwt, RefreshGrant, S256Challenge
+from idp.oauth.hot_cache import HotCaches
 from idp.oauth.issuance import IdTokenExtension, Issuer
 from idp.oauth.keys import KeyStore, json_bytes
 from idp.oauth.logout import HttpPoster, Poster
@@ -71,20 +73,25 @@ def build_oauth(
     poster: Poster | None = None,
     details_handler: DetailsHandler | None = None,
     wallet_providers: WalletProviders | None = None,
+    invalidation: InvalidationBus | None = None,
 ) -> OAuthRuntime:
+    """The provider, once per application; ``invalidation`` is the worker's bus its caches listen
+    to (without one nothing is cached: idp/oauth/hot_cache.py)."""
     keys = KeyStore(engine, SecretBox(master_secret, "signing-keys", rng), clock)
+    caches = HotCaches(invalidation)
+    details_valid = details_handler.still_valid if details_handler else None
     services = OAuthServices(
         config=config,
         engine=engine,
         keys=keys,
-        tokens=TokenService(
-            config, keys, clock, rng, details_valid=details_handler.still_valid if details_handler else None
-        ),
+        tokens=TokenService(config, keys, clock, rng, details_valid=details_valid, caches=caches),
         dpop=DPoPVerifier(config, derive_key(master_secret, "dpop-nonce"), replay),
         replay=replay,
         clock=clock,
         rng=rng,
         subject_salt=derive_key(master_secret, "pairwise-subject"),
+        caches=caches,
+        hot_ready=caches.ready if invalidation is not None else (lambda: False),
     )
     issuer = Issuer(services)
     server = GenbaAuthorizationServer(issuer.save_token)

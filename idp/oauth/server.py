@@ -107,7 +107,7 @@ class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         # header, which PostgreSQL cannot even compare) names no client
         if not isinstance(client_id, str) or not (client_id.isascii() and client_id.isprintable()):
             return None
-        return find_client(current_db(), client_id)
+        return find_client(current_db(), client_id, self.services.caches)
 
     def save_token(self, token: dict[str, Any], request: GenbaRequest) -> None:
         self._save_token(token, request)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from idp.oauth.config import OAuthConfig
 from idp.oauth.dpop import DPoPVerifier
+from idp.oauth.hot_cache import HotCaches
 from idp.oauth.keys import KeyStore
 from idp.oauth.replay import ReplayCache
 from idp.oauth.tokens import TokenService
@@ -25,3 +27,8 @@ class OAuthServices:
     clock: Clock
     rng: Randomness
     subject_salt: bytes
+    #: the worker's caches of clients, grants, revoked tokens and accounts (idp/oauth/hot_cache.py)
+    caches: HotCaches = field(default_factory=HotCaches)
+    #: whether those caches may be believed right now (the application sets it to its invalidation
+    #: bus's ``trusted``): a route may answer a hit on the event loop only while this says so
+    hot_ready: Callable[[], bool] = lambda: False

@@ -24,11 +24,12 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import exists, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from idp.models import OAuthGrant, RefreshToken, RevokedToken
 from idp.oauth.config import OAuthConfig
+from idp.oauth.hot_cache import HotCaches
 from idp.oauth.keys import SUPPORTED_ALGS, KeyStore
 from idp.runtime import Clock, Randomness, token_urlsafe
 
@@ -109,11 +110,14 @@ class TokenService:
         clock: Clock,
         rng: Randomness,
         details_valid: Callable[[list[dict[str, Any]]], bool] | None = None,
+        caches: HotCaches | None = None,
     ) -> None:
         self.config = config
         self.keys = keys
         self.clock = clock
         self.rng = rng
+        #: grants and revoked ``jti``s as the worker caches them; without a bus, every check reads the database
+        self.caches = caches or HotCaches()
         #: RFC 9396: a token relying on authorization details stops working once they are withdrawn
         self.details_valid = details_valid
 
@@ -207,12 +211,11 @@ class TokenService:
         jti = str(claims["jti"])
         gid = claims.get("gid")
         grant: OAuthGrant | None = None
-        if gid:  # one round trip for both checks
-            found = session.exec(select(OAuthGrant, _revoked(jti)).where(col(OAuthGrant.grant_id) == str(gid))).first()
-            if found is None or found[1] or found[0].revoked_at is not None:
+        if gid:  # both checks from the worker's caches, or in one round trip (idp/oauth/hot_cache.py)
+            grant = self.caches.usable_grant(session, grant_id=str(gid), jti=jti)
+            if grant is None:
                 return None
-            grant = found[0]
-        elif session.get(RevokedToken, jti) is not None:
+        elif self.caches.jti_revoked(session, jti):
             return None
         entries = claims.get("authorization_details")
         if entries and self.details_valid is not None and not self.details_valid(list(entries)):
@@ -254,11 +257,6 @@ class TokenService:
         if not value or len(value) > 200:
             return None
         return session.get(RefreshToken, token_hash(value))
-
-
-def _revoked(jti: str) -> Any:
-    """``EXISTS`` a revocation record for ``jti`` (RFC 7009 §2: a revoked token stays revoked)."""
-    return exists().where(col(RevokedToken.jti) == jti)
 
 
 def revoke_grant(session: Session, grant_id: str, *, now: datetime) -> None:

@@ -162,3 +162,37 @@ def test_rate_limits_are_shared(workers: tuple[LiveServer, LiveServer]) -> None:
             )  # type: ignore[union-attr]
             statuses.append(response.status_code)
     assert statuses[:5] == [401] * 5 and 429 in statuses[6:]
+
+
+def _listening(server: LiveServer) -> bool:
+    """Wait (bounded) until the worker's cache listener is up: it starts with the worker's lifespan."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if httpx.get(server.url("/readyz"), timeout=30).json()["checks"].get("invalidation") == "listening":
+            return True
+    return False
+
+
+def test_revocations_by_the_cli_are_refused_by_both_workers_at_once(workers: tuple[LiveServer, LiveServer]) -> None:
+    """Issue 14 "refused at once", with real processes: both workers listen for invalidations and have
+    answered from their caches; ``genba admin revoke-token`` and ``genba admin disable-client`` (a third
+    process) return only when both have applied the change, so the very next request to either is refused."""
+    a, b = workers
+    assert _listening(a) and _listening(b)
+    client = a.create_client(
+        name="入退場管理", redirect_uris=["https://gate.example.jp/cb"], grant_types=["client_credentials"]
+    )
+    auth = (client["client_id"], client["client_secret"])
+    token = httpx.post(a.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30)
+    access_token = token.json()["access_token"]
+    for server in (a, b, a, b):
+        introspected = httpx.post(server.url("/introspect"), data={"token": access_token}, auth=auth, timeout=30)
+        assert introspected.json()["active"] is True
+    a.genba("admin", "revoke-token", access_token)
+    for server in (a, b):
+        introspected = httpx.post(server.url("/introspect"), data={"token": access_token}, auth=auth, timeout=30)
+        assert introspected.json() == {"active": False}
+    a.genba("admin", "disable-client", client["client_id"])
+    for server in (a, b):
+        refused = httpx.post(server.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30)
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
