@@ -128,6 +128,12 @@ async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return page_error(request, 404, message("page.not_found"))
+    if exc.status_code == 405:
+        # a form's address opened with GET (a bookmark, an old return target): in the reader's language,
+        # with the Allow header RFC 9110 §15.5.6 requires (issue 15, Broken 3)
+        response = page_error(request, 405, message("page.method_not_allowed"))
+        response.headers.update(exc.headers or {})
+        return response
     return page_error(request, exc.status_code, Message.untranslated(str(exc.detail)))
 
 

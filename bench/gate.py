@@ -127,7 +127,7 @@ def _build(tmp: Path) -> World:
             .assignment(SITE, TECHNICIAN, employer=SUB, start=now.date())
         )
         for i, (code, course) in enumerate(
-            (("tamakake", "玉掛け技能講習"), ("kogata-crane", "小型移動式クレーン運転技能講習"))
+            (("tamakake", "玉掛け技能講習"), ("kogata-idoshiki-crane", "小型移動式クレーン運転技能講習"))
         ):
             s.add(
                 Certificate(

@@ -72,6 +72,10 @@ CATALOGUE: dict[str, Message] = {
     # the error page (and its JSON twin for clients asking for JSON)
     "page.bad_request": Message("入力が正しくありません", "the request is not valid"),
     "page.not_found": Message("ページが見つかりません", "page not found"),
+    "page.method_not_allowed": Message(
+        "このアドレスは直接開けません。元のページからやり直してください",
+        "this address cannot be opened directly; please start again from its page",
+    ),
     "page.unexpected": Message("処理中に問題が発生しました", "something went wrong; please try again later"),
     "page.unavailable": Message(
         "ただいまサービスを利用できません", "the service is unavailable; please try again later"

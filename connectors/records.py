@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-COURSE_KINDS = ("技能講習", "特別教育")
+from common import courses as catalogue
+
+#: 講習の種類 a record may carry: the one course catalogue's (common/courses.py)
+COURSE_KINDS = tuple(catalogue.COURSE_KINDS)
 
 
 @dataclass(frozen=True)

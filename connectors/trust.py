@@ -103,6 +103,51 @@ def add(
     return row
 
 
+def _published_time(value: Any, *, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise TrustError(f"not an ISO date-time: {str(value)[:40]!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
+
+
+def add_published(*, session: Session, bodies: Any, actor: str, now: datetime) -> tuple[list[TrustedKey], list[str]]:
+    """Every body, its courses and its keys as a source publishes them (``/api/v1/bodies``), through
+    ``add``: what ``genba trust import-source`` and ``genba demo`` load. A body published without
+    courses is skipped (it could certify nothing); returns the keys added and the skipped body ids.
+    ``TrustError`` names the body whose entry is malformed."""
+    if not isinstance(bodies, list) or not all(isinstance(b, dict) for b in bodies):
+        raise TrustError("the source's bodies must be a list of objects")
+    added: list[TrustedKey] = []
+    skipped: list[str] = []
+    for body in bodies:
+        if not body.get("courses"):
+            skipped.append(str(body.get("body_id")))
+            continue
+        try:
+            for key in body["keys"]:
+                added.append(
+                    add(
+                        session=session,
+                        issuer_id=body["body_id"],
+                        name=body["name"],
+                        jwk=key["jwk"],
+                        valid_from=_published_time(key.get("valid_from"), now=now),
+                        valid_until=_published_time(key.get("valid_until"), now=now),
+                        courses=body["courses"],
+                        actor=actor,
+                        now=now,
+                    )
+                )
+        except (KeyError, TypeError) as exc:
+            raise TrustError(f"{body.get('body_id')}: malformed entry ({type(exc).__name__}: {exc})") from None
+        except TrustError as exc:
+            raise TrustError(f"{body.get('body_id')}: {exc}") from None
+    return added, skipped
+
+
 def remove(*, session: Session, issuer_id: str, kid: str | None, actor: str, now: datetime) -> int:
     """Remove one key, or the whole issuer; rows are kept (marked removed) so history stays readable."""
     keys = session.exec(

@@ -121,6 +121,21 @@ class SessionStore:
             session.add(row)
         return row
 
+    def ended_by_time(self, *, session: Session, raw: str | None, now: datetime) -> bool:
+        """Whether this cookie names a session that ended by itself — idle too long or past its lifetime,
+        or no longer stored (purged after it ended) — rather than a live, pending or signed-out one: the
+        sign-in page then says why it is shown (issue 15, Broken 3)."""
+        if not raw or len(raw) > 100:
+            return False
+        row = session.get(WebSession, hash_id(raw))
+        if row is None:
+            return True
+        if row.revoked_at is not None:
+            return False
+        if row.expires_at <= now:
+            return True
+        return row.state == ACTIVE and now - row.last_seen_at > self._config.session_idle
+
     def revoke(self, *, session: Session, raw: str, now: datetime) -> None:
         row = session.get(WebSession, hash_id(raw))
         if row is not None and row.revoked_at is None:

@@ -2,11 +2,13 @@
 built with the world builder (tools/world.py). Demo data is not the service: ``genba demo`` loads this
 module inside the command (the import contract's named exception, pyproject.toml).
 
-Loading is idempotent: a second run finds the accounts and prints the same details.
+Loading is idempotent: a second run finds the accounts and prints the same details. When it serves, the demo
+also runs the reference certificate source, trusted and connected (tools/demo_source.py).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import cast
@@ -14,6 +16,7 @@ from typing import cast
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app import database
 from app.settings import Settings
 from idp import accounts, audit, totp
 from idp.audit import AuditEvents
@@ -21,6 +24,7 @@ from idp.passwords import Passwords
 from idp.runtime import Clock, Randomness
 from idp.secretbox import SecretBox
 from tools.demo_register import PRIME_ID, load_register_demo
+from tools.demo_source import DemoSource, connect_settings, start_source, trust_source
 from tools.world import Login, World
 
 DEMO_PASSWORD = "genba-demo-2026"  # noqa: S105 - demo only; `genba demo` refuses to run in production
@@ -116,6 +120,27 @@ def _created(session: Session, login: Login, *, now: datetime) -> None:
     )
 
 
+def start_certificate_source(*, settings: Settings, port: int, clock: Clock) -> DemoSource:
+    """The reference source on its own port, its bodies in the trust list and Genba ID connected to it
+    (``GENBA_MYNAPORTAL_*`` in this process's environment, which the served application reads): what the
+    walkthrough's certificate import needs (issue 15, Broken 2). Keys persist beside the secret key."""
+    data_dir = settings.secret_file.parent / "demo-source"
+    source = start_source(port=port, data_dir=data_dir, log_path=data_dir.parent / "demo-source.log")
+    try:
+        engine = database.make_engine(settings.database_url)
+        try:
+            with Session(engine) as session:
+                trust_source(source, session=session, policy=settings.outbound_policy(), clock=clock)
+                session.commit()
+        finally:
+            engine.dispose()
+    except BaseException:
+        source.stop()
+        raise
+    os.environ.update(connect_settings(source))
+    return source
+
+
 def current_codes(demo: list[DemoAccount], *, clock: Clock) -> dict[str, str]:
     return {d.username: totp.current_code(d.totp_secret, now=clock()) for d in demo}
 
@@ -124,4 +149,4 @@ def as_json(demo: list[DemoAccount]) -> list[dict[str, str]]:
     return [asdict(d) for d in demo]
 
 
-__all__ = ["DemoAccount", "as_json", "current_codes", "load_demo"]
+__all__ = ["DemoAccount", "as_json", "current_codes", "load_demo", "start_certificate_source"]

@@ -117,28 +117,16 @@ def trust_import_source(
             bodies = http.get(url.rstrip("/") + "/api/v1/bodies").raise_for_status().json()
     except (httpx.HTTPError, ValueError) as exc:
         fail(f"url: cannot read the bodies of {url} ({type(exc).__name__})")
-    added = []
     with transaction(settings) as session:
-        for body in bodies:
-            if not body.get("courses"):
-                out.print(f"skipped {body.get('body_id')}: the source lists no courses for it", style="yellow")
-                continue
-            for key in body["keys"]:
-                try:
-                    row = trust.add(
-                        session=session,
-                        issuer_id=body["body_id"],
-                        name=body["name"],
-                        jwk=key["jwk"],
-                        valid_from=_when(key.get("valid_from"), "valid_from"),
-                        valid_until=_when(key.get("valid_until"), "valid_until"),
-                        courses=body["courses"],
-                        actor=f"import:{url}",
-                        now=system_clock(),
-                    )
-                except trust.TrustError as exc:
-                    fail(f"{body['body_id']}: {exc}")
-                added.append({"issuer_id": body["body_id"], "kid": row.kid})
+        try:
+            rows, skipped = trust.add_published(
+                session=session, bodies=bodies, actor=f"import:{url}", now=system_clock()
+            )
+        except trust.TrustError as exc:
+            fail(str(exc))
+        added = [{"issuer_id": row.issuer_id, "kid": row.kid} for row in rows]
+    for body_id in skipped:
+        out.print(f"skipped {body_id}: the source lists no courses for it", style="yellow")
     if as_json:
         sys.stdout.write(json.dumps(added) + "\n")
     else:

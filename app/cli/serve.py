@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,14 +64,25 @@ def serve(
         )
 
 
+def _demo_issuer(host: str, port: int) -> str:
+    """The issuer the demo serves as when none is configured: this host and ``--port`` (a host name a
+    browser accepts for passkeys, so ``localhost`` for loopback and wildcard addresses)."""
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost") else host  # noqa: S104
+    return f"http://{shown}:{port}"
+
+
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the service after loading")] = True,
     otp: Annotated[bool, typer.Option("--otp", help="Only print the demo accounts' current TOTP codes")] = False,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: Annotated[int, typer.Option(help="Port; the issuer follows it unless GENBA_ISSUER is set")] = 8000,
+    source_port: Annotated[
+        int | None, typer.Option(help="Port of the demo's certificate source (default: --port + 100)")
+    ] = None,
+    fd: Annotated[int | None, typer.Option(help="Serve on this inherited listening socket bound to --port")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Migrate, load demo data (idempotent), print how to sign in, and serve."""
+    """Migrate, load demo data (idempotent), start the demo certificate source, print how to sign in, and serve."""
     # Demo data is not the service (tools/, built with the tests' world builder): loaded only by this
     # command, inside it (the import contract's named exception, pyproject.toml).
     from tools import demo as demo_data
@@ -78,6 +90,14 @@ def demo(
     settings = settings_or_fail()
     if settings.environment == "production":
         fail("demo data is never loaded in production (GENBA_ENVIRONMENT=production)")
+    if "issuer" not in settings.model_fields_set:
+        # issue 15 Broken 2: `--port 8603` served on 8603 but issued for, and printed, :8000
+        os.environ["GENBA_ISSUER"] = _demo_issuer(host, port)
+    # The demo's certificate source is the stand-in on 127.0.0.1, which the outbound policy refuses by
+    # default (docs/security.md, "Outbound requests"); the demo never runs in production (checked
+    # above), so it allows loopback and private addresses for itself.
+    os.environ.setdefault("GENBA_OUTBOUND_ALLOW_PRIVATE", "true")
+    settings = settings_or_fail()
     database.upgrade(settings.database_url)
     rng = SystemRandomness()
     box = SecretBox(settings.resolved_secret(), "totp", rng)
@@ -89,35 +109,60 @@ def demo(
         for username, code in demo_data.current_codes(demo_accounts, clock=system_clock).items():
             out.print(f"{username}: {code}")
         return
-    if as_json:
-        sys.stdout.write(json.dumps(demo_data.as_json(demo_accounts), ensure_ascii=False) + "\n")
-    else:
-        url = settings.issuer.rstrip("/")
-        out.print(
-            f"\n[bold]Genba ID demo[/bold] — open [link={url}/login]{url}/login[/link] "
-            f"(passkeys need this host name; the service also answers on http://{host}:{port})\n"
-        )
-        for d in demo_accounts:
-            out.print(
-                f"[bold]{d.role}[/bold] {d.display_name}\n  username: {d.username}\n"
-                f"  password: {d.password}\n  TOTP secret (add to an authenticator app): {d.totp_secret}"
-            )
-        out.print(
-            "\nNo authenticator app at hand? `.venv/bin/genba demo --otp` prints the current codes.\n"
-            "Try: sign in as the technician → 確認コード → マイアカウント (my data, sessions) → add a passkey →\n"
-            "  情報提供の同意 (a system asks for qualifications: approve it) → sign out;\n"
-            "  sign in as the employer admin →\n"
-            "  /consent/employer (approve the technician's request) → the system may now read those fields.\n"
-            "Wallet and gate: as the technician open /wallet/add (the CCUS card offer) → /wallet/app accepts it;\n"
-            "  in another browser sign in as the gate staff → /gate/app → 新砂物流センター新築工事 → 同期 →\n"
-            "  一般作業: the wallet presents (online, or offline as an animated QR) and the gate turns green.\n"
-            "OpenID Connect: /.well-known/openid-configuration; register a client with\n"
-            "  .venv/bin/genba admin create-client --name 'My app' --redirect-uri https://app.example/cb --json\n"
-            "English: add ?lang=en to any page.\n"
-        )
+    source = None
     if serve_after:
-        # The demo's certificate source is the stand-in on 127.0.0.1 (`genba source serve`), which the
-        # outbound policy refuses by default (docs/security.md, "Outbound requests"); the demo never
-        # runs in production (checked above), so it allows loopback and private addresses for itself.
-        os.environ.setdefault("GENBA_OUTBOUND_ALLOW_PRIVATE", "true")
-        serve(host=host, port=port, workers=1, proxy_headers=False)
+        try:
+            source = demo_data.start_certificate_source(
+                settings=settings, port=port + 100 if source_port is None else source_port, clock=system_clock
+            )
+        except RuntimeError as exc:
+            fail(str(exc))
+    try:
+        if as_json:
+            sys.stdout.write(json.dumps(demo_data.as_json(demo_accounts), ensure_ascii=False) + "\n")
+        else:
+            _print_walkthrough(settings.issuer.rstrip("/"), host, port, demo_accounts, source)
+        if serve_after:
+            # uvicorn re-raises the SIGTERM it shut down on once it has restored the handlers it found:
+            # this one turns it into SystemExit, so the source below is stopped too, not orphaned
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            serve(host=host, port=port, workers=1, proxy_headers=False, fd=fd)
+    finally:
+        if source is not None:
+            source.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _print_walkthrough(url: str, host: str, port: int, demo_accounts: list[Any], source: Any) -> None:
+    out.print(
+        f"\n[bold]Genba ID demo[/bold] — open [link={url}/login]{url}/login[/link] "
+        f"(passkeys need this host name; the service also answers on http://{host}:{port})\n"
+    )
+    for d in demo_accounts:
+        out.print(
+            f"[bold]{d.role}[/bold] {d.display_name}\n  username: {d.username}\n"
+            f"  password: {d.password}\n  TOTP secret (add to an authenticator app): {d.totp_secret}"
+        )
+    if source is not None:
+        out.print(
+            f"\nCertificate source (a MyNaPortal-style stand-in, trusted and connected): {source.base_url}\n"
+            "  as the technician: 保有資格 /certificates → 「マイナポータルから資格を取り込む」 →\n"
+            "  at the source sign in as suzuki / PIN 1234 → 提供する: the certificates are imported;\n"
+            "  then /wallet/app receives them and the gate's クレーン作業 asks for 玉掛け and 小型移動式クレーン."
+        )
+    out.print(
+        "\nNo authenticator app at hand? `.venv/bin/genba demo --otp` prints the current codes.\n"
+        "Try: sign in as the technician → 確認コード → マイアカウント (my data, sessions) → add a passkey →\n"
+        "  情報提供の同意 (a system asks for qualifications: approve it) → sign out;\n"
+        "  sign in as the employer admin →\n"
+        "  /consent/employer (approve the technician's request) → the system may now read those fields.\n"
+        "Wallet and gate: as the technician open /wallet/add (the CCUS card offer) → /wallet/app accepts it;\n"
+        "  in another browser sign in as the gate staff → /gate/app → 新砂物流センター新築工事 → 同期 →\n"
+        "  一般作業: the wallet presents (online, or offline as an animated QR) and the gate turns green.\n"
+        "OpenID Connect: /.well-known/openid-configuration; register a client with\n"
+        "  .venv/bin/genba admin create-client --name 'My app' --redirect-uri https://app.example/cb --json\n"
+        "English: add ?lang=en to any page.\n"
+    )

@@ -7,7 +7,6 @@ re-authenticate before sensitive operations).
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,13 +21,16 @@ from idp.web.cookies import clear_session_cookie, clear_staff_device
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, client_ip
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
+from idp.web.return_to import sign_in_again
 
 router = APIRouter()
 RECENT = timedelta(minutes=15)
 
 
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
+def _to_login(request: Request, form_page: str = "/account") -> RedirectResponse:
+    """Back to the page after signing in: a GET to itself, a form's POST to the page the form is on (the
+    account page, or the TOTP page for its own form), never to the POST (issue 15, Broken 3)."""
+    return sign_in_again(request, form_page=form_page)
 
 
 def _recent(runtime: IdpRuntime, user: SignedIn) -> bool:
@@ -103,7 +105,7 @@ async def totp_submit(request: Request, runtime: RuntimeDep, db: DbDep, user: Us
     form = await read_form(request)
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     if user is None or not _recent(runtime, user) or "totp_offer" not in user.web_session.data:
-        return _to_login(request)
+        return _to_login(request, "/account/totp")
     sealed = user.web_session.data["totp_offer"]
     try:
         codes = enrolment.confirm_totp(

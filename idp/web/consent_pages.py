@@ -25,6 +25,7 @@ from idp.models import Employer, OAuthClient
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
 from idp.web.render import render
+from idp.web.return_to import sign_in_again
 
 router = APIRouter()
 
@@ -51,8 +52,14 @@ def _actor(db: DbDep, user: SignedIn) -> tuple[Party, Employer | None] | None:
     return None
 
 
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+#: The pages the consent forms are on; a form names its page in ``page`` (only these are taken).
+FORM_PAGES = ("/consent", "/consent/employer")
+
+
+def _to_login(request: Request, form_page: str = "/consent") -> RedirectResponse:
+    """Back to the page after signing in: a GET to itself, a form's POST to the page the form is on (one
+    of ``FORM_PAGES``), never to the POST (issue 15, Broken 3)."""
+    return sign_in_again(request, form_page=form_page if form_page in FORM_PAGES else "/consent")
 
 
 def _page(request: Request, runtime: IdpRuntime, name: str, ctx: dict[str, object], status: int = 200) -> Response:
@@ -159,6 +166,8 @@ async def employer_bulk(
     """Bulk approval or refusal of many technicians' requests: checkboxes named ``id_<consent id>``."""
     form = await read_form(request)
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
+    if user is None:
+        return _to_login(request, "/consent/employer")
     decision = form.get("decision")
     ids = [k.removeprefix("id_") for k, v in form.items() if k.startswith("id_") and v == "1"]
     if decision not in ("approve", "refuse") or not ids:
@@ -185,7 +194,7 @@ async def employer_grant(
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     actor = _actor(db, user) if user else None
     if actor is None or actor[0].kind != "company":
-        return _to_login(request)
+        return _to_login(request, "/consent/employer")
     groups = [g for g in ALL_GROUPS if form.get(f"group_{g}") == "1"]
     technicians = [k.removeprefix("tech_") for k, v in form.items() if k.startswith("tech_") and v == "1"]
     if form.get("all_technicians") == "1" and actor[1] is not None:
@@ -266,7 +275,7 @@ async def technician_act(
     if action not in ("approve", "refuse", "revoke"):
         return Response(status_code=404)
     if user is None:
-        return _to_login(request)
+        return _to_login(request, form.get("page", "/consent"))
     _, error, actor = await _act(request, runtime, db, user, consent, [consent_id], action)
     back = "/consent" if actor is not None and actor.kind == "technician" else "/consent/employer"
     if error is not None:

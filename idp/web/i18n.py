@@ -42,6 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "サインインの有効期限が切れました。最初からやり直してください",
         "Your sign-in has expired. Please start again",
     ),
+    "signin.session_ended": (
+        "一定時間操作がなかったため、もう一度サインインしてください",
+        "You were signed out after a period of inactivity. Please sign in again",
+    ),
     "signin.passkey_failed": ("パスキーを確認できませんでした", "The passkey could not be verified"),
     "otp.title": ("確認コード", "Verification code"),
     "otp.lead": (

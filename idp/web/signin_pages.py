@@ -34,10 +34,13 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(request: Request, runtime: IdpRuntime, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+def _login_page(
+    request: Request, runtime: IdpRuntime, *, status: int = 200, session: str | None = None, **ctx: Any
+) -> HTMLResponse:
+    """``session=""`` when the response clears the session cookie: the form token is then bound to none."""
     ctx.setdefault("next", safe_next(request.query_params.get("next")))
     ctx.setdefault("username", request.query_params.get("login_hint", "")[:254])  # OIDC Core §3.1.2.1
-    return render(request, runtime, "login.html", ctx, status=status)
+    return render(request, runtime, "login.html", ctx, status=status, session=session)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -48,8 +51,14 @@ def home(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    return _login_page(request, runtime)
+def login_form(request: Request, runtime: RuntimeDep, db: DbDep) -> HTMLResponse:
+    """The sign-in form. A browser that still carries the cookie of a session that ended by itself (idle
+    or past its lifetime) is told why it is here, once (the stale cookie is cleared): issue 15, Broken 3."""
+    if not runtime.sessions.ended_by_time(session=db, raw=session_cookie(request, runtime), now=runtime.clock()):
+        return _login_page(request, runtime)
+    response = _login_page(request, runtime, session="", notice_key="signin.session_ended")
+    clear_session_cookie(response, runtime)
+    return response
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -102,7 +111,7 @@ def _pending_next(runtime: IdpRuntime, db: DbDep, token: str | None) -> str:
 
 
 def _expired(request: Request, runtime: IdpRuntime) -> HTMLResponse:
-    response = _login_page(request, runtime, status=401, error_key="signin.expired")
+    response = _login_page(request, runtime, status=401, session="", error_key="signin.expired")
     clear_session_cookie(response, runtime)
     return response
 

@@ -268,9 +268,9 @@ def test_online_presentation_shows_green_with_name_and_photo(
     tamakake = panel.locator(".present-item[data-query='course_tamakake']")
     expect(tamakake.locator("li[data-claim='course_code'] .value")).to_have_text("tamakake")
     # course code, name, completion date, holder name and 技能者ID (joins the certificate to the card: issue 12)
-    expect(panel.locator(".present-item[data-query='course_kogata_crane'] li")).to_have_count(5)
+    expect(panel.locator(".present-item[data-query='course_kogata_idoshiki_crane'] li")).to_have_count(5)
     expect(
-        panel.locator(".present-item[data-query='course_kogata_crane'] li[data-claim='technician_id']")
+        panel.locator(".present-item[data-query='course_kogata_idoshiki_crane'] li[data-claim='technician_id']")
     ).to_have_count(1)
     phone.locator("#approve-presentation").click()
     expect(phone.get_by_role("status")).to_have_text("提示しました。ゲートの画面で結果を確認してください。")

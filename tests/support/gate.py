@@ -28,7 +28,7 @@ from tests.support.server import LiveServer
 
 #: course code, course name (as wallet.gate.requirements.COURSES names them), training body, completed on
 TAMAKAKE = ("tamakake", "玉掛け技能講習", "東京技能講習センター", date(2021, 5, 10))
-KOGATA_CRANE = ("kogata-crane", "小型移動式クレーン運転技能講習", "東京技能講習センター", date(2021, 6, 1))
+KOGATA_CRANE = ("kogata-idoshiki-crane", "小型移動式クレーン運転技能講習", "東京技能講習センター", date(2021, 6, 1))
 JSQR = Path(__file__).resolve().parents[2] / "wallet" / "static" / "vendor" / "jsQR.js"
 
 _numbers = itertools.count(1)

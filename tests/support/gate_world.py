@@ -51,7 +51,7 @@ PHONE = "090-1234-5678"
 PAST_EMPLOYER_NAME = "株式会社 旧所属建設"
 #: (course code, course name) of the certificates the technician holds by default.
 TAMAKAKE = ("tamakake", "玉掛け技能講習")
-KOGATA = ("kogata-crane", "小型移動式クレーン運転技能講習")
+KOGATA = ("kogata-idoshiki-crane", "小型移動式クレーン運転技能講習")
 
 
 @dataclass

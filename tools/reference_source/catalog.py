@@ -1,4 +1,5 @@
-"""The catalogue: courses (技能講習 and 特別教育 common in construction) and training bodies.
+"""The catalogue: courses (技能講習 and 特別教育 common in construction, from ``common/courses.py``) and
+training bodies.
 
 Each body signs its records with its own key; a body's keys and their validity are what the
 operator copies into Genba ID's trust list from ``/api/v1/bodies``. One body rotated its key;
@@ -9,41 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+
+from common import courses as catalogue
+from common.courses import Course
 
 JST = timezone(timedelta(hours=9), "JST")
-CourseKind = Literal["技能講習", "特別教育"]
 
 
-@dataclass(frozen=True)
-class Course:
-    code: str
-    kind: CourseKind
-    name: str
-
-
-_SKILL: CourseKind = "技能講習"
-_SPECIAL: CourseKind = "特別教育"
-COURSES: dict[str, Course] = {
-    c.code: c
-    for c in (
-        Course("tamakake", _SKILL, "玉掛け技能講習"),
-        Course("kogata-idoshiki-crane", _SKILL, "小型移動式クレーン運転技能講習"),
-        Course("forklift", _SKILL, "フォークリフト運転技能講習"),
-        Course("sharyokei-seichi-kussaku", _SKILL, "車両系建設機械(整地・運搬・積込み用及び掘削用)運転技能講習"),
-        Course("sharyokei-kaitai", _SKILL, "車両系建設機械(解体用)運転技能講習"),
-        Course("kosho-sagyosha", _SKILL, "高所作業車運転技能講習"),
-        Course("fuseichi-unpansha", _SKILL, "不整地運搬車運転技能講習"),
-        Course("gas-yosetsu", _SKILL, "ガス溶接技能講習"),
-        Course("ashiba-shunin", _SKILL, "足場の組立て等作業主任者技能講習"),
-        Course("jiyama-dodome-shunin", _SKILL, "地山の掘削及び土止め支保工作業主任者技能講習"),
-        Course("katawaku-shiho-shunin", _SKILL, "型枠支保工の組立て等作業主任者技能講習"),
-        Course("full-harness-tokubetsu", _SPECIAL, "フルハーネス型墜落制止用器具特別教育"),
-        Course("ashiba-tokubetsu", _SPECIAL, "足場の組立て等特別教育"),
-        Course("kogata-sharyokei-tokubetsu", _SPECIAL, "小型車両系建設機械特別教育"),
-        Course("tamakake-1t-miman-tokubetsu", _SPECIAL, "玉掛け(1t未満)特別教育"),
-    )
-}
+#: The courses: the one catalogue (``common/courses.py``) the connectors, the wallet and the gate read, so
+#: every code the source issues is one the gate can ask for (issue 15, Broken 1).
+COURSES: dict[str, Course] = catalogue.COURSES
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 with the plain-language reason when something is missing (「玉掛け技能講習の修了証がありません」).
 
 The CCUS card with social insurance enrolment confirmed is always required: entry checks are to use
-CCUS data (MLIT notice 1(2)). Crane work also needs 玉掛け and 小型移動式クレーン.
+CCUS data (MLIT notice 1(2)). Crane work also needs 玉掛け and 小型移動式クレーン, work at height フルハーネス特別教育:
+the kinds of work and their courses are the catalogue's (``common/courses.py``).
 
 Every certificate query asks for the holder's 技能者ID as well as the name, so the gate joins a
 certificate to the card by the technician, not by a name two people may share (issue 12, item 9);
@@ -14,21 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from common import courses as catalogue
 from wallet.credentials import CARD, CERTIFICATE, TYPES
 
 INSURED = ["enrolled", "exempt"]
 CARD_CLAIMS = ["technician_id", "name", "level", "level_colour"]
-COURSES = {
-    "tamakake": ("玉掛け技能講習", "sling work (tamakake)"),
-    "kogata-crane": ("小型移動式クレーン運転技能講習", "small mobile crane"),
-    "forklift": ("フォークリフト運転技能講習", "forklift"),
-    "ashiba-shunin": ("足場の組立て等作業主任者技能講習", "scaffolding chief"),
-    "full-harness": ("フルハーネス型墜落制止用器具特別教育", "full-body harness"),
-}
+#: course code -> (ja, en) and kind of work -> (ja, en, the courses it needs): the one catalogue
+#: (common/courses.json), so the gate asks for the codes the certificate sources issue (issue 15, Broken 1)
+COURSES: dict[str, tuple[str, str]] = {code: (c.ja, c.en) for code, c in catalogue.COURSES.items()}
 WORK_KINDS: dict[str, tuple[str, str, list[str]]] = {
-    "general": ("一般作業", "general work", []),
-    "crane": ("クレーン作業", "crane work", ["tamakake", "kogata-crane"]),
-    "height": ("高所作業", "work at height", ["full-harness"]),
+    code: (w.ja, w.en, list(w.requires)) for code, w in catalogue.WORK_KINDS.items()
 }
 
 

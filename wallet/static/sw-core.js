@@ -75,6 +75,7 @@
   /** The shared ES modules (wallet/static/common/) both pages load: one list for both workers. */
   const COMMON_MODULES = Object.freeze([
     "/common/base64url.js",
+    "/common/courses.js",
     "/common/dcql.js",
     "/common/deflate.js",
     "/common/dom.js",

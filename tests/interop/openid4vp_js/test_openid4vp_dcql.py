@@ -88,13 +88,14 @@ def _green_flow(openid4vp_js: NodePackages, gate_site: GateSite, work_kind: str)
     assert request["response_mode"] == "direct_post" and request["response_type"] == "vp_token"
     assert len(request["nonce"]) >= 22
     ids = [q["id"] for q in request["dcql_query"]["credentials"]]
-    expected = ["ccus_card"] + (["course_tamakake", "course_kogata_crane"] if work_kind == "crane" else [])
+    expected = ["ccus_card"] + (["course_tamakake", "course_kogata_idoshiki_crane"] if work_kind == "crane" else [])
     assert ids == expected and resolved["can_be_satisfied"] is True, resolved
     held = gate_site.credentials
     assert held[resolved["selection"]["ccus_card"][0]] is gate_site.card
     if work_kind == "crane":  # the forklift certificate is not selected for 玉掛け or the crane
         assert [held[i].claims["course_code"] for i in resolved["selection"]["course_tamakake"]] == ["tamakake"]
-        assert [held[i].claims["course_code"] for i in resolved["selection"]["course_kogata_crane"]] == ["kogata-crane"]
+        crane = resolved["selection"]["course_kogata_idoshiki_crane"]
+        assert [held[i].claims["course_code"] for i in crane] == ["kogata-idoshiki-crane"]
 
     answered = _step(openid4vp_js, "respond", request=request, vp_token=_present(gate_site, resolved))
     assert answered["dcql_type"] == "dcql" and answered["presentation_can_be_satisfied"] is True, answered

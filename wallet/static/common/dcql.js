@@ -2,22 +2,13 @@
 /* Genba ID: the site requirements per kind of work (the server's are wallet/gate/requirements.py; the
  * Node tests compare the two) as DCQL queries, and DCQL claim matching (OpenID4VP 1.0 §6–7). */
 
+import { COURSES, WORK_KINDS } from "./courses.js";
+
 export const INSURED = ["enrolled", "exempt"];
 const CARD_CLAIMS = ["technician_id", "name", "level", "level_colour"];
-/** @type {Record<string, [string, string]>} course code -> [ja, en] */
-export const COURSES = {
-  tamakake: ["玉掛け技能講習", "sling work (tamakake)"],
-  "kogata-crane": ["小型移動式クレーン運転技能講習", "small mobile crane"],
-  forklift: ["フォークリフト運転技能講習", "forklift"],
-  "ashiba-shunin": ["足場の組立て等作業主任者技能講習", "scaffolding chief"],
-  "full-harness": ["フルハーネス型墜落制止用器具特別教育", "full-body harness"],
-};
-/** @type {Record<string, [string, string, string[]]>} kind -> [ja, en, the courses it needs] */
-export const WORK_KINDS = {
-  general: ["一般作業", "general work", []],
-  crane: ["クレーン作業", "crane work", ["tamakake", "kogata-crane"]],
-  height: ["高所作業", "work at height", ["full-harness"]],
-};
+// the course names and the courses each kind of work needs: the one catalogue (common/courses.json),
+// generated into ./courses.js, so the browser asks for the codes the certificate sources issue
+export { COURSES, WORK_KINDS };
 export const CARD_VCT = "ccus-technician-card";
 export const CERTIFICATE_VCT = "skill-training-certificate";
 

@@ -139,7 +139,7 @@ def _no_tamakake(app: FastAPI, client: TestClient, world: GateWorld, clock: Froz
 
 def _card_for_certificate(app: FastAPI, client: TestClient, world: GateWorld, clock: FrozenClock) -> dict[str, Any]:
     """The 小型移動式クレーン certificate shown where 玉掛け is asked for."""
-    return {"work_kind": "crane", "swap": {"course_tamakake": world.certificates["kogata-crane"]}}
+    return {"work_kind": "crane", "swap": {"course_tamakake": world.certificates["kogata-idoshiki-crane"]}}
 
 
 def _untrusted_issuer(app: FastAPI, client: TestClient, world: GateWorld, clock: FrozenClock) -> dict[str, Any]:
