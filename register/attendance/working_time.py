@@ -171,15 +171,16 @@ def _own_flags(draft: _DayDraft, first: datetime, last: datetime | None, now: da
     return flags
 
 
-def _overlaps(days: list[tuple[_Key, datetime, datetime]]) -> dict[_Key, list[Flag]]:
+def _overlaps(spans: list[tuple[_Key, datetime, datetime]]) -> dict[_Key, list[Flag]]:
     """Issue 16: "entries on two sites at once" — one technician's days on different sites whose spans
-    (first entry to last exit; the entry alone when the exit is missing) meet."""
+    (first entry to last exit; the entry alone when the exit is missing) meet. ``spans`` are sorted by
+    technician and start, so each day is compared only with the days that start before it ends."""
     found: dict[_Key, list[Flag]] = defaultdict(list)
-    for i, (key, start, end) in enumerate(days):
-        for other, other_start, other_end in days[i + 1 :]:
-            if key[0] != other[0] or key[1] == other[1]:
-                continue
-            if start == other_start or (start < other_end and other_start < end):
+    for i, (key, start, end) in enumerate(spans):
+        for other, other_start, _ in spans[i + 1 :]:
+            if other[0] != key[0] or (other_start >= end and other_start != start):
+                break
+            if other[1] != key[1]:
                 reason = f"on site {key[1]} from {_jst(start)} and on site {other[1]} from {_jst(other_start)}"
                 flag = Flag(FlagKind.OVERLAPPING_SITES, reason, ())
                 found[key].append(flag)
@@ -210,7 +211,7 @@ def working_time(
         first = min(e.at for e in draft.entries)
         last = max((e.at for e in draft.exits), default=None)
         spans.append((key, first, last or first))
-    overlaps = _overlaps(sorted(spans, key=lambda s: (s[1], s[0])))
+    overlaps = _overlaps(sorted(spans, key=lambda s: (s[0][0], s[1], s[0])))
     days = [_day(key, draft, sites[key[1]], calendars, overlaps.get(key, []), now) for key, draft in drafts.items()]
     days.sort(key=lambda d: (d.technician, d.work_date, d.first_entry, d.site))
     return WorkingTime(tuple(days), tuple(rejected))

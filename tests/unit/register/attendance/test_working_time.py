@@ -174,3 +174,13 @@ def test_nothing_is_lost_every_event_is_in_a_day_or_a_flag() -> None:
     result = run(*events)
     assert all_ids(result) == {e.event_id for e in events}
     assert [d.counted for d in result.days] == [True, False, False, False]
+
+
+def test_two_technicians_on_two_sites_at_once_and_one_after_the_other_are_not_overlaps() -> None:
+    """Issue 16 "entries on two sites at once" is one technician's: others, or sites in turn, are fine."""
+    result = run(
+        entry("2026-06-01 08:00", "S1"), exit_("2026-06-01 12:00", "S1"),
+        entry("2026-06-01 12:00", "S2"), exit_("2026-06-01 17:00", "S2"),
+        entry("2026-06-01 08:00", "S2", technician="T2"), exit_("2026-06-01 17:00", "S2", technician="T2"),
+    )  # fmt: skip
+    assert [d.counted for d in result.days] == [True, True, True]
