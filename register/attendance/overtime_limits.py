@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from register.attendance.overtime import EmployerSettings, MonthHours
+from register.attendance.overtime import EmployerSettings, MonthHours, next_month
 
 
 class Severity(StrEnum):
@@ -101,29 +101,32 @@ def check_limits(months: Sequence[MonthHours], settings: EmployerSettings) -> tu
     fraction = settings.warning_fraction
     year_total: dict[int, int] = {}
     over_45: dict[int, int] = {}
-    reported: set[tuple[int, Limit, Severity]] = set()
+    reported: set[tuple[int, Severity]] = set()
 
     def add(limit: Limit, severity: Severity | None, month: MonthHours, value: int, cap: int, window: int = 1) -> None:
         if severity is not None:
             findings.append(Finding(month.technician, month.employer, limit, severity, month, value, cap, window))
 
+    year_limit, year_rule = (YEAR_LIMIT, Limit.YEAR_360)
+    if settings.special_clause:
+        year_limit, year_rule = (SPECIAL_YEAR_LIMIT, Limit.YEAR_720)
     for index, month in enumerate(months):
+        if index and month.month != next_month(months[index - 1].month):
+            raise ValueError(f"months must be consecutive: {month.month} follows {months[index - 1].month}")
         year = settings.agreement_year(month.month)
         year_total[year] = year_total.get(year, 0) + month.overtime_minutes
         over = month.overtime_minutes
         if settings.special_clause and over > MONTH_LIMIT:
+            # 第5項: allowed, but it uses one of the year's six months over 45 h.
             over_45[year] = over_45.get(year, 0) + 1
             add(Limit.MONTH_45, Severity.WARNING, month, over, MONTH_LIMIT)
-            count = over_45[year]
-            add(Limit.MONTHS_OVER_45, _severity(count, SPECIAL_MONTHS, fraction, strictly_below=False), month, count,
-                SPECIAL_MONTHS)  # fmt: skip
+            severity = _severity(over_45[year], SPECIAL_MONTHS, fraction, strictly_below=False)
+            add(Limit.MONTHS_OVER_45, severity, month, over_45[year], SPECIAL_MONTHS)
         else:
             add(Limit.MONTH_45, _severity(over, MONTH_LIMIT, fraction, strictly_below=False), month, over, MONTH_LIMIT)
-        year_limit, year_rule = (SPECIAL_YEAR_LIMIT, Limit.YEAR_720) if settings.special_clause else (
-            YEAR_LIMIT, Limit.YEAR_360)  # fmt: skip
         severity = _severity(year_total[year], year_limit, fraction, strictly_below=False)
-        if severity is not None and (year, year_rule, severity) not in reported:
-            reported.add((year, year_rule, severity))
+        if severity is not None and (year, severity) not in reported:
+            reported.add((year, severity))
             add(year_rule, severity, month, year_total[year], year_limit)
         both = month.overtime_and_holiday_minutes
         add(Limit.MONTH_100, _severity(both, MONTH_CAP, fraction, strictly_below=True), month, both, MONTH_CAP)

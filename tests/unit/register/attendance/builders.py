@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from itertools import count
 
@@ -50,7 +51,7 @@ def work_day(
     return WorkDay(technician, employer, site, on, start, None, worked, 0, worked, 0, holiday, True, ("x",), flags)
 
 
-def months(start: date, hours: list[float], holiday_hours: list[float] | None = None) -> list[MonthHours]:
+def months(start: date, hours: Sequence[float], holiday_hours: Sequence[float] | None = None) -> list[MonthHours]:
     """Consecutive months from ``start`` with the given overtime (and holiday work) in hours."""
     holiday_hours = holiday_hours or [0] * len(hours)
     result, year, month = [], start.year, start.month

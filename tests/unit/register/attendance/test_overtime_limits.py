@@ -129,7 +129,7 @@ def test_article_36_5_over_45_hours_in_at_most_six_months_the_seventh_is_a_viola
 def test_article_36_5_720_hours_a_year_not_counting_holiday_work() -> None:
     """第36条第5項: at most 720 h of overtime a year, holiday work not included. 80 h and 40 h alternate to
     exactly 720 h with six months over 45 h: no violation; a minute more is one, holiday work is not."""
-    hours = [80, 40] * 6
+    hours: list[float] = [80, 40] * 6
     exact = check_limits(months(APRIL, hours, [0] * 11 + [10]), SPECIAL)
     assert found(exact, Limit.YEAR_720) == [("2027-01", Severity.WARNING)]
     assert not [f for f in exact if f.severity is Severity.VIOLATION]
@@ -157,3 +157,10 @@ def test_each_finding_names_its_clause() -> None:
     lines = [describe(f) for f in findings]
     assert "violation 労働基準法第36条第6項第2号 2026-04: 105.0 h (limit 100.0 h)" in lines
     assert any(line.startswith("violation 労働基準法第36条第6項第3号 2026-05: 2-month average") for line in lines)
+
+
+def test_months_with_a_gap_are_refused() -> None:
+    """第36条第6項第3号 averages consecutive months: a gap would average the wrong months, so it is an error."""
+    april, _, june = months(APRIL, [10, 10, 10])
+    with pytest.raises(ValueError, match="consecutive"):
+        check_limits([april, june], PLAIN)
