@@ -80,18 +80,21 @@ class SiteRule:
 
 @dataclass(frozen=True)
 class HolidayCalendar:
-    """An employer's days off: the weekday of its 法定休日 (0 = Monday … 6 = Sunday, Sunday by default) and
-    its other days off (所定休日), national holidays included when the employer closes on them."""
+    """An employer's days off (労働基準法第35条): the weekday of its 法定休日 (0 = Monday … 6 = Sunday,
+    Sunday by default; None when it has no fixed weekday), legal holidays named by date (an employer on
+    4 days in 4 weeks under 第35条第2項 lists them here), and its other days off (所定休日), national
+    holidays included when the employer closes on them."""
 
-    legal_holiday_weekday: int = 6
+    legal_holiday_weekday: int | None = 6
+    legal_holidays: frozenset[date] = field(default_factory=frozenset)
     company_holidays: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.legal_holiday_weekday <= 6:
-            raise ValueError("legal_holiday_weekday must be 0 (Monday) to 6 (Sunday)")
+        if self.legal_holiday_weekday is not None and not 0 <= self.legal_holiday_weekday <= 6:
+            raise ValueError("legal_holiday_weekday must be 0 (Monday) to 6 (Sunday) or None")
 
     def holiday(self, day: date) -> HolidayKind | None:
-        if day.weekday() == self.legal_holiday_weekday:
+        if day.weekday() == self.legal_holiday_weekday or day in self.legal_holidays:
             return HolidayKind.LEGAL
         if day in self.company_holidays:
             return HolidayKind.COMPANY

@@ -184,3 +184,14 @@ def test_two_technicians_on_two_sites_at_once_and_one_after_the_other_are_not_ov
         entry("2026-06-01 08:00", "S2", technician="T2"), exit_("2026-06-01 17:00", "S2", technician="T2"),
     )  # fmt: skip
     assert [d.counted for d in result.days] == [True, True, True]
+
+
+def test_four_legal_holidays_in_four_weeks_are_named_by_date() -> None:
+    """労働基準法第35条第2項 (4 days off in 4 weeks): no weekly legal holiday; the dated ones are legal."""
+    calendar = HolidayCalendar(legal_holiday_weekday=None, legal_holidays=frozenset({date(2026, 6, 3)}))
+    days = run(
+        entry("2026-06-03 08:00"), exit_("2026-06-03 12:00"),
+        entry("2026-06-07 08:00"), exit_("2026-06-07 12:00"),  # a Sunday, ordinary here
+        calendars={"E1": calendar},
+    ).days  # fmt: skip
+    assert [d.holiday for d in days] == [HolidayKind.LEGAL, None]
