@@ -24,7 +24,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
@@ -174,12 +173,6 @@ class TokenService:
         claims.update({k: v for k, v in (extra or {}).items() if k not in claims})  # never replaces ours
         token = self.keys.signing_key(self.config.signing_alg).sign_jwt({"typ": AT_TYP}, claims)
         return token, lifetime
-
-    def keys_for_token(self, token: Any) -> KeySet:
-        """joserfc key resolver: the published keys, re-read first if the token's ``kid`` is not
-        among them (OIDC Core §10.1.1, see ``KeyStore.verification_keys``)."""
-        kid = token.headers().get("kid")
-        return self.keys.verification_keys(kid if isinstance(kid, str) else None)
 
     def check_access_token(
         self, session: Session, token: str, *, resource: Resource, kinds: Collection[TokenKind]
