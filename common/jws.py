@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -63,6 +64,10 @@ class JWSError(GenbaError, ValueError):
         super().__init__(message, code="invalid_jws")
 
 
+class JWSMalformed(JWSError):
+    """Not a compact JWS at all (parts, base64url, JSON): unreadable rather than badly signed."""
+
+
 def b64url(data: bytes) -> str:
     """RFC 7515 §2: base64url without padding."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -71,11 +76,11 @@ def b64url(data: bytes) -> str:
 def b64url_decode(text: str) -> bytes:
     """Strict inverse of :func:`b64url`: padding or any character outside the alphabet is refused."""
     if len(text) % 4 == 1 or not _B64URL.fullmatch(text):
-        raise JWSError("not base64url")
+        raise JWSMalformed("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error:
-        raise JWSError("not base64url") from None
+        raise JWSMalformed("not base64url") from None
 
 
 def json_compact(value: Any) -> bytes:
@@ -126,6 +131,11 @@ class Compact:
     signing_input: bytes
     signature: bytes
 
+    @cached_property
+    def claims(self) -> Any:
+        """The payload as JSON, decoded once (``ValueError`` if it is not JSON); not yet verified."""
+        return json.loads(self.payload)
+
     @property
     def alg(self) -> str:
         return str(self.header["alg"])
@@ -139,14 +149,14 @@ class Compact:
 def parse(token: str, *, algs: Collection[str] = ALGS, typ: str | None = None, max_length: int = MAX_LENGTH) -> Compact:
     """Split and decode a compact JWS and check its header (see the module docstring)."""
     if not isinstance(token, str) or len(token) > max_length or token.count(".") != 2:
-        raise JWSError("not a compact JWS")
+        raise JWSMalformed("not a compact JWS")
     header_b64, payload_b64, signature_b64 = token.split(".")
     try:
         header = json.loads(b64url_decode(header_b64))
     except (ValueError, UnicodeDecodeError):
-        raise JWSError("the header is not base64url JSON") from None
+        raise JWSMalformed("the header is not base64url JSON") from None
     if not isinstance(header, dict):
-        raise JWSError("the header is not a JSON object")
+        raise JWSMalformed("the header is not a JSON object")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in algs or alg == "none" or alg.startswith("HS"):
         raise JWSError(f"alg {alg!r} is not allowed")
@@ -198,7 +208,7 @@ def decode_jwt(
         raise JWSError("no key for this token")
     verify(compact, resolved)
     try:
-        claims = json.loads(compact.payload)
+        claims = compact.claims
     except (ValueError, UnicodeDecodeError):
         raise JWSError("the payload is not JSON") from None
     if not isinstance(claims, dict):
