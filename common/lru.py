@@ -39,5 +39,9 @@ class LRU(Generic[K, V]):
         with self._lock:
             self._data.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
     def __len__(self) -> int:
         return len(self._data)

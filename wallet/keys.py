@@ -239,6 +239,8 @@ class Leaf:
     not_after: datetime
     #: URI subject alternative names (SD-JWT VC §3.5: the credential issuer the leaf certifies)
     uris: frozenset[str]
+    #: the public key as an uncompressed point (SEC 1 §2.3.3): what caches of its signatures are keyed by
+    point: bytes
 
     def check(self, *, now: datetime, issuer: str | None) -> None:
         """What depends on the moment and the credential: valid at ``now``, naming ``issuer``."""
@@ -290,7 +292,8 @@ def _verify_leaf(entry: str, root_pem: str) -> Leaf:
         uris = frozenset(san.get_values_for_type(x509.UniformResourceIdentifier))
     except x509.ExtensionNotFound:
         uris = frozenset()
-    return Leaf(leaf_key, cert.not_valid_before_utc, cert.not_valid_after_utc, uris)
+    point = leaf_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return Leaf(leaf_key, cert.not_valid_before_utc, cert.not_valid_after_utc, uris, point)
 
 
 def signing_window(x5c: list[str]) -> tuple[datetime, datetime]:

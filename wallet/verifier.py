@@ -84,17 +84,14 @@ def verify(
 ) -> Verified:
     try:
         parsed = sdjwt.parse(presentation)
-        compact = sdjwt.issuer_compact(parsed.issuer_jwt)  # parsed once: header, payload (issue 14)
+        compact = _issuer_compact(parsed.issuer_jwt)
         header = compact.header
         unverified = compact.claims
         iss = unverified.get("iss") if isinstance(unverified, dict) else None
         if not isinstance(iss, str):
             raise _fail("malformed", message("credential.no_issuer"))
         signer = issuer_key(header, root_pem=root_pem, key=key, now=now, issuer=iss)
-        public = signer.public if isinstance(signer, Leaf) else signer.public_key
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            raise _fail("untrusted_issuer", message("credential.no_issuer_key"))
-        _, payload = sdjwt.verify_issuer_compact(compact, public)
+        payload = _verified_issuer_jwt(compact, signer)
         claims = sdjwt.resolve(payload, parsed.disclosures)
     except VerificationError:
         raise  # already a precise reason (untrusted issuer, no chain): not "cannot be read"
@@ -126,6 +123,48 @@ def verify(
         reference.get("idx") if reference else None,
         kb.get("iat") if isinstance(kb.get("iat"), int) else None,
     )
+
+
+#: Issuer-signed JWTs as parsed (header checked, signature not yet), by the exact string, and those whose
+#: signature verified, by (signing input, signature, the issuer key's point): a gate sees the same
+#: credentials day after day (issue 14), and parsing one and checking its ES256 signature were a third of
+#: a check. A signature verified once by the same key over the same bytes stays verified; everything
+#: that depends on the moment (the certificate's validity, expiry, the signing period, status, key
+#: binding) is checked on every use, outside these caches.
+_PARSED: LRU[str, jws.Compact] = LRU(1024)
+_SIGNED: LRU[tuple[bytes, bytes, bytes], dict[str, Any]] = LRU(1024)
+
+
+def forget_issuer_jwts() -> None:
+    """Empty the caches of issuer JWTs (what a credential never seen before costs: bench gate)."""
+    _PARSED.clear()
+    _SIGNED.clear()
+
+
+def _issuer_compact(issuer_jwt: str) -> jws.Compact:
+    compact = _PARSED.get(issuer_jwt)
+    if compact is None:
+        compact = sdjwt.issuer_compact(issuer_jwt)
+        _PARSED.put(issuer_jwt, compact)
+    return compact
+
+
+def _verified_issuer_jwt(compact: jws.Compact, signer: ECKey | Leaf) -> dict[str, Any]:
+    """The issuer JWT's payload once its signature by ``signer`` and its ``typ`` verified (RFC 9901
+    §7.1 step 2, SD-JWT VC §3.2.1)."""
+    if isinstance(signer, Leaf):
+        public, point = signer.public, signer.point
+    else:
+        raw = signer.public_key
+        if not isinstance(raw, ec.EllipticCurvePublicKey):
+            raise _fail("untrusted_issuer", message("credential.no_issuer_key"))
+        public, point = raw, raw.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    key = (compact.signing_input, compact.signature, point)
+    payload = _SIGNED.get(key)
+    if payload is None:
+        payload = sdjwt.verify_issuer_compact(compact, public)[1]
+        _SIGNED.put(key, payload)
+    return payload
 
 
 def _signed_in_use_period(iat: Any, window: tuple[datetime, datetime], *, now: datetime, skew: timedelta) -> None:

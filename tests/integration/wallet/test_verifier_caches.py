@@ -73,6 +73,25 @@ def test_a_leaf_verified_under_one_root_is_not_trusted_under_another(held: Held,
     assert code_of(lambda: check(held, presentation, clock(), root_pem=other)) == "untrusted_issuer"
 
 
+def test_a_verified_issuer_signature_counts_only_for_the_key_that_made_it(held: Held, clock: FrozenClock) -> None:
+    """RFC 9901 §7.1 step 2: the issuer JWT must verify with the issuer's key. Verified once under the
+    pinned root, the same credential is refused with any other key, as if never seen."""
+    presentation = present(held, iat=int(clock().timestamp()))
+    check(held, presentation, clock())
+    stranger = ECKey.generate_key("P-256")
+    assert code_of(lambda: check(held, presentation, clock(), root_pem=None, key=stranger)) == "invalid_signature"
+
+
+def test_a_credential_seen_before_is_still_refused_once_expired(held: Held, clock: FrozenClock) -> None:
+    """RFC 9901 §7.1 step 3 / RFC 7519 §4.1.4: ``exp`` is checked on every presentation, also of a
+    credential whose issuer signature was verified before."""
+    check(held, present(held, iat=int(clock().timestamp())), clock())
+    exp = json.loads(sdjwt.b64url_decode(sdjwt.parse(held.credential).issuer_jwt.split(".")[1]))["exp"]
+    clock.advance(seconds=exp - clock().timestamp() + 61)
+    late = present(held, iat=int(clock().timestamp()))
+    assert code_of(lambda: check(held, late, clock())) == "expired"
+
+
 def test_a_cached_status_list_is_reused_only_with_its_signer(
     held: Held, issuer: WalletRuntime, clock: FrozenClock
 ) -> None:
