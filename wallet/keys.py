@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from common.lru import LRU
 from wallet.models import IssuerKey
 from wallet.ports import Sealer
 
@@ -229,6 +230,72 @@ class KeyRing:
             return [json.loads(json.dumps(r.public_jwk)) for r in rows]
 
 
+@dataclass(frozen=True)
+class Leaf:
+    """An ``x5c`` leaf certificate whose signature by the pinned root has been verified, parsed once."""
+
+    public: ec.EllipticCurvePublicKey
+    not_before: datetime
+    not_after: datetime
+    #: URI subject alternative names (SD-JWT VC §3.5: the credential issuer the leaf certifies)
+    uris: frozenset[str]
+    #: the public key as an uncompressed point (SEC 1 §2.3.3): what caches of its signatures are keyed by
+    point: bytes
+
+    def check(self, *, now: datetime, issuer: str | None) -> None:
+        """What depends on the moment and the credential: valid at ``now``, naming ``issuer``."""
+        if not (self.not_before <= now <= self.not_after):
+            raise ValueError("the issuer certificate is not valid now or not issued by the pinned root")
+        if issuer is not None and issuer not in self.uris:
+            raise ValueError("the certificate does not name the credential issuer")
+
+    @property
+    def signing_window(self) -> tuple[datetime, datetime]:
+        """See :func:`signing_window`."""
+        return self.not_before, self.not_after - timedelta(days=CREDENTIAL_MAX_DAYS)
+
+
+#: Leaves verified under a root, by the exact (base64 DER leaf, root PEM) strings (issue 14: a gate sees
+#: the same few issuer certificates all day; parsing both and checking the root's ES256 signature was a
+#: quarter of a card check). Only leaves the root signed get in, so the cache cannot be filled from outside.
+_LEAVES: LRU[tuple[str, str], Leaf] = LRU(64)
+
+
+def verified_leaf(x5c: list[str], root_pem: str, *, now: datetime, issuer: str | None = None) -> Leaf:
+    """The ``x5c`` leaf, signed by the pinned root (verified once per exact pair of certificates),
+    valid at ``now`` and certifying ``issuer`` when given (checked on every call)."""
+    entry = x5c[0]
+    if not isinstance(entry, str):
+        raise TypeError("x5c entries are strings")
+    leaf = _LEAVES.get((entry, root_pem))
+    if leaf is None:
+        leaf = _verify_leaf(entry, root_pem)
+        _LEAVES.put((entry, root_pem), leaf)
+    leaf.check(now=now, issuer=issuer)
+    return leaf
+
+
+def _verify_leaf(entry: str, root_pem: str) -> Leaf:
+    cert = x509.load_der_x509_certificate(base64.b64decode(entry, validate=True))
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    public = root.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise TypeError("the pinned root is not an EC key")
+    public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
+    if cert.issuer != root.subject:
+        raise ValueError("the issuer certificate is not valid now or not issued by the pinned root")
+    leaf_key = cert.public_key()
+    if not isinstance(leaf_key, ec.EllipticCurvePublicKey):
+        raise TypeError("the issuer certificate is not an EC key")
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        uris = frozenset(san.get_values_for_type(x509.UniformResourceIdentifier))
+    except x509.ExtensionNotFound:
+        uris = frozenset()
+    point = leaf_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return Leaf(leaf_key, cert.not_valid_before_utc, cert.not_valid_after_utc, uris, point)
+
+
 def signing_window(x5c: list[str]) -> tuple[datetime, datetime]:
     """When the ``x5c`` leaf's key may sign: from its certificate's start to the end of its use period
     (the certificate outlives the use period by CREDENTIAL_MAX_DAYS, see ``create``). Call after
@@ -241,22 +308,9 @@ def verify_chain(x5c: list[str], root_pem: str, *, now: datetime, issuer: str | 
     """Offline check used by verifiers: the leaf in ``x5c`` is signed by the pinned root and valid now.
 
     With ``issuer``, the leaf must certify that issuer: a URI SAN equal to ``iss`` (SD-JWT VC §3.5,
-    x5c key resolution). The gate's request-object key has a DNS SAN only, so it never passes."""
-    leaf = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
-    root = x509.load_pem_x509_certificate(root_pem.encode())
-    public = root.public_key()
-    assert isinstance(public, ec.EllipticCurvePublicKey)
-    public.verify(leaf.signature, leaf.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
-    if leaf.issuer != root.subject or not (leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc):
-        raise ValueError("the issuer certificate is not valid now or not issued by the pinned root")
-    if issuer is not None:
-        try:
-            uris = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            names = uris.get_values_for_type(x509.UniformResourceIdentifier)
-        except x509.ExtensionNotFound:
-            names = []
-        if issuer not in names:
-            raise ValueError("the certificate does not name the credential issuer")
+    x5c key resolution). The gate's request-object key has a DNS SAN only, so it never passes.
+    The leaf as a joserfc key; :func:`verified_leaf` gives it as parsed (what the gate uses)."""
+    leaf = verified_leaf(x5c, root_pem, now=now, issuer=issuer)
     return ECKey.import_key(
-        leaf.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        leaf.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )

@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from common import jws as core
 from common.errors import GenbaError
+from common.lru import LRU
 
 TYP_VC = "dc+sd-jwt"
 TYP_KB = "kb+jwt"
@@ -182,10 +185,48 @@ def resolve(payload: dict[str, Any], disclosures: Iterable[str]) -> dict[str, An
     return resolved  # type: ignore[no-any-return]
 
 
-def verify_issuer_jwt(
-    issuer_jwt: str, keys: ECKey | KeySet, *, typ: str = TYP_VC
+def issuer_compact(issuer_jwt: str) -> core.Compact:
+    """The issuer-signed JWT parsed once, its header checked (ES256 only, see :mod:`common.jws`) but
+    not its signature: :func:`verify_issuer_compact` does that. ``ValueError`` if unreadable."""
+    try:
+        return core.parse(issuer_jwt, algs=("ES256",), max_length=MAX_SD_JWT_LENGTH)
+    except core.JWSMalformed:
+        raise
+    except core.JWSError as exc:
+        raise SdJwtError("invalid_signature", f"issuer signature does not verify ({exc})") from None
+
+
+def verify_issuer_compact(
+    compact: core.Compact, key: ec.EllipticCurvePublicKey, *, typ: str = TYP_VC
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Signature and ``typ`` of the issuer-signed JWT; returns (header, payload)."""
+    """Signature by ``key`` and ``typ`` of a parsed issuer-signed JWT; returns (header, payload)."""
+    try:
+        core.verify(compact, key)
+        payload = compact.claims
+    except (core.JWSError, ValueError) as exc:
+        raise SdJwtError("invalid_signature", f"issuer signature does not verify ({type(exc).__name__})") from None
+    if not isinstance(payload, dict):
+        raise SdJwtError("invalid_signature", "the issuer JWT's claims are not a JSON object")
+    if compact.header.get("typ") != typ:
+        raise SdJwtError("invalid_typ", f"typ must be {typ}")
+    return compact.header, payload
+
+
+def verify_issuer_jwt(
+    issuer_jwt: str, keys: ECKey | KeySet | ec.EllipticCurvePublicKey, *, typ: str = TYP_VC
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Signature (ES256 only) and ``typ`` of the issuer-signed JWT; returns (header, payload).
+
+    A key is checked by :mod:`common.jws` (issue 14: the gate's hot path); a key set by joserfc."""
+    if not isinstance(keys, KeySet):
+        public = keys.public_key if isinstance(keys, ECKey) else keys
+        if not isinstance(public, ec.EllipticCurvePublicKey):
+            raise SdJwtError("invalid_signature", "issuer signature does not verify (not an EC key)")
+        try:
+            compact = issuer_compact(issuer_jwt)
+        except core.JWSMalformed:
+            raise SdJwtError("invalid_signature", "issuer signature does not verify (malformed)") from None
+        return verify_issuer_compact(compact, public, typ=typ)
     try:
         token = jwt.decode(issuer_jwt, keys, algorithms=["ES256"], registry=REGISTRY)
     except (JoseError, ValueError) as exc:
@@ -193,6 +234,31 @@ def verify_issuer_jwt(
     if token.header.get("typ") != typ:
         raise SdJwtError("invalid_typ", f"typ must be {typ}")
     return dict(token.header), dict(token.claims)
+
+
+#: Holder keys (``cnf.jwk``) as ``cryptography`` keys and their RFC 7638 thumbprints, by their exact
+#: coordinates: a gate sees the same holders' keys again and again (issue 14).
+_HOLDER_KEYS: LRU[tuple[str, str], tuple[ec.EllipticCurvePublicKey, str]] = LRU(4096)
+
+
+def holder_key(jwk: Any) -> tuple[ec.EllipticCurvePublicKey, str]:
+    """A P-256 public JWK (RFC 7518 §6.2.1) as a key on the curve (the point is validated when
+    first seen) and its RFC 7638 thumbprint; ``ValueError`` for anything else."""
+    if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise ValueError("the holder key is not a P-256 JWK")
+    x, y = jwk.get("x"), jwk.get("y")
+    if not isinstance(x, str) or not isinstance(y, str):
+        raise ValueError("the holder key has no coordinates")
+    found = _HOLDER_KEYS.get((x, y))
+    if found is None:
+        xb, yb = core.b64url_decode(x), core.b64url_decode(y)
+        if len(xb) != 32 or len(yb) != 32:  # RFC 7518 §6.2.1.2: the full coordinate length
+            raise ValueError("the holder key's coordinates are not 32 bytes")
+        numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), ec.SECP256R1())
+        canonical = json.dumps({"crv": "P-256", "kty": "EC", "x": x, "y": y}, separators=(",", ":"))
+        found = (numbers.public_key(), b64url(hashlib.sha256(canonical.encode()).digest()))
+        _HOLDER_KEYS.put((x, y), found)
+    return found
 
 
 def sd_hash(parsed: Parsed) -> str:
@@ -226,11 +292,10 @@ def verify_key_binding(
     if parsed.kb_jwt is None:
         raise SdJwtError("missing_kb", "key binding is required")
     try:
-        token = jwt.decode(parsed.kb_jwt, ECKey.import_key(cnf_jwk), algorithms=["ES256"])
-    except (JoseError, ValueError, TypeError):
+        header, claims = core.decode_jwt(parsed.kb_jwt, holder_key(cnf_jwk)[0], algs=("ES256",))
+    except (ValueError, TypeError):
         raise SdJwtError("invalid_kb", "the key binding JWT does not verify with the holder key") from None
-    claims = token.claims
-    if token.header.get("typ") != TYP_KB:
+    if header.get("typ") != TYP_KB:
         raise SdJwtError("invalid_kb", "KB-JWT typ must be kb+jwt")
     if claims.get("aud") != aud:
         raise SdJwtError("invalid_kb_aud", "KB-JWT audience is not this verifier")

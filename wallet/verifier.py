@@ -10,24 +10,21 @@ whether dated now or before the key existed, and nothing dated in the future is 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc import jwt
-from joserfc.errors import JoseError
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import ECKey
 
+from common import jws
 from common.errors import GenbaError, Message, bilingual
+from common.lru import LRU
 from common.messages import message
 from wallet import sdjwt, status
-from wallet.keys import signing_window, verify_chain
+from wallet.keys import Leaf, verified_leaf
 
 
 class VerificationError(GenbaError, ValueError):
@@ -56,7 +53,7 @@ def _fail(code: str, text: Message) -> VerificationError:
 
 def issuer_key(
     header: dict[str, Any], *, root_pem: str | None, key: ECKey | None, now: datetime, issuer: str | None = None
-) -> ECKey:
+) -> ECKey | Leaf:
     """The key that must have signed: the ``x5c`` leaf under the pinned root, certifying ``issuer``
     when given (SD-JWT VC §3.5), or the key the caller already trusts."""
     if root_pem is not None:
@@ -64,7 +61,7 @@ def issuer_key(
         if not isinstance(x5c, list) or not x5c:
             raise _fail("no_chain", message("credential.no_chain"))
         try:
-            return verify_chain(x5c, root_pem, now=now, issuer=issuer)
+            return verified_leaf(x5c, root_pem, now=now, issuer=issuer)
         except (ValueError, TypeError, IndexError) as exc:
             raise _fail("untrusted_issuer", message("credential.untrusted_issuer", reason=exc)) from None
         except Exception:  # cryptography's InvalidSignature
@@ -87,13 +84,14 @@ def verify(
 ) -> Verified:
     try:
         parsed = sdjwt.parse(presentation)
-        header = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[0] + "=="))
-        unverified = json.loads(base64.urlsafe_b64decode(parsed.issuer_jwt.split(".")[1] + "=="))
+        compact = _issuer_compact(parsed.issuer_jwt)
+        header = compact.header
+        unverified = compact.claims
         iss = unverified.get("iss") if isinstance(unverified, dict) else None
         if not isinstance(iss, str):
             raise _fail("malformed", message("credential.no_issuer"))
         signer = issuer_key(header, root_pem=root_pem, key=key, now=now, issuer=iss)
-        _, payload = sdjwt.verify_issuer_jwt(parsed.issuer_jwt, signer)
+        payload = _verified_issuer_jwt(compact, signer)
         claims = sdjwt.resolve(payload, parsed.disclosures)
     except VerificationError:
         raise  # already a precise reason (untrusted issuer, no chain): not "cannot be read"
@@ -104,8 +102,8 @@ def verify(
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp + skew.total_seconds() < now.timestamp():
         raise _fail("expired", message("credential.expired"))
-    if root_pem is not None:
-        _signed_in_use_period(claims.get("iat"), header["x5c"], now=now, skew=skew)
+    if isinstance(signer, Leaf):
+        _signed_in_use_period(claims.get("iat"), signer.signing_window, now=now, skew=skew)
     kb: dict[str, Any] = {}
     if require_kb:
         cnf = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
@@ -127,13 +125,55 @@ def verify(
     )
 
 
-def _signed_in_use_period(iat: Any, x5c: list[str], *, now: datetime, skew: timedelta) -> None:
+#: Issuer-signed JWTs as parsed (header checked, signature not yet), by the exact string, and those whose
+#: signature verified, by (signing input, signature, the issuer key's point): a gate sees the same
+#: credentials day after day (issue 14), and parsing one and checking its ES256 signature were a third of
+#: a check. A signature verified once by the same key over the same bytes stays verified; everything
+#: that depends on the moment (the certificate's validity, expiry, the signing period, status, key
+#: binding) is checked on every use, outside these caches.
+_PARSED: LRU[str, jws.Compact] = LRU(1024)
+_SIGNED: LRU[tuple[bytes, bytes, bytes], dict[str, Any]] = LRU(1024)
+
+
+def forget_issuer_jwts() -> None:
+    """Empty the caches of issuer JWTs (what a credential never seen before costs: bench gate)."""
+    _PARSED.clear()
+    _SIGNED.clear()
+
+
+def _issuer_compact(issuer_jwt: str) -> jws.Compact:
+    compact = _PARSED.get(issuer_jwt)
+    if compact is None:
+        compact = sdjwt.issuer_compact(issuer_jwt)
+        _PARSED.put(issuer_jwt, compact)
+    return compact
+
+
+def _verified_issuer_jwt(compact: jws.Compact, signer: ECKey | Leaf) -> dict[str, Any]:
+    """The issuer JWT's payload once its signature by ``signer`` and its ``typ`` verified (RFC 9901
+    §7.1 step 2, SD-JWT VC §3.2.1)."""
+    if isinstance(signer, Leaf):
+        public, point = signer.public, signer.point
+    else:
+        raw = signer.public_key
+        if not isinstance(raw, ec.EllipticCurvePublicKey):
+            raise _fail("untrusted_issuer", message("credential.no_issuer_key"))
+        public, point = raw, raw.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    key = (compact.signing_input, compact.signature, point)
+    payload = _SIGNED.get(key)
+    if payload is None:
+        payload = sdjwt.verify_issuer_compact(compact, public)[1]
+        _SIGNED.put(key, payload)
+    return payload
+
+
+def _signed_in_use_period(iat: Any, window: tuple[datetime, datetime], *, now: datetime, skew: timedelta) -> None:
     """``iat`` is a number, not in the future, and inside the signing key's use period (issue 12, item 9:
     a retired key signing backdated records). A credential dated after the key's use period ended was
     signed by a retired key; one dated before its certificate began was backdated."""
     if not isinstance(iat, int) or isinstance(iat, bool):
         raise _fail("malformed", message("credential.no_iat"))
-    begins, ends = signing_window(x5c)
+    begins, ends = window
     issued = datetime.fromtimestamp(iat, tz=now.tzinfo)
     if issued > now + skew:
         raise _fail("invalid_iat", message("credential.future_iat"))
@@ -144,6 +184,11 @@ def _signed_in_use_period(iat: Any, x5c: list[str], *, now: datetime, skew: time
         )
 
 
+#: a status list token's size limit: what joserfc allowed with sdjwt.REGISTRY (header, payload and
+#: signature limits together), which the lists were read with before
+MAX_LIST_LENGTH = 16384 + 128000 + 1024
+
+
 @dataclass(frozen=True)
 class _List:
     typ: object
@@ -152,36 +197,32 @@ class _List:
     bits: int
 
 
-#: Status list tokens already verified, by (token digest, signer thumbprint). A gate checks many
-#: credentials against the same few lists between syncs; verifying and inflating 256 KiB each time
-#: was half of a check (bench gate). Freshness is still judged on every call, against ``now``.
-_LISTS: OrderedDict[tuple[str, str], _List] = OrderedDict()
-_LISTS_SIZE = 32
-_LISTS_LOCK = threading.Lock()
+#: Status list tokens already verified, by (the token as received, the signer's public point). A gate
+#: checks many credentials against the same few lists between syncs; verifying and inflating 256 KiB
+#: each time was half of a check (bench gate). Freshness is still judged on every call, against ``now``.
+_LISTS: LRU[tuple[str, bytes], _List] = LRU(32)
 
 
 def _verified_list(list_token: str, signer: ECKey) -> _List:
-    key = (hashlib.sha256(list_token.encode()).hexdigest(), signer.thumbprint())
-    with _LISTS_LOCK:
-        cached = _LISTS.get(key)
-        if cached is not None:
-            _LISTS.move_to_end(key)
-            return cached
+    public = signer.public_key
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise _fail("status_list_invalid", message("credential.status_signature"))
+    key = (list_token, public.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+    cached = _LISTS.get(key)
+    if cached is not None:
+        return cached
     try:
-        token = jwt.decode(list_token, signer, algorithms=["ES256"], registry=sdjwt.REGISTRY)
-    except (JoseError, ValueError):
+        header, claims = jws.decode_jwt(list_token, public, algs=("ES256",), max_length=MAX_LIST_LENGTH)
+    except jws.JWSError:
         raise _fail("status_list_invalid", message("credential.status_signature")) from None
-    lst = token.claims.get("status_list", {})
+    lst = claims.get("status_list", {})
     try:
         raw: bytes | None = status.inflate(sdjwt.b64url_decode(lst["lst"]))
         bits = int(lst["bits"])
     except (KeyError, ValueError, TypeError, AttributeError, zlib.error):
         raw, bits = None, 0
-    entry = _List(token.header.get("typ"), dict(token.claims), raw, bits)
-    with _LISTS_LOCK:
-        _LISTS[key] = entry
-        while len(_LISTS) > _LISTS_SIZE:
-            _LISTS.popitem(last=False)
+    entry = _List(header.get("typ"), claims, raw, bits)
+    _LISTS.put(key, entry)
     return entry
 
 

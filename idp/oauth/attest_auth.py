@@ -26,6 +26,7 @@ from idp.oauth.clients import ATTEST as ATTEST_METHOD
 from idp.oauth.clients import RegisteredClient
 from idp.oauth.config import current_db
 from idp.oauth.errors import InvalidClientError
+from idp.oauth.server import GenbaRequest
 
 
 def _one_header(headers: Any, name: str) -> str | None:
@@ -40,7 +41,7 @@ class AttestJwtClientAuth:
     def __init__(self, verifier: AttestationVerifier) -> None:
         self.verifier = verifier
 
-    def __call__(self, query_client: Any, request: Any) -> RegisteredClient | None:
+    def __call__(self, query_client: Any, request: GenbaRequest) -> RegisteredClient | None:
         attestation = _one_header(request.headers, ATTESTATION_HEADER)
         pop = _one_header(request.headers, POP_HEADER)
         if attestation is None and pop is None:

@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from joserfc import jwt
 from sqlmodel import Session
 
 from idp.models import Account, OAuthGrant
@@ -183,7 +182,7 @@ class Issuer:
         if self.id_token_extra is not None:
             contributed = self.id_token_extra(current_db(), client.client_id, grant)
             claims.update({k: v for k, v in contributed.items() if k not in claims})  # never replaces ours
-        return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "JWT"}, claims, key.key, algorithms=[key.alg])
+        return key.sign_jwt({"typ": "JWT"}, claims)
 
 
 class IdTokenExtension:

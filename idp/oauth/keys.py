@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
+from common import jws
 from common.errors import GenbaError
 from idp.models import SigningKey
 from idp.runtime import Clock
@@ -78,6 +80,39 @@ class ActiveKey:
     kid: str
     alg: str
     key: AnyKey
+    #: the ``cryptography`` private key when :mod:`common.jws` signs with it (ES256, EdDSA), taken
+    #: once when the key is opened; ``None`` for RS256/PS256, which stay on joserfc
+    raw: jws.PrivateKey | None = None
+
+    def sign_jwt(self, header: dict[str, Any], claims: dict[str, Any]) -> str:
+        """A JWT signed with this key; ``alg`` and ``kid`` are this key's (RFC 7515 §4.1.1, §4.1.4)."""
+        full = {**header, "alg": self.alg, "kid": self.kid}
+        if self.raw is not None:
+            return jws.encode_jwt(full, claims, self.raw)
+        return jwt.encode(full, claims, self.key, algorithms=[self.alg])
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A published verification key: the ``cryptography`` public key when :mod:`common.jws` verifies
+    with it (``raw``), the joserfc key otherwise (RS256, PS256)."""
+
+    kid: str
+    alg: str
+    key: AnyKey
+    raw: jws.PublicKey | None
+
+
+def _raw_for(alg: str, key: Any) -> Any:
+    """``key`` if :mod:`common.jws` handles ``alg`` with a key of its type, else ``None``."""
+    try:
+        return key if alg in jws.ALGS and jws.alg_for(key) == alg else None
+    except jws.JWSError:
+        return None
+
+
+def _active(kid: str, alg: str, key: AnyKey) -> ActiveKey:
+    return ActiveKey(kid=kid, alg=alg, key=key, raw=_raw_for(alg, key.private_key))
 
 
 @dataclass(frozen=True)
@@ -88,6 +123,15 @@ class _Published:
     jwks: dict[str, Any]
     jwks_json: bytes
     keyset: KeySet
+    by_kid: dict[str, PublishedKey]
+
+
+def _published_keys(rows: list[SigningKey], keyset: KeySet) -> dict[str, PublishedKey]:
+    by_kid: dict[str, PublishedKey] = {}
+    for row in rows:
+        key = keyset.get_by_kid(row.kid)
+        by_kid[row.kid] = PublishedKey(row.kid, row.alg, key, _raw_for(row.alg, key.public_key))  # type: ignore[arg-type]
+    return by_kid
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:
@@ -144,6 +188,7 @@ class KeyStore:
         self._loaded_at: datetime | None = None
         self._unknown_kid_refresh_at: datetime | None = None
         self._private: dict[str, AnyKey] = {}
+        self._active: dict[str, ActiveKey] = {}  # the opened keys with their cryptography form, by kid
         self._published: _Published | None = None
 
     def _load(self, *, force: bool = False) -> list[SigningKey]:
@@ -187,11 +232,13 @@ class KeyStore:
         cached = self._published
         if cached is None or cached.kids != kids:
             jwks = {"keys": [dict(r.public_jwk) for r in published]}
+            keyset = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
             cached = _Published(
                 kids=kids,
                 jwks=jwks,
                 jwks_json=json_bytes(jwks),
-                keyset=KeySet.import_key_set(jwks),  # type: ignore[arg-type]
+                keyset=keyset,
+                by_kid=_published_keys(published, keyset),
             )
             self._published = cached
         return cached
@@ -209,11 +256,23 @@ class KeyStore:
         """The published keys as a joserfc KeySet. Given the ``kid`` of a token to verify that is
         not among them, the keys are re-read once first (OIDC Core §10.1.1; rate-limited, see the
         module docstring): another worker may have just created it."""
+        return self._published_for(kid).keyset
+
+    def verification_key(self, kid: str) -> PublishedKey | None:
+        """The published key named ``kid``, re-read first when unknown, as :meth:`verification_keys`."""
+        return self._published_for(kid).by_kid.get(kid)
+
+    def is_published(self, kid: str) -> bool:
+        """Whether ``kid`` is published now (no re-read: a key once verified with and gone since is
+        unpublished, RFC 7517 §5); what a cache of verified tokens asks on every use."""
+        return kid in self._published_set().kids
+
+    def _published_for(self, kid: str | None) -> _Published:
         published = self._published_set()
         if kid is not None and kid not in published.kids and self._may_refresh_for_unknown_kid():
             self.refresh()
             published = self._published_set()
-        return published.keyset
+        return published
 
     def _may_refresh_for_unknown_kid(self) -> bool:
         now = self._clock()
@@ -246,11 +305,12 @@ class KeyStore:
             now = self._clock()  # the bootstrap key is active from the instant ensure() read
             candidates = [r for r in self.published() if r.alg == alg and r.active_from <= now]
         row = max(candidates, key=lambda r: r.active_from)
-        key = self._private.get(row.kid)
-        if key is None:
-            key = import_private(json.loads(self._box.open(row.private_jwk_enc)))
+        active = self._active.get(row.kid)
+        if active is None:
+            key = self._private.get(row.kid) or import_private(json.loads(self._box.open(row.private_jwk_enc)))
             self._private[row.kid] = key
-        return ActiveKey(kid=row.kid, alg=row.alg, key=key)
+            active = self._active[row.kid] = _active(row.kid, row.alg, key)
+        return active
 
 
 def add_key(*, session: Session, box: SecretBox, alg: str, now: datetime, active_from: datetime) -> SigningKey:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from joserfc import jwt
 from sqlmodel import Session, col, select
 
 from common.errors import GenbaError
@@ -135,7 +134,7 @@ def logout_token(svc: OAuthServices, client: RegisteredClient, account: Account,
     if sid:
         claims["sid"] = sid
     key = svc.keys.signing_key(svc.config.signing_alg)
-    return jwt.encode({"typ": "logout+jwt", "alg": key.alg, "kid": key.kid}, claims, key.key, algorithms=[key.alg])
+    return key.sign_jwt({"typ": "logout+jwt"}, claims)
 
 
 def deliver_due(svc: OAuthServices, db: Session, post: Poster, *, now: datetime, limit: int = 50) -> dict[str, int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,10 +24,11 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from common import jws
+from common.lru import LRU
 from idp.models import OAuthGrant, RefreshToken, RevokedToken
 from idp.oauth.config import OAuthConfig
 from idp.oauth.hot_cache import HotCaches
@@ -35,6 +37,9 @@ from idp.runtime import Clock, Randomness, token_urlsafe
 
 AT_TYP = "at+jwt"
 KIND_CLAIM = "genba_kind"
+MAX_TOKEN_LENGTH = 8192
+#: access tokens whose signature this process has verified (issue 14), least recently used first out
+VERIFIED_CACHE_SIZE = 4096
 
 
 class TokenKind(enum.StrEnum):
@@ -120,6 +125,9 @@ class TokenService:
         self.caches = caches or HotCaches()
         #: RFC 9396: a token relying on authorization details stops working once they are withdrawn
         self.details_valid = details_valid
+        #: token -> (kid, claims) of access tokens whose signature and header verified; only the
+        #: signature check is skipped on a hit (see :meth:`_verified_claims`)
+        self.verified: LRU[str, tuple[str, dict[str, Any]]] = LRU(VERIFIED_CACHE_SIZE)
 
     def resource_uri(self, resource: Resource) -> str:
         return self.config.url(resource.value)
@@ -167,15 +175,8 @@ class TokenService:
         if jkt:
             claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
         claims.update({k: v for k, v in (extra or {}).items() if k not in claims})  # never replaces ours
-        key = self.keys.signing_key(self.config.signing_alg)
-        token = jwt.encode({"typ": AT_TYP, "alg": key.alg, "kid": key.kid}, claims, key.key, algorithms=[key.alg])
+        token = self.keys.signing_key(self.config.signing_alg).sign_jwt({"typ": AT_TYP}, claims)
         return token, lifetime
-
-    def keys_for_token(self, token: Any) -> KeySet:
-        """joserfc key resolver: the published keys, re-read first if the token's ``kid`` is not
-        among them (OIDC Core §10.1.1, see ``KeyStore.verification_keys``)."""
-        kid = token.headers().get("kid")
-        return self.keys.verification_keys(kid if isinstance(kid, str) else None)
 
     def check_access_token(
         self, session: Session, token: str, *, resource: Resource, kinds: Collection[TokenKind]
@@ -195,15 +196,9 @@ class TokenService:
         This does not say where the token may be spent: only the authorization server's own
         endpoints (introspection, revocation) call it directly; resource servers call
         :meth:`check_access_token`."""
-        if not token or len(token) > 8192 or token.count(".") != 2:
+        claims = self._verified_claims(token)
+        if claims is None:
             return None
-        try:
-            decoded = jwt.decode(token, self.keys_for_token, algorithms=SUPPORTED_ALGS)
-        except (JoseError, ValueError, KeyError, TypeError):
-            return None
-        if decoded.header.get("typ") != AT_TYP:
-            return None
-        claims = decoded.claims
         now = self.clock().timestamp()
         exp = claims.get("exp")
         if claims.get("iss") != self.config.issuer or not isinstance(exp, int) or exp <= now or "jti" not in claims:
@@ -221,6 +216,36 @@ class TokenService:
         if entries and self.details_valid is not None and not self.details_valid(list(entries)):
             return None
         return AccessTokenClaims(claims, grant)
+
+    def _verified_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of ``token`` if it is a JWS with ``typ`` at+jwt (RFC 9068 §4 steps 1-4) signed by
+        the published key its ``kid`` names, with that key's algorithm; ``None`` otherwise.
+
+        ES256 and EdDSA are verified by :mod:`common.jws`, RS256 and PS256 by joserfc. A token
+        verified before skips the signature check only (:attr:`verified`): its key must still be
+        published on every use, and the caller checks issuer, expiry and revocation every time."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        hit = self.verified.get(token)
+        if hit is not None:
+            kid, cached = hit
+            return dict(cached) if self.keys.is_published(kid) else None
+        try:
+            compact = jws.parse(token, algs=SUPPORTED_ALGS, typ=AT_TYP, max_length=MAX_TOKEN_LENGTH)
+            key = self.keys.verification_key(compact.kid) if compact.kid else None
+            if key is None or key.alg != compact.alg:
+                return None
+            if key.raw is not None:
+                jws.verify(compact, key.raw)
+                claims = json.loads(compact.payload)
+            else:
+                claims = jwt.decode(token, key.key, algorithms=[key.alg]).claims
+        except (JoseError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        self.verified.put(token, (key.kid, claims))
+        return dict(claims)
 
     def revoke_access_token(self, session: Session, claims: AccessTokenClaims) -> None:
         if session.get(RevokedToken, claims.jti) is None:

@@ -25,6 +25,7 @@ from joserfc.jwk import ECKey
 from common.messages import message
 from wallet.credentials import CARD, TYPES
 from wallet.gate.requirements import missing_reason, satisfies
+from wallet.sdjwt import holder_key
 from wallet.verifier import VerificationError, Verified, check_status, verify
 
 SKEW = timedelta(seconds=60)
@@ -200,7 +201,7 @@ def _what_was_verified(presented: str, item: Verified) -> dict[str, Any]:
 
 def _thumbprint(jwk: Any) -> str | None:
     try:
-        return ECKey.import_key(jwk).thumbprint() if isinstance(jwk, dict) else None
+        return holder_key(jwk)[1]  # RFC 7638, computed once per holder key
     except (ValueError, TypeError, KeyError):
         return None
 

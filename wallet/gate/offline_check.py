@@ -4,15 +4,19 @@ challenge, so a clock far off gives a red screen instead of a wrong answer."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey
 
+from common.lru import LRU
 from wallet.gate.check import GateResult, Issued, Trust, check
 from wallet.gate.codec import Challenge, CodecError, decode_presentation
 
+#: the bundle's issuer keys as joserfc keys, by their exact JWK (issue 14: imported once, not per check)
+_KEYS: LRU[str, ECKey] = LRU(64)
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_BUNDLE_AGE = timedelta(days=2)
 
@@ -55,7 +59,7 @@ def verify_offline(
             "このゲートへの提示ではありません（再提示）",
             "the presentation answers another challenge",
         )
-    keys = {str(k["kid"]): ECKey.import_key(k) for k in bundle.get("issuer_keys", [])}
+    keys = {str(k["kid"]): _issuer_key(k) for k in bundle.get("issuer_keys", [])}
     lists: dict[str, str] = dict(bundle.get("status_lists", {}))
     trust = Trust(root_pem=str(bundle["root_pem"]), status_lists=lists.get, issuer_keys=keys, issued=issued)
     dcql = bundle.get("requirements", {}).get(challenge.work_kind) or bundle["requirements"]["general"]
@@ -70,3 +74,12 @@ def verify_offline(
         gate_id=challenge.gate_id,
         direction=direction,
     )
+
+
+def _issuer_key(jwk: dict[str, Any]) -> ECKey:
+    exact = json.dumps(jwk, sort_keys=True, separators=(",", ":"))
+    key = _KEYS.get(exact)
+    if key is None:
+        key = ECKey.import_key(jwk)
+        _KEYS.put(exact, key)
+    return key
