@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from idp.oauth.config import OAuthConfig
+from idp.oauth.details import DetailsHandler
 from idp.oauth.dpop import DPoPVerifier
 from idp.oauth.keys import KeyStore
 from idp.oauth.replay import ReplayCache
@@ -25,3 +26,6 @@ class OAuthServices:
     clock: Clock
     rng: Randomness
     subject_salt: bytes
+    #: RFC 9396: validates, grants and re-checks ``authorization_details`` (the consent engine and the
+    #: credential issuer, wired by the application; ``details.NoDetails`` when nothing is)
+    details: DetailsHandler
