@@ -29,6 +29,7 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 
+from common.errors import GenbaError
 from idp.oauth import details, par
 from idp.oauth.claims import parse_claims_param
 from idp.oauth.clients import RegisteredClient
@@ -70,10 +71,13 @@ class RequestRefused:
     response_mode: str | None = None
 
 
-class _Refusal(Exception):
+class _Refusal(GenbaError):
+    """Raised inside the validation and returned as :class:`RequestRefused`, never beyond it."""
+
+    status = 400
+
     def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error, self.description = error, description
+        super().__init__(description, code=error)
 
 
 def pkce_problem(params: Mapping[str, str], client: RegisteredClient | None) -> str | None:
