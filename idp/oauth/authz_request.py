@@ -44,13 +44,11 @@ PROMPTS = {"none", "login", "consent", "select_account"}
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
-    """A validated authorization request: the client as it authenticated (attested or not), the
-    parameters after any request object (internal ``__`` markers included), and the normalised
-    ``authorization_details`` (RFC 9396 §2, with the entries its scopes imply)."""
+    """A validated authorization request: the client as it authenticated (attested or not) and the
+    parameters after any request object (internal ``__`` markers included)."""
 
     client: RegisteredClient
     params: dict[str, str]
-    details: list[dict[str, Any]]
 
     @property
     def redirect_uri(self) -> str:
@@ -136,17 +134,17 @@ class AuthorizationRequests:
             return RequestRefused("invalid_request", "redirect_uri is not registered for this client")
         client = par.as_pushed_by(client, merged)
         try:
-            wanted = self._check(merged, client)
+            self._check(merged, client)
         except _Refusal as refused:
             return _refused(refused, None if pushing else redirect_uri, merged)
-        return AuthorizationRequest(client, merged, wanted)
+        return AuthorizationRequest(client, merged)
 
     def pushed(self, client: RegisteredClient, stored: Mapping[str, str]) -> AuthorizationRequest:
         """A request pushed to ``/par`` and taken once at ``/authorize`` (RFC 9126 §4): validated by
         :meth:`validate` when it was pushed, at most ``par_lifetime`` ago, so not checked again."""
         params = {**stored, "client_id": client.client_id, "__par": "1"}
         client = par.as_pushed_by(client, params)
-        return AuthorizationRequest(client, params, [])
+        return AuthorizationRequest(client, params)
 
     def details(self, params: Mapping[str, str], client: RegisteredClient) -> list[dict[str, Any]]:
         """RFC 9396 §5: the normalised entries; unknown types or bad values raise ``DetailsError``."""
@@ -188,8 +186,8 @@ class AuthorizationRequests:
         merged.update(inner)
         return par.without_internal(merged)
 
-    def _check(self, params: dict[str, str], client: RegisteredClient) -> list[dict[str, Any]]:
-        """Step 5; the normalised authorization details."""
+    def _check(self, params: dict[str, str], client: RegisteredClient) -> None:
+        """Step 5."""
         for key, value in params.items():
             if len(value) > self.svc.config.max_param_length:
                 raise _Refusal("invalid_request", f"parameter {safe_description(key)[:40]} is too long")
@@ -215,7 +213,7 @@ class AuthorizationRequests:
         if "id_token_hint" in params and self.hint_subject(params, client) is None:
             raise _Refusal("invalid_request", "id_token_hint is not an ID token issued to this client")
         try:
-            wanted = self.details(params, client)
+            self.details(params, client)
         except details.DetailsError as exc:
             raise _Refusal("invalid_authorization_details", str(exc)) from None
         # what authlib's AuthorizationCodeGrant checks next (RFC 6749 §4.1.1, §3.3; RFC 7636 §4.3), in
@@ -227,7 +225,6 @@ class AuthorizationRequests:
         problem = pkce_problem(params, client)
         if problem is not None:
             raise _Refusal("invalid_request", problem)
-        return wanted
 
 
 def _refused(refusal: _Refusal, redirect_uri: str | None, params: Mapping[str, str]) -> RequestRefused:
