@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -27,6 +26,7 @@ from app.runtimes import (
     build_wallet,
     idp_config,
     oauth_config,
+    provider_extensions,
     redis_client,
     trusted_wallet_providers,
 )
@@ -36,7 +36,7 @@ from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth
+from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth, build_services
 from idp.public import (
     Clock,
     IdpConfig,
@@ -45,8 +45,6 @@ from idp.public import (
     build_router,
     system_clock,
 )
-from register.claims import ccus_id_token, ccus_userinfo
-from register.consent_screen import preview as release_preview
 from register.details import ConsentDetails
 from register.directory import RegisterDirectory
 from register.routes import build_router as build_register_router
@@ -103,9 +101,7 @@ def _build_state(
     app.state.idp = build_idp_runtime(config, engine, clock, rng, app.state.redis, settings.redis_prefix)
     holders = RegisterHolderData(engine)
     app.state.consent = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
-    app.state.userinfo_extra = ccus_userinfo(app.state.consent, clock)
-    app.state.release_preview = functools.partial(release_preview, app.state.consent)
-    app.state.oauth = build_oauth(
+    services = build_services(
         oauth_config(settings),
         engine=engine,
         clock=clock,
@@ -117,18 +113,22 @@ def _build_state(
         details_handler=CompositeDetails(
             ConsentDetails(app.state.consent, engine, clock), CredentialDetails(holders, engine)
         ),
-        wallet_providers=trusted_wallet_providers(settings),
         invalidation=app.state.invalidation.bus,
     )
-    app.state.oauth.issuer.id_token_extra = ccus_id_token(app.state.consent, clock)
     app.state.wallet = build_wallet(
         settings,
         engine=engine,
         clock=clock,
         rng=rng,
         holders=holders,
-        oauth=app.state.oauth,
+        services=services,
         master_secret=config.master_secret,
+    )
+    # every extension of the provider given as it is built (idp/oauth/extensions.py), none attached later
+    app.state.oauth = build_oauth(
+        services,
+        extensions=provider_extensions(app.state.consent, app.state.wallet, clock),
+        wallet_providers=trusted_wallet_providers(settings),
     )
     app.state.gate = GateRuntime(
         app.state.wallet,

@@ -3,6 +3,7 @@ configuration, the wallet, the shared Redis): the parts ``create_app`` wires tog
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import redis
@@ -10,7 +11,14 @@ from sqlalchemy import Engine
 
 from app.settings import Settings, SettingsError
 from app.wallet_wiring import ProviderTokens, RegisterHolderData
-from idp.oauth.public import OAuthConfig, OAuthRuntime, WalletProviders, load_wallet_providers
+from consent.service import ConsentService
+from idp.oauth.public import (
+    OAuthConfig,
+    OAuthServices,
+    ProviderExtensions,
+    WalletProviders,
+    load_wallet_providers,
+)
 from idp.public import (
     Clock,
     IdpConfig,
@@ -27,8 +35,10 @@ from idp.public import (
     derive_key,
     make_templates,
 )
+from register.claims import ccus_id_token, ccus_userinfo
+from register.consent_screen import preview as release_preview
 from wallet.keys import KeyRing
-from wallet.offers import PRE_AUTH_GRANT, pre_authorized_grant
+from wallet.offers import PreAuthorizedCodeGrant
 from wallet.runtime import WalletConfig, WalletRuntime
 from wallet.status import StatusPublisher
 
@@ -80,9 +90,11 @@ def build_wallet(
     clock: Clock,
     rng: Randomness,
     holders: RegisterHolderData,
-    oauth: OAuthRuntime,
+    services: OAuthServices,
     master_secret: bytes,
 ) -> WalletRuntime:
+    """The credential issuer, minting and checking tokens with the provider's services; the provider
+    itself is built after it, with the wallet's pre-authorized code grant (:func:`provider_extensions`)."""
     issuer = settings.issuer.rstrip("/")
     keys = KeyRing(engine, SecretBox(master_secret, "wallet-keys", rng), issuer=issuer)
     runtime = WalletRuntime(
@@ -92,13 +104,23 @@ def build_wallet(
         keys=keys,
         publisher=StatusPublisher(engine, keys, issuer=issuer, clock=clock),
         holders=holders,
-        tokens=ProviderTokens(oauth),
+        tokens=ProviderTokens(services),
         code_key=derive_key(master_secret, "wallet-pre-authorized-code"),
     )
-    oauth.server.register_grant(pre_authorized_grant(runtime))
-    oauth.extra_metadata.update({"pre-authorized_grant_anonymous_access_supported": True})
-    oauth.extra_grant_types.append(PRE_AUTH_GRANT)
     return runtime
+
+
+def provider_extensions(consent: ConsentService, wallet: WalletRuntime, clock: Clock) -> ProviderExtensions:
+    """What the register and the wallet add to the OpenID provider: technician claims under the
+    consent engine (userinfo, ID token, the authorization page's notice), the pre-authorized code
+    grant (OpenID4VCI 1.0 §6.1) and its metadata (§12.3: anonymous access, the code names no client)."""
+    return ProviderExtensions(
+        userinfo_claims=ccus_userinfo(consent, clock),
+        id_token_claims=ccus_id_token(consent, clock),
+        token_grants=(PreAuthorizedCodeGrant(wallet),),
+        metadata={"pre-authorized_grant_anonymous_access_supported": True},
+        release_preview=functools.partial(release_preview, consent),
+    )
 
 
 def redis_client(settings: Settings) -> redis.Redis | None:

@@ -17,7 +17,7 @@ from connectors.models import Certificate
 from idp.models import Account, OAuthGrant
 from idp.oauth.public import (
     DetailsError,
-    OAuthRuntime,
+    OAuthServices,
     RegisteredClient,
     Resource,
     TokenKind,
@@ -107,8 +107,8 @@ class RegisterHolderData:
 class ProviderTokens:
     """Access tokens of the Genba ID OpenID provider, as the credential endpoint sees them."""
 
-    def __init__(self, oauth: OAuthRuntime) -> None:
-        self._oauth = oauth
+    def __init__(self, services: OAuthServices) -> None:
+        self._services = services
 
     def check(self, *, authorization: str | None, dpop: list[str], method: str, url: str) -> AccessInfo:
         scheme, _, value = (authorization or "").partition(" ")
@@ -116,7 +116,7 @@ class ProviderTokens:
             raise AccessError(
                 401, "invalid_token", message("token.required"), {"WWW-Authenticate": 'DPoP algs="ES256", Bearer'}
             )
-        svc = self._oauth.services
+        svc = self._services
         with Session(svc.engine, expire_on_commit=False) as db:
             try:
                 claims = verify_token(
@@ -165,7 +165,7 @@ class ProviderTokens:
         """A JWT access token of the provider whose subject is the redeemed offer (no personal data in
         it), for the credential endpoint only, naming no client (issue 12, hole 1)."""
         return mint_access_token(
-            self._oauth,
+            self._services,
             client_id=ANONYMOUS_HOLDER,
             subject=f"offer:{reference}",
             scope="openid_credential",

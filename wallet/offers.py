@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import segno
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
-from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -145,36 +145,30 @@ def token_details(row: CredentialOffer, certificate_refs: list[str]) -> list[dic
     return details
 
 
-def pre_authorized_grant(runtime: WalletRuntime) -> type[BaseGrant]:
-    """The authlib grant ``app`` registers on the provider's token endpoint."""
+class PreAuthorizedCodeGrant:
+    """The pre-authorized code grant (§6.1) the application gives the provider's token endpoint (its
+    ``TokenGrant`` extension point): the form and the request's DPoP key are handed in explicitly."""
 
-    class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
-        GRANT_TYPE = PRE_AUTH_GRANT
+    grant_type = PRE_AUTH_GRANT
 
-        def validate_token_request(self) -> None:
-            form = self.request.form
-            if not form.get("pre-authorized_code"):
-                raise InvalidRequestError("pre-authorized_code is required")
-            with Session(runtime.engine, expire_on_commit=False) as session:
-                row = redeem(session, runtime, form["pre-authorized_code"], form.get("tx_code"))
-                session.commit()
-            self.request.wallet_offer = row
+    def __init__(self, runtime: WalletRuntime) -> None:
+        self._runtime = runtime
 
-        def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-            row: CredentialOffer = self.request.wallet_offer
-            refs = [c.ref for c in runtime.holders.certificates(row.technician_id) if c.status == "valid"]
-            details = token_details(row, refs)
-            dpop = getattr(self.request, "dpop", None)
-            jkt = dpop.jkt if dpop is not None else None
-            # the code authenticates the holder, not a client: a ``client_id`` sent along is not
-            # authenticated and so is not believed (OpenID4VCI §6.1, issue 12 hole 1)
-            token, expires_in = runtime.tokens.mint(reference=row.id, authorization_details=details, jkt=jkt)
-            body = {
-                "access_token": token,
-                "token_type": "DPoP" if jkt else "Bearer",
-                "expires_in": expires_in,
-                "authorization_details": details,
-            }
-            return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
-
-    return PreAuthorizedCodeGrant
+    def token_response(self, params: Mapping[str, str], *, jkt: str | None) -> dict[str, Any]:
+        runtime = self._runtime
+        if not params.get("pre-authorized_code"):
+            raise InvalidRequestError("pre-authorized_code is required")
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            row = redeem(session, runtime, params["pre-authorized_code"], params.get("tx_code"))
+            session.commit()
+        refs = [c.ref for c in runtime.holders.certificates(row.technician_id) if c.status == "valid"]
+        details = token_details(row, refs)
+        # the code authenticates the holder, not a client: a ``client_id`` sent along is not
+        # authenticated and so is not believed (OpenID4VCI §6.1, issue 12 hole 1)
+        token, expires_in = runtime.tokens.mint(reference=row.id, authorization_details=details, jkt=jkt)
+        return {
+            "access_token": token,
+            "token_type": "DPoP" if jkt else "Bearer",
+            "expires_in": expires_in,
+            "authorization_details": details,
+        }

@@ -1,8 +1,9 @@
-"""The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 9126, RFC 9101, RFC 9207).
+"""The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 9126 §4, RFC 9207).
 
-Order of checks: client, then redirect URI (errors before this point are shown on a page and
-never redirected, RFC 6749 §4.1.2.1); then everything else, with errors sent back to the
-client's redirect URI. authlib validates response type, scope and PKCE and issues the code.
+The client, then the request: validated by ``idp.oauth.authz_request`` (the same validation as at
+``/par``), or taken from ``/par`` as it was validated there. Errors before the redirect URI is
+trusted are shown on a page and never redirected (RFC 6749 §4.1.2.1); later ones are sent back to
+the client's redirect URI. Then login and consent; authlib issues the code.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from sqlmodel import Session, col, select
 from common.errors import GenbaError
 from idp.models import Account, Interaction, OAuthGrant, OidcConsent, WebSession
 from idp.oauth import details, par
+from idp.oauth.authz_request import AuthorizationRequest, AuthorizationRequests, RequestRefused
 from idp.oauth.claims import parse_claims_param, subject_for
 from idp.oauth.clients import RegisteredClient, find_client
 from idp.oauth.errors import safe_description
-from idp.oauth.request_objects import decode_request_object, subject_from_id_token_hint
-from idp.oauth.responses import RESPONSE_MODES, RedirectBack, params_from_location, redirect_back
+from idp.oauth.responses import RedirectBack, params_from_location, redirect_back
 from idp.oauth.server import GenbaAuthorizationServer, GenbaRequest
 from idp.oauth.services import OAuthServices
 from idp.oauth.tokens import token_hash
 from idp.runtime import token_urlsafe
-
-PROMPTS = {"none", "login", "consent", "select_account"}
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,6 @@ class ClientError(GenbaError):
         super().__init__(description, code=error)
 
 
-@dataclass
-class PendingGrant:
-    """What ``CodeGrant.save_authorization_code`` stores with the code."""
-
-    grant: OAuthGrant
-
-
 @dataclass(frozen=True)
 class Browser:
     """The signed-in user of this browser, if any."""
@@ -88,11 +80,12 @@ class AuthorizationEndpoint:
         self,
         services: OAuthServices,
         server: GenbaAuthorizationServer,
-        details_handler: details.DetailsHandler | None = None,
+        requests: AuthorizationRequests,
     ) -> None:
         self.svc = services
         self.server = server
-        self.details: details.DetailsHandler = details_handler or details.NoDetails()
+        self.requests = requests
+        self.details: details.DetailsHandler = requests.details_handler
 
     # -- entry points -----------------------------------------------------------------
 
@@ -100,24 +93,13 @@ class AuthorizationEndpoint:
         client = find_client(db, params.get("client_id"))
         if client is None:
             return ErrorPage(400, "invalid_client", "unknown client_id")
-        try:
-            params = self._expand(db, client, params)
-        except ClientError as exc:
-            uri = params.get("redirect_uri")
-            if uri and client.check_redirect_uri(uri):
-                return self._error_back(params, exc.error, exc.description)
-            return ErrorPage(400, exc.error, exc.description)
-        redirect_uri = params.get("redirect_uri")
-        if not redirect_uri:
-            return ErrorPage(400, "invalid_request", "redirect_uri is required")
-        if not client.check_redirect_uri(redirect_uri):
-            return ErrorPage(400, "invalid_request", "redirect_uri is not registered for this client")
-        client = par.as_pushed_by(client, params)
-        try:
-            self._check(params, client)
-        except ClientError as exc:
-            return self._error_back(params, exc.error, exc.description)
-        return self._decide(db, client, params, user, headers, login_after=None, consented=False)
+        if "request_uri" in params:
+            validated = self._pushed(db, client, params)
+        else:
+            validated = self.requests.validate(client, params, pushing=False)
+        if isinstance(validated, RequestRefused):
+            return self._refused(validated)
+        return self._decide(db, validated.client, validated.params, user, headers, login_after=None, consented=False)
 
     def resume(
         self,
@@ -147,82 +129,35 @@ class AuthorizationEndpoint:
             db.delete(row)
         return outcome
 
-    # -- request expansion (PAR, request objects) -------------------------------------
+    # -- pushed requests (RFC 9126 §4) -------------------------------------------------
 
-    def _expand(self, db: Session, client: RegisteredClient, params: dict[str, str]) -> dict[str, str]:
-        if "request_uri" in params:
-            if "request" in params:
-                raise ClientError("invalid_request", "request and request_uri are mutually exclusive")
-            pushed = par.take(
-                session=db, request_uri=params["request_uri"], client_id=client.client_id, clock=self.svc.clock
-            )
-            if pushed is None:
-                if params["request_uri"].startswith(par.URN_PREFIX):
-                    raise ClientError("invalid_request_uri", "request_uri is unknown, used or expired")
-                raise ClientError("request_uri_not_supported", "only pushed request_uri values are supported")
-            return {**pushed, "client_id": client.client_id, "__par": "1"}
-        params = par.without_internal(params)  # only a pushed request carries what /par established
-        if client.row.require_par:
-            raise ClientError("invalid_request", "this client must use pushed authorization requests (RFC 9126)")
+    def _pushed(
+        self, db: Session, client: RegisteredClient, params: dict[str, str]
+    ) -> AuthorizationRequest | RequestRefused:
+        """The request ``/par`` validated and stored (``idp.oauth.authz_request``), taken once."""
+        uri = params.get("redirect_uri")
+
+        def refused(error: str, description: str) -> RequestRefused:
+            trusted = uri if uri and client.check_redirect_uri(uri) else None
+            return RequestRefused(error, description, trusted, params.get("state"), params.get("response_mode"))
+
         if "request" in params:
-            try:
-                inner = decode_request_object(
-                    params["request"],
-                    client,
-                    issuer=self.svc.config.issuer,
-                    now=self.svc.clock().timestamp(),
-                    skew=self.svc.config.clock_skew.total_seconds(),
-                )
-            except OAuth2Error as exc:
-                raise ClientError(exc.error, exc.description or "invalid request object") from None
-            for name in ("client_id", "response_type"):
-                if name in inner and name in params and inner[name] != params[name]:
-                    raise ClientError("invalid_request_object", f"{name} differs from the request object")
-            merged = {k: v for k, v in params.items() if k != "request"}
-            merged.update(inner)
-            return par.without_internal(merged)
-        return params
-
-    def _check(self, params: dict[str, str], client: RegisteredClient) -> None:
-        for key, value in params.items():
-            if len(value) > self.svc.config.max_param_length:
-                raise ClientError("invalid_request", f"parameter {safe_description(key)[:40]} is too long")
-        response_type = params.get("response_type")
-        if not response_type:
-            raise ClientError("invalid_request", "response_type is required")
-        if response_type != "code":
-            raise ClientError("unsupported_response_type", "only response_type=code is supported")
-        mode = params.get("response_mode")
-        if mode is not None and mode not in RESPONSE_MODES:
-            raise ClientError("invalid_request", "response_mode must be query or form_post")
-        prompts = set(params.get("prompt", "").split())
-        if not prompts <= PROMPTS:
-            raise ClientError("invalid_request", "unknown prompt value")
-        if "none" in prompts and len(prompts) > 1:
-            raise ClientError("invalid_request", "prompt=none cannot be combined with other values")
-        if "max_age" in params and not (params["max_age"].isdigit() and len(params["max_age"]) < 10):
-            raise ClientError("invalid_request", "max_age must be a non-negative integer")
-        try:
-            parse_claims_param(params.get("claims"))
-        except ValueError:
-            raise ClientError("invalid_request", "claims must be a JSON object") from None
-        if "id_token_hint" in params and self._hint_subject(params, client) is None:
-            raise ClientError("invalid_request", "id_token_hint is not an ID token issued to this client")
-        self._details(params, client)
+            return refused("invalid_request", "request and request_uri are mutually exclusive")
+        pushed = par.take(
+            session=db, request_uri=params["request_uri"], client_id=client.client_id, clock=self.svc.clock
+        )
+        if pushed is None:
+            if params["request_uri"].startswith(par.URN_PREFIX):
+                return refused("invalid_request_uri", "request_uri is unknown, used or expired")
+            return refused("request_uri_not_supported", "only pushed request_uri values are supported")
+        return self.requests.pushed(client, pushed)
 
     def _details(self, params: dict[str, str], client: RegisteredClient) -> list[dict[str, Any]]:
         """RFC 9396 §5: unknown types or bad values are ``invalid_authorization_details``."""
         try:
-            return self.details.validate(
-                details.parse(params.get("authorization_details")), client, params.get("scope", "").split()
-            )
+            return self.requests.details(params, client)
         except details.DetailsError as exc:
             raise ClientError("invalid_authorization_details", str(exc)) from None
-
-    def _hint_subject(self, params: dict[str, str], client: RegisteredClient) -> str | None:
-        return subject_from_id_token_hint(
-            params["id_token_hint"], keys=self.svc.keys, issuer=self.svc.config.issuer, client_id=client.client_id
-        )
 
     # -- decision ---------------------------------------------------------------------
 
@@ -276,7 +211,7 @@ class AuthorizationEndpoint:
                 new_grant.authorization_details = self.details.grant(wanted, client, user.account)
             except details.DetailsError as exc:
                 return self._error_back(params, "access_denied", str(exc))
-        request.interaction = PendingGrant(new_grant)
+        request.new_grant = new_grant  # what CodeGrant.save_authorization_code stores with the code
         response = self.server.create_authorization_response(request, grant_user=user.account, grant=grant)
         location = response.location or ""
         return redirect_back(
@@ -311,7 +246,7 @@ class AuthorizationEndpoint:
         ):
             return True
         if "id_token_hint" in params:
-            hinted = self._hint_subject(params, client)
+            hinted = self.requests.hint_subject(params, client)
             if hinted != subject_for(user.account, client, salt=self.svc.subject_salt):
                 return True
         return False
@@ -375,6 +310,18 @@ class AuthorizationEndpoint:
             )
         )
         return raw
+
+    def _refused(self, refused: RequestRefused) -> ErrorPage | RedirectBack:
+        """RFC 6749 §4.1.2.1: back to the client only through a redirect URI that can be trusted."""
+        if refused.redirect_uri is None:
+            return ErrorPage(400, refused.error, refused.description)
+        return redirect_back(
+            refused.redirect_uri,
+            [("error", refused.error), ("error_description", safe_description(refused.description))],
+            issuer=self.svc.config.issuer,
+            mode=refused.response_mode,
+            state=refused.state,
+        )
 
     def _error_back(self, params: dict[str, str], error: str, description: str) -> RedirectBack:
         return redirect_back(

@@ -23,16 +23,40 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from idp.models import Account, AuthorizationCode, OAuthGrant, RefreshToken
+from idp.oauth.authz_request import pkce_problem
 from idp.oauth.clients import AUTH_METHODS, JWT_ALGS, RegisteredClient
 from idp.oauth.config import current_db
 from idp.oauth.errors import InvalidClientError, InvalidRequestError, safe_description
+from idp.oauth.server import GenbaAuthorizationServer, GenbaRequest, TokenResponse
 from idp.oauth.services import OAuthServices
 from idp.oauth.tokens import revoke_grant, token_hash
 
 
 def services_of(grant: Any) -> OAuthServices:
-    svc: OAuthServices = grant.server.services
-    return svc
+    server: GenbaAuthorizationServer = grant.server
+    return server.services
+
+
+class MintsTokens:
+    """Mixin for our authlib grants: the real tokens are minted where authlib asks for them
+    (``BaseGrant.generate_token``), by ``issuance.Issuer.mint``, which reads from the request what a
+    token needs beyond authlib's arguments: the grant (code or refresh token), the DPoP proof
+    (RFC 9449 §5) and how the client authenticated."""
+
+    request: GenbaRequest
+    server: GenbaAuthorizationServer
+
+    def generate_token(
+        self,
+        user: Account | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> TokenResponse:
+        return self.server.minter.mint(
+            self.request, user=user, scope=scope, include_refresh_token=include_refresh_token
+        )
 
 
 @dataclass
@@ -75,32 +99,29 @@ class S256Challenge(CodeChallenge):  # type: ignore[misc]
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
-        data = grant.request.payload.data
-        challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
-        if not challenge:
-            if grant.request.client is not None and grant.request.client.is_public:
-                raise InvalidRequestError("PKCE code_challenge is required for public clients")
-            if method:
-                raise InvalidRequestError("code_challenge_method without code_challenge")
-            return
-        if method != "S256":
-            raise InvalidRequestError("code_challenge_method must be S256")
-        super().validate_code_challenge(grant, redirect_uri)
+        """The rule ``authz_request`` applied already (``pkce_problem``), so this finds nothing new
+        at ``/authorize``; authlib calls it as part of its own request validation."""
+        problem = pkce_problem(grant.request.payload.data, grant.request.client)
+        if problem is not None:
+            raise InvalidRequestError(problem)
+        if grant.request.payload.data.get("code_challenge"):
+            super().validate_code_challenge(grant, redirect_uri)
 
 
-class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class CodeGrant(MintsTokens, grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)  # noqa: RUF012
 
-    def save_authorization_code(self, code: str, request: Any) -> None:
+    def save_authorization_code(self, code: str, request: GenbaRequest) -> None:
         svc = services_of(self)
-        interaction = request.interaction
+        grant = request.new_grant
+        assert grant is not None, "the authorization endpoint sets the grant before issuing a code"
         now = svc.clock()
         db = current_db()
-        db.add(interaction.grant)
+        db.add(grant)
         db.add(
             AuthorizationCode(
                 code_hash=token_hash(code),
-                grant_id=interaction.grant.grant_id,
+                grant_id=grant.grant_id,
                 client_id=request.client.client_id,
                 redirect_uri=request.payload.redirect_uri,
                 nonce=request.payload.data.get("nonce"),
@@ -162,7 +183,7 @@ class PresentedRefreshToken:
         return self.row.scope
 
 
-class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+class RefreshGrant(MintsTokens, grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)  # noqa: RUF012
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -199,7 +220,7 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             current_db().add(refresh_token.row)
 
 
-class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+class ClientCredentials(MintsTokens, grants.ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]  # noqa: RUF012
 
     def validate_token_request(self) -> None:

@@ -19,7 +19,7 @@ from idp.oauth.claims import account_claims, release, requested_claim_names, sub
 from idp.oauth.clients import ATTEST, RegisteredClient
 from idp.oauth.config import current_db
 from idp.oauth.errors import InvalidClientError, InvalidDPoPProofError, InvalidTargetError
-from idp.oauth.server import PENDING
+from idp.oauth.server import GenbaRequest, TokenResponse
 from idp.oauth.services import OAuthServices
 from idp.oauth.tokens import Resource, TokenKind
 
@@ -76,42 +76,30 @@ def narrowed(
 
 
 class Issuer:
-    def __init__(self, services: OAuthServices) -> None:
-        self.svc = services
-        #: set by the application (CCUS claims under the consent engine); ``None`` adds nothing
-        self.id_token_extra: IdTokenClaims | None = None
+    """Mints the token response (RFC 6749 §5.1) when one of our grants asks for it
+    (``grants.MintsTokens``): access token, refresh token and, for ``openid``, the ID token."""
 
-    def save_token(self, token: dict[str, Any], request: Any) -> None:
-        """authlib's ``save_token``: replace the pending values with real tokens."""
+    def __init__(self, services: OAuthServices, id_token_claims: IdTokenClaims | None = None) -> None:
+        self.svc = services
+        #: CCUS claims under the consent engine, given by the application; ``None`` adds nothing
+        self.id_token_claims = id_token_claims
+
+    def mint(
+        self, request: GenbaRequest, *, user: Account | None, scope: str | None, include_refresh_token: bool
+    ) -> TokenResponse:
+        """The tokens for this request: bound to its DPoP key, for the subject this client sees, under
+        the grant the code or refresh token belongs to (none for client_credentials)."""
         db = current_db()
         client: RegisteredClient = request.client
         jkt = request.dpop.jkt if request.dpop else None
         grant_type = request.payload.grant_type
-        if client.row.require_dpop and not jkt:
-            raise InvalidDPoPProofError("this client must use DPoP-bound tokens")
-        grant: OAuthGrant | None = None
-        if grant_type == "authorization_code":
-            grant = request.authorization_code.grant
-        elif grant_type == "refresh_token":
-            grant = request.refresh_token.grant
-        if grant is not None:
-            if grant.dpop_jkt and grant.dpop_jkt != jkt:
-                raise InvalidDPoPProofError("the DPoP key differs from the one this grant is bound to")
-            if grant.dpop_jkt is None and jkt and client.is_public:
-                grant.dpop_jkt = jkt  # refresh tokens of public clients become sender-constrained
-                db.add(grant)
-            account: Account = request.user
-            subject = subject_for(account, client, salt=self.svc.subject_salt)
-            kind = TokenKind.user
-        else:
-            subject = client.client_id  # RFC 9068 §2.2: the client itself for client_credentials
-            kind = TokenKind.client
-        attested = getattr(request, "auth_method", None) == ATTEST
+        grant, subject, kind = self._speaking_for(db, request, user, jkt)
+        attested = request.auth_method == ATTEST
         if for_credentials(grant) and not (client.row.holder_wallet or attested):
             # a grant of credentials was made for an attested wallet (PAR with a client attestation):
             # its tokens go to that wallet only, proven again here (issue 12; HAIP 1.0 §4.3)
             raise InvalidClientError(description="credentials need the wallet's client attestation")
-        scope = token.get("scope") or (grant.scope if grant else "")
+        scope = scope or (grant.scope if grant else "")
         audience = narrowed(
             audience_for(client, kind=kind, scope=scope, wallet_grant=attested and for_credentials(grant)),
             request.payload.data.get("resource"),
@@ -126,44 +114,67 @@ class Issuer:
             kind=kind,
             audience=audience,
         )
-        token.update(
-            access_token=access_token, expires_in=lifetime, token_type="DPoP" if jkt else "Bearer", scope=scope
+        token = TokenResponse(
+            access_token=access_token, token_type="DPoP" if jkt else "Bearer", expires_in=lifetime, scope=scope
         )
         if grant is not None and grant.authorization_details:
             token["authorization_details"] = list(grant.authorization_details)  # RFC 9396 §7
-        if token.get("refresh_token") == PENDING:
-            self._refresh_token(db, token, grant, grant_type, scope)
-        request.genba_subject = subject
-        request.genba_grant = grant
-
-    def _refresh_token(
-        self, db: Session, token: dict[str, Any], grant: OAuthGrant | None, grant_type: str, scope: str
-    ) -> None:
-        """The refresh token in place of authlib's pending one: none without a grant (client_credentials)."""
-        if grant is None:
-            del token["refresh_token"]
-        else:
+        if grant is not None and include_refresh_token:
             if grant_type == "refresh_token":
                 # one live refresh token per grant: a rotated token replayed inside the grace
                 # period (two tabs) retires the successor the first use issued, instead of
                 # starting a second live family beside it (RFC 9700 §4.14.2; issue 12 item 8)
                 self.svc.tokens.retire_refresh_tokens(db, grant_id=grant.grant_id, now=self.svc.clock())
             token["refresh_token"] = self.svc.tokens.issue_refresh_token(db, grant=grant, scope=scope)
+        if grant is not None and "openid" in scope.split():
+            # OIDC Core §3.1.3.3 / §12.2: an ID token with every response to a grant of ``openid``
+            code = request.authorization_code if grant_type == "authorization_code" else None
+            token["id_token"] = self.id_token(
+                access_token=access_token,
+                client=client,
+                grant=grant,
+                subject=subject,
+                nonce=code.get_nonce() if code is not None else None,
+            )
+        return token
 
-    def id_token(self, *, token: dict[str, Any], request: Any, nonce: str | None) -> str:
-        """OIDC Core §2 and §12.2: same ``sub`` and ``auth_time`` on refresh; ``nonce`` only from the code."""
-        grant: OAuthGrant = request.genba_grant
+    def _speaking_for(
+        self, db: Session, request: GenbaRequest, user: Account | None, jkt: str | None
+    ) -> tuple[OAuthGrant | None, str, TokenKind]:
+        """The grant the tokens belong to, their subject and kind; the DPoP binding they must keep
+        (RFC 9449 §5: a grant bound to a key yields tokens for that key only)."""
         client: RegisteredClient = request.client
+        if client.row.require_dpop and not jkt:
+            raise InvalidDPoPProofError("this client must use DPoP-bound tokens")
+        grant: OAuthGrant | None = None
+        if request.payload.grant_type == "authorization_code":
+            grant = request.authorization_code.grant
+        elif request.payload.grant_type == "refresh_token":
+            grant = request.refresh_token.grant
+        if grant is None:
+            return None, client.client_id, TokenKind.client  # RFC 9068 §2.2: the client itself
+        if grant.dpop_jkt and grant.dpop_jkt != jkt:
+            raise InvalidDPoPProofError("the DPoP key differs from the one this grant is bound to")
+        if grant.dpop_jkt is None and jkt and client.is_public:
+            grant.dpop_jkt = jkt  # refresh tokens of public clients become sender-constrained
+            db.add(grant)
+        assert user is not None, "authlib authenticated the grant's user before asking for tokens"
+        return grant, subject_for(user, client, salt=self.svc.subject_salt), TokenKind.user
+
+    def id_token(
+        self, *, access_token: str, client: RegisteredClient, grant: OAuthGrant, subject: str, nonce: str | None
+    ) -> str:
+        """OIDC Core §2 and §12.2: same ``sub`` and ``auth_time`` on refresh; ``nonce`` only from the code."""
         now = self.svc.clock()
         key = self.svc.keys.signing_key(client.row.id_token_signed_response_alg or self.svc.config.signing_alg)
         claims: dict[str, Any] = {
             "iss": self.svc.config.issuer,
-            "sub": request.genba_subject,
+            "sub": subject,
             "aud": client.client_id,
             "iat": int(now.timestamp()),
             "exp": int((now + self.svc.config.id_token_lifetime).timestamp()),
             "auth_time": int(grant.auth_time.timestamp()),
-            "at_hash": half_hash(token["access_token"], key.alg),
+            "at_hash": half_hash(access_token, key.alg),
         }
         if nonce:
             claims["nonce"] = nonce
@@ -179,26 +190,7 @@ class Issuer:
             if account is not None:
                 extra = release(account_claims(current_db(), account), scope=grant.scope, extra=set())
                 claims.update({k: v for k, v in extra.items() if k in wanted})
-        if self.id_token_extra is not None:
-            contributed = self.id_token_extra(current_db(), client.client_id, grant)
+        if self.id_token_claims is not None:
+            contributed = self.id_token_claims(current_db(), client.client_id, grant)
             claims.update({k: v for k, v in contributed.items() if k not in claims})  # never replaces ours
         return key.sign_jwt({"typ": "JWT"}, claims)
-
-
-class IdTokenExtension:
-    """Adds ``id_token`` to token responses whose scope contains ``openid``."""
-
-    def __init__(self, issuer: Issuer) -> None:
-        self._issuer = issuer
-
-    def __call__(self, grant: Any) -> None:
-        grant.register_hook("after_create_token_response", self.process_token)
-
-    def process_token(self, grant: Any, response: Any) -> None:
-        _, token, _ = response
-        if "openid" not in str(token.get("scope", "")).split():
-            return
-        request = grant.request
-        code = getattr(request, "authorization_code", None)
-        nonce = code.get_nonce() if code is not None and request.payload.grant_type == "authorization_code" else None
-        token["id_token"] = self._issuer.id_token(token=token, request=request, nonce=nonce)

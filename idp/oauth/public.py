@@ -10,10 +10,13 @@ What each name is for:
 
 Building the provider, once per application (``create_app(settings)``, no import-time singletons;
 docs/architecture.md "Ports and the wiring in app"): :class:`OAuthConfig` (issuer from settings, never
-from the Host header), :func:`build_oauth` returning the :class:`OAuthRuntime` that routes reach through
-:data:`OAuthDep`; the replay stores for DPoP proofs, client assertions and attestations (RFC 9449 §11.1,
-RFC 7523 §3 item 7) :class:`DatabaseReplayCache` and :class:`RedisReplayCache`; :class:`WalletProviders`
-and :func:`load_wallet_providers`, the operator's trust list for client attestations (HAIP 1.0 §4.3);
+from the Host header), :func:`build_services` (keys, tokens, DPoP: the :class:`OAuthServices` the
+wallet's token port also uses) then :func:`build_oauth` with the :class:`ProviderExtensions` other parts
+contribute (technician claims, the pre-authorized code grant, metadata), returning the
+:class:`OAuthRuntime` that routes reach through :data:`OAuthDep`; the replay stores for DPoP
+proofs, client assertions and attestations (RFC 9449 §11.1, RFC 7523 §3 item 7)
+:class:`DatabaseReplayCache` and :class:`RedisReplayCache`; :class:`WalletProviders` and
+:func:`load_wallet_providers`, the operator's trust list for client attestations (HAIP 1.0 §4.3);
 :func:`deliver_now`, the retry of back-channel logout requests (OIDC Back-Channel Logout 1.0 §2.5).
 
 Operators' tools (the CLI): :func:`create_client` (client metadata, RFC 7591 §2, checked as at
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from idp.oauth.details import DetailsError
     from idp.oauth.dpop import DPoPError
     from idp.oauth.errors import safe_description
+    from idp.oauth.extensions import ProviderExtensions
     from idp.oauth.http import ProtocolError
     from idp.oauth.keys import KeyError_ as SigningKeyError
     from idp.oauth.keys import rotate as rotate_signing_key
@@ -65,8 +69,9 @@ if TYPE_CHECKING:
     from idp.oauth.redis_store import RedisReplayCache
     from idp.oauth.replay import DatabaseReplayCache
     from idp.oauth.resource import TokenRefused, presented_token, verify_presented, verify_token
-    from idp.oauth.runtime import OAuthDep, OAuthRuntime, build_oauth
+    from idp.oauth.runtime import OAuthDep, OAuthRuntime, build_oauth, build_services
     from idp.oauth.server import json_error
+    from idp.oauth.services import OAuthServices
     from idp.oauth.tokens import AccessTokenClaims, Resource, TokenKind
 
 __all__ = [
@@ -77,7 +82,9 @@ __all__ = [
     "OAuthConfig",
     "OAuthDep",
     "OAuthRuntime",
+    "OAuthServices",
     "ProtocolError",
+    "ProviderExtensions",
     "RedisReplayCache",
     "RegisteredClient",
     "Resource",
@@ -86,6 +93,7 @@ __all__ = [
     "TokenRefused",
     "WalletProviders",
     "build_oauth",
+    "build_services",
     "create_client",
     "deliver_now",
     "disable_client",
@@ -110,6 +118,9 @@ _HOMES: dict[str, str] = {
     # building the provider
     "OAuthConfig": "idp.oauth.config",
     "build_oauth": "idp.oauth.runtime",
+    "build_services": "idp.oauth.runtime",
+    "OAuthServices": "idp.oauth.services",
+    "ProviderExtensions": "idp.oauth.extensions",
     "OAuthRuntime": "idp.oauth.runtime",
     "OAuthDep": "idp.oauth.runtime",
     "DatabaseReplayCache": "idp.oauth.replay",
@@ -153,7 +164,7 @@ if not TYPE_CHECKING:  # mypy reads the imports above; a module __getattr__ woul
 
 
 def mint_access_token(
-    oauth: OAuthRuntime,
+    services: OAuthServices,
     *,
     client_id: str,
     subject: str,
@@ -169,7 +180,7 @@ def mint_access_token(
     names the resource servers it may be spent at, ``kind`` whom it speaks for, ``at_most`` shortens
     the configured lifetime (never lengthens it). The wallet's pre-authorized-code grant mints with
     this (OpenID4VCI 1.0 §6.1)."""
-    return oauth.services.tokens.mint_access_token(
+    return services.tokens.mint_access_token(
         client_id=client_id,
         subject=subject,
         scope=scope,

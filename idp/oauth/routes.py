@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.messages import message
 from idp.oauth import par
+from idp.oauth.authz_request import RequestRefused
 from idp.oauth.claims import account_claims, release, requested_claim_names, subject_for
 from idp.oauth.clients import ATTEST, AUTH_METHODS, RegisteredClient, find_client_and_account
 from idp.oauth.config import bound_session
@@ -92,7 +93,8 @@ async def introspect(request: Request, oauth: OAuthDep) -> Response:
 
 @router.post("/par")
 async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Response:
-    """RFC 9126 §2: authenticate the client, validate, store, return ``request_uri`` (201)."""
+    """RFC 9126 §2: authenticate the client, validate the request as ``/authorize`` would
+    (``idp.oauth.authz_request``), store what was validated, return ``request_uri`` (201)."""
     form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
 
     def work(db: Session, req: GenbaRequest) -> Response:
@@ -102,41 +104,24 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
             status, body, headers = exc()
             return JSONResponse(dict(body), status_code=status, headers=dict(headers))
         params = {k: v for k, v in form.items() if k not in CLIENT_AUTH_PARAMS}
-        if "request_uri" in params:
-            return json_error("invalid_request", "request_uri is not allowed in a pushed request")
-        if "request" in params:
-            from idp.oauth.request_objects import decode_request_object
-
-            try:
-                inner = decode_request_object(
-                    params.pop("request"),
-                    client,
-                    issuer=oauth.services.config.issuer,
-                    now=oauth.services.clock().timestamp(),
-                    skew=oauth.services.config.clock_skew.total_seconds(),
-                )
-            except OAuth2Error as exc:
-                return json_error(exc.error or "invalid_request_object", exc.description or "")
-            params.update(inner)
-        # after the request object is merged, so a dpop_jkt inside it cannot replace the proof's key
-        if req.dpop is not None:
-            if params.get("dpop_jkt", req.dpop.jkt) != req.dpop.jkt:
-                return json_error("invalid_dpop_proof", "dpop_jkt does not match the DPoP proof")
-            params["dpop_jkt"] = req.dpop.jkt  # RFC 9449 §10.1: bind the code to the proof's key
-        params = par.without_internal(params)
-        params["client_id"] = client.client_id
-        if getattr(req, "auth_method", None) == ATTEST:
-            # the push was authenticated by a trusted wallet provider's attestation: the authorization
+        validated = oauth.requests.validate(
+            client,
+            params,
+            pushing=True,
+            dpop_jkt=req.dpop.jkt if req.dpop is not None else None,
+            # a push authenticated by a trusted wallet provider's attestation: the authorization
             # request it stands for comes from a holder's wallet (issue 12; HAIP 1.0 §4.3)
-            params[par.ATTESTED_BY] = req.client_attestation.provider
-        refused = _refused_push(client, params)
-        if refused is not None:
-            return refused
+            attested_by=req.client_attestation.provider
+            if req.auth_method == ATTEST and req.client_attestation is not None
+            else None,
+        )
+        if isinstance(validated, RequestRefused):
+            return json_error(validated.error, validated.description)
         uri, expires_in = par.push(
             session=db,
             config=oauth.services.config,
             client_id=client.client_id,
-            params=params,
+            params=validated.params,
             clock=oauth.services.clock,
             rng=oauth.services.rng,
         )
@@ -145,27 +130,12 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
     return await run_in_threadpool(_run_endpoint, oauth, request, form, work)
 
 
-def _refused_push(client: RegisteredClient, params: dict[str, str]) -> Response | None:
-    """The checks of the pushed authorization request itself (RFC 9126 §2.1, RFC 7636): an error
-    response, or ``None`` when it may be stored."""
-    redirect_uri = params.get("redirect_uri", "")
-    if not redirect_uri or not client.check_redirect_uri(redirect_uri):
-        return json_error("invalid_request", "redirect_uri is missing or not registered")
-    if params.get("response_type") != "code":
-        return json_error("unsupported_response_type", "only response_type=code is supported")
-    if client.is_public and not params.get("code_challenge"):
-        return json_error("invalid_request", "PKCE code_challenge is required for public clients")
-    if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
-        return json_error("invalid_request", "code_challenge_method must be S256")
-    return None
-
-
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, oauth: OAuthDep) -> Response:
     """OIDC Core §5.3 userinfo, with Bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens."""
     value, scheme = await presented_token(request, allow_body=True)  # TokenRefused: RFC 6750 §3.1
     svc = oauth.services
-    extra = getattr(request.app.state, "userinfo_extra", None)
+    extra = oauth.extensions.userinfo_claims  # technician claims under the consent engine, when wired
 
     def work() -> Response:
         with Session(svc.engine, expire_on_commit=False) as db:

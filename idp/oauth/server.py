@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest, OAuth2Payload
 from starlette.responses import JSONResponse, Response
 
+from idp.models import Account, OAuthGrant
+from idp.oauth.attestation import Attested
 from idp.oauth.clients import RegisteredClient, find_client
 from idp.oauth.config import OFFERED_SCOPES, current_db
 from idp.oauth.dpop import DPoPProof
+from idp.oauth.services import OAuthServices
 
 
 class ParamsPayload(OAuth2Payload):
@@ -38,15 +41,28 @@ class ParamsPayload(OAuth2Payload):
 
 
 class GenbaRequest(OAuth2Request):
-    """An ``OAuth2Request`` whose ``args`` are the query and ``form`` the POST body."""
+    """An ``OAuth2Request`` whose ``args`` are the query and ``form`` the POST body, with the few
+    things Genba ID establishes about a request beside authlib's own, each declared and typed here:
+    nothing else is set on a request."""
+
+    #: the request's DPoP proof, verified by the route before authlib runs (RFC 9449 §4.3)
+    dpop: DPoPProof | None
+    #: the client attestation that authenticated the client (``attest_auth.AttestJwtClientAuth``;
+    #: draft-ietf-oauth-attestation-based-client-auth §5)
+    client_attestation: Attested | None
+    #: the grant the authorization endpoint issues a code for (``grants.CodeGrant.save_authorization_code``)
+    new_grant: OAuthGrant | None
+    #: authlib's own (``OAuth2Request.__init__``, set by its client authentication), typed here
+    auth_method: str | None
 
     def __init__(self, method: str, uri: str, headers: Any, query: dict[str, str], form: dict[str, str]) -> None:
         super().__init__(method, uri, headers=headers)
         self._query = query
         self._form = form
         self.payload = ParamsPayload({**query, **form})
-        self.dpop: DPoPProof | None = None
-        self.interaction: Any = None
+        self.dpop = None
+        self.client_attestation = None
+        self.new_grant = None
 
     @property
     def args(self) -> dict[str, str]:
@@ -96,11 +112,36 @@ class AuthlibResponse:
         return Response(status_code=self.status, headers=headers)
 
 
+class TokenResponse(dict[str, Any]):
+    """The token response dict authlib passes around and logs with ``%r`` (``Issue token %r``);
+    this repr never shows values, however late a handler formats the record."""
+
+    def __repr__(self) -> str:
+        return f"<token response: {', '.join(sorted(self))}>"
+
+    __str__ = __repr__
+
+
+class TokenMinter(Protocol):
+    """What mints the token response when a grant asks for it (``issuance.Issuer.mint``)."""
+
+    def mint(
+        self, request: GenbaRequest, *, user: Account | None, scope: str | None, include_refresh_token: bool
+    ) -> TokenResponse: ...
+
+
 class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, save_token: Any) -> None:
+    """authlib's server with the provider's collaborators, given when it is built.
+
+    No token generator is registered: each of our grants mints real tokens where authlib asks for
+    them (``grants.MintsTokens.generate_token``, which has the request: grant, DPoP key, client
+    authentication), and stores them as it mints, so authlib's ``save_token`` has nothing left to do.
+    """
+
+    def __init__(self, services: OAuthServices, minter: TokenMinter) -> None:
         super().__init__(scopes_supported=list(OFFERED_SCOPES))
-        self._save_token = save_token
-        self.register_token_generator("default", pending_token)
+        self.services = services
+        self.minter = minter
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
         # RFC 6749 Appendix A.1: client-id = *VSCHAR (%x20-7E); anything else (a NUL from a Basic
@@ -110,7 +151,7 @@ class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return find_client(current_db(), client_id, self.services.caches)
 
     def save_token(self, token: dict[str, Any], request: GenbaRequest) -> None:
-        self._save_token(token, request)
+        """Nothing to do: the refresh token was stored in the request's transaction as it was minted."""
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         assert isinstance(request, OAuth2Request)
@@ -125,35 +166,6 @@ class GenbaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """authlib calls this after client authentication and revocation; nothing listens."""
-
-
-PENDING = "pending"
-
-
-class TokenResponse(dict[str, Any]):
-    """The token response dict authlib passes around. authlib logs it with ``%r`` before the real
-    tokens are put in; this repr never shows values, however late a handler formats the record."""
-
-    def __repr__(self) -> str:
-        return f"<token response: {', '.join(sorted(self))}>"
-
-    __str__ = __repr__
-
-
-def pending_token(
-    grant_type: str,
-    client: RegisteredClient,
-    user: Any = None,
-    scope: str | None = None,
-    expires_in: int | None = None,
-    include_refresh_token: bool = True,
-) -> dict[str, Any]:
-    """authlib's token generator hook. The real tokens are minted in ``save_token``, where the grant,
-    the DPoP key and the subject are known; this only says what the response will contain."""
-    token: dict[str, Any] = TokenResponse(token_type="Bearer", access_token=PENDING, scope=scope or "")  # noqa: S106
-    if include_refresh_token:
-        token["refresh_token"] = PENDING
-    return token
 
 
 def json_error(error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:

@@ -32,14 +32,15 @@ def _browser(request: Request, runtime: IdpRuntime, db: Session) -> Browser | No
     return Browser(user.account, user.web_session) if user else None
 
 
-def _preview(runtime: IdpRuntime, request: Request, outcome: NeedConsent) -> Preview | None:
+def _preview(
+    runtime: IdpRuntime, previewer: ReleasePreviewer | None, request: Request, outcome: NeedConsent
+) -> Preview | None:
     """For a technician, what will leave and what waits, as the consent engine decides it
     (the ``ReleasePreviewer`` the application wires, ``idp.consent_notice``); ``None`` for anyone
     else (their scopes say it all)."""
     from idp.models import Interaction
     from idp.oauth.tokens import token_hash
 
-    previewer: ReleasePreviewer | None = getattr(request.app.state, "release_preview", None)
     with Session(runtime.engine, expire_on_commit=False) as db:
         browser = _browser(request, runtime, db)
         if browser is None or browser.account.id is None:
@@ -65,8 +66,13 @@ def _preview(runtime: IdpRuntime, request: Request, outcome: NeedConsent) -> Pre
         )
 
 
-async def _answer(request: Request, runtime: IdpRuntime, outcome: Outcome) -> Response:
-    release = await run_in_threadpool(_preview, runtime, request, outcome) if isinstance(outcome, NeedConsent) else None
+async def _answer(request: Request, runtime: IdpRuntime, oauth: OAuthRuntime, outcome: Outcome) -> Response:
+    previewer = oauth.extensions.release_preview  # the application's, given when the provider was built
+    release = (
+        await run_in_threadpool(_preview, runtime, previewer, request, outcome)
+        if isinstance(outcome, NeedConsent)
+        else None
+    )
     return _respond(request, runtime, outcome, release=release)
 
 
@@ -154,14 +160,14 @@ async def authorize(request: Request, runtime: RuntimeDep, oauth: OAuthDep) -> R
             request, runtime, "oauth_error.html", {"error": exc.error, "description": exc.description}, status=400
         )
     outcome = await run_in_threadpool(_run, runtime, oauth, request, "start", params=params)
-    return await _answer(request, runtime, outcome)
+    return await _answer(request, runtime, oauth, outcome)
 
 
 @router.get("/authorize/continue", response_class=HTMLResponse)
 async def authorize_continue(request: Request, runtime: RuntimeDep, oauth: OAuthDep) -> Response:
     interaction = request.query_params.get("interaction", "")
     outcome = await run_in_threadpool(_run, runtime, oauth, request, "resume", interaction=interaction)
-    return await _answer(request, runtime, outcome)
+    return await _answer(request, runtime, oauth, outcome)
 
 
 @router.post("/authorize/consent", response_class=HTMLResponse)
@@ -190,7 +196,7 @@ async def authorize_consent(request: Request, runtime: RuntimeDep, oauth: OAuthD
         consented=decision == "approve",
         denied=decision == "deny",
     )
-    return await _answer(request, runtime, outcome)
+    return await _answer(request, runtime, oauth, outcome)
 
 
 def _remember(runtime: IdpRuntime, request: Request, interaction: str) -> None:

@@ -131,17 +131,17 @@ def test_without_an_attestation_the_client_is_refused(
     ordinary_app: dict[str, Any],
 ) -> None:
     """Through PAR or directly, an unattested client asking for ``openid_credential`` gets
-    ``invalid_authorization_details`` (issue 12 hole 3); an ordinary public client cannot attest at
-    all, not even with a trusted provider's attestation made for its client_id (``invalid_client``);
-    a client registered to attest cannot push without one (``invalid_client``)."""
+    ``invalid_authorization_details`` (issue 12 hole 3): at /par as the answer to the push, since a
+    pushed request is validated as /authorize would validate it (RFC 9126 §2.1, §2.3); an ordinary
+    public client cannot attest at all, not even with a trusted provider's attestation made for its
+    client_id (``invalid_client``); a client registered to attest cannot push without one
+    (``invalid_client``)."""
     me = users(server, technician()).sign_in()
     _, challenge = pkce()
     ordinary = ordinary_app["client_id"]
     pushed = _push(server, ordinary, challenge)
-    assert pushed.status_code == 201, pushed.text
-    back = _code(me, ordinary, pushed.json()["request_uri"])
-    assert back.get("error") == ["invalid_authorization_details"], back
-    assert "code" not in back
+    assert pushed.status_code == 400, pushed.text
+    assert pushed.json()["error"] == "invalid_authorization_details" and "request_uri" not in pushed.json()
     attested = _push(server, ordinary, challenge, _attested(server, ordinary, ECKey.generate_key("P-256")))
     assert attested.status_code in (400, 401) and attested.json()["error"] == "invalid_client", attested.text
     bare = _push(server, wallet_app["client_id"], challenge)
@@ -150,9 +150,7 @@ def test_without_an_attestation_the_client_is_refused(
     # form or in the query of a plain authorization request
     claimed = {"__attested_by": PROVIDER.issuer}
     pushed = _push(server, ordinary, challenge, form=claimed)
-    assert pushed.status_code == 201, pushed.text
-    back = _code(me, ordinary, pushed.json()["request_uri"])
-    assert back.get("error") == ["invalid_authorization_details"], back
+    assert pushed.status_code == 400 and pushed.json()["error"] == "invalid_authorization_details", pushed.text
     direct = {
         "client_id": ordinary,
         "response_type": "code",
