@@ -28,6 +28,16 @@ def _env(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, db: Sessi
     monkeypatch.setenv("GENBA_DATABASE_URL", db_url)
     monkeypatch.setenv("GENBA_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("GENBA_ENVIRONMENT", "test")
+    # `genba demo` sets these in its own process (its issuer follows --port, its source is on loopback);
+    # run in-process here, they are put back as they were so no later test inherits them
+    for name in (
+        "GENBA_ISSUER",
+        "GENBA_OUTBOUND_ALLOW_PRIVATE",
+        "GENBA_MYNAPORTAL_URL",
+        "GENBA_MYNAPORTAL_CLIENT_SECRET",
+    ):
+        monkeypatch.setenv(name, "")  # recorded as unset before, so undone to unset afterwards
+        monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
 
