@@ -15,7 +15,7 @@ from app.database import make_engine
 from app.front import ProtocolFront
 from app.gate_wiring import RegisterGate
 from app.lifespan import worker_lifespan
-from app.logs import protect_library_loggers
+from app.logs import AccessLogMiddleware, protect_library_loggers
 from app.middleware import (
     BodyLimitMiddleware,
     NulRefusalMiddleware,
@@ -182,3 +182,4 @@ def _add_middleware(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it sees every answer, 413 and 503 included
