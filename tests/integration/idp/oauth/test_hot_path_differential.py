@@ -58,6 +58,7 @@ from tests.support.web import make_technician
 PATHS = ("general", "front", "front-hot")
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 4096
+ROOT_PATH = "/id"
 JWT = re.compile(rb"(eyJ[\w-]+\.eyJ[\w-]+\.)[\w-]{40,}")
 
 
@@ -226,6 +227,8 @@ def apps(tmp_path: Path, db_url: str, engine: Engine, clock: FrozenClock, db: Se
     front_rng, general_rng = SeededRandomness(), SeededRandomness()
     front = create_app(settings, clock=clock, engine=engine, rng=front_rng)
     general = create_app(settings, clock=clock, engine=engine, rng=general_rng, protocol_front=False)
+    proxied_front = TestClient(front, base_url="http://localhost", root_path=ROOT_PATH)
+    proxied_general = TestClient(general, base_url="http://localhost", root_path=ROOT_PATH)
     with (
         TestClient(front, base_url="http://localhost") as front_client,
         TestClient(general, base_url="http://localhost") as general_client,
@@ -234,6 +237,8 @@ def apps(tmp_path: Path, db_url: str, engine: Engine, clock: FrozenClock, db: Se
             "front": front,
             "general": general,
             "clients": {"general": general_client, "front": front_client, "front-hot": front_client},
+            # behind a proxy that strips a prefix (uvicorn --root-path: the path keeps it, root_path names it)
+            "proxied": {"general": proxied_general, "front": proxied_front, "front-hot": proxied_front},
             "rngs": {"general": general_rng, "front": front_rng, "front-hot": front_rng},
         }
 
@@ -281,8 +286,8 @@ def test_the_front_answers_every_request_exactly_as_the_general_path(apps: dict[
     """Issue 14 acceptance (docs/architecture.md, "The protocol front"): for token (RFC 6749 §3.2, §5.2),
     introspection (RFC 7662), userinfo (OIDC Core §5.3, RFC 6750 §3.1, RFC 9449 §7), JWKS and discovery,
     valid and refused requests alike, the front (its work in the thread pool, and on the event loop when
-    the caches are hot) gives the same status, headers and body as FastAPI's routes, and it answers
-    them without FastAPI's dependency injection."""
+    the caches are hot) gives the same status, headers and body as FastAPI's routes, directly and behind
+    a proxy's path prefix (ASGI ``root_path``), and it answers them without FastAPI's dependency injection."""
     front: FastAPI = apps["front"]
     w = _world(front, apps["clients"]["front"], clock)
     injected = {"front": 0, "general": 0}
@@ -302,24 +307,29 @@ def test_the_front_answers_every_request_exactly_as_the_general_path(apps: dict[
     switch = HotSwitch()
     services.hot_ready = switch
     differences = []
-    for name, build in cases.items():
-        clock.now = start + LATER.get(name, timedelta())
-        seen = {}
-        for path in PATHS:
-            switch.hot, switch.case = path == "front-hot", name
-            apps["rngs"][path].reseed(name)
-            sent = build()
-            response = apps["clients"][path].request(
-                sent.method, sent.path, headers={"X-Request-Id": "r-1", **sent.headers}, content=sent.content
-            )
-            seen[path] = _seen(response)
-        if not seen["general"] == seen["front"] == seen["front-hot"]:
-            differences.append((name, seen))
+    for prefix, clients in (("", apps["clients"]), (ROOT_PATH, apps["proxied"])):
+        for name, build in cases.items():
+            clock.now = start + LATER.get(name, timedelta())
+            seen = {}
+            for path in PATHS:
+                switch.hot, switch.case = path == "front-hot", name
+                apps["rngs"][path].reseed(prefix + name)
+                sent = build()
+                clients[path].cookies.clear()  # each send as a fresh caller (front and front-hot share a client)
+                response = clients[path].request(
+                    sent.method,
+                    prefix + sent.path,
+                    headers={"X-Request-Id": "r-1", **sent.headers},
+                    content=sent.content,
+                )
+                seen[path] = _seen(response)
+            if not seen["general"] == seen["front"] == seen["front-hot"]:
+                differences.append((prefix + name, seen))
     clock.now = start
     assert differences == []
     assert injected["front"] == 0 and injected["general"] > 0
     # asked once per send on each front path, for every request that reached the work (it was read)
-    assert switch.asked.count("cc basic") == 2 and switch.asked.count("userinfo valid") == 2
+    assert switch.asked.count("cc basic") == 4 and switch.asked.count("userinfo valid") == 4
     assert "jwks" not in switch.asked and "duplicate parameter" not in switch.asked
 
 
