@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from app import certificate_pages, error_handlers, history_pages, ops, wallet_pages
 from app.cross_site import CrossSiteGuard
@@ -76,7 +77,7 @@ def create_app(
     )
     rng = rng or SystemRandomness()
     config = idp_config(settings)
-    app = FastAPI(
+    app = GenbaApp(
         title="Genba ID",
         version="0.1.0",
         docs_url=None,
@@ -91,6 +92,15 @@ def create_app(
     error_handlers.install(app)
     _add_middleware(app, settings, config, engine=engine, clock=clock, protocol_front=protocol_front)
     return app
+
+
+class GenbaApp(FastAPI):
+    """FastAPI with the access log (``app/logs.py::AccessLogMiddleware``) around its whole stack, even
+    Starlette's last-resort error middleware, so the line records the status the caller got (the
+    503 of a database that is down, not the exception's 500)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return AccessLogMiddleware(super().build_middleware_stack())
 
 
 def _build_state(
@@ -182,4 +192,3 @@ def _add_middleware(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ops.OpsMiddleware, max_inflight=settings.max_inflight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLogMiddleware)  # outermost: it sees every answer, 413 and 503 included

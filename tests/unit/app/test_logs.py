@@ -8,6 +8,9 @@ import json
 import logging
 from typing import Any
 
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.responses import Response
+
 from app.logs import ACCESS, AccessLogMiddleware, JsonFormatter, RedactingFilter, redact
 from app.middleware import SecurityHeadersMiddleware
 
@@ -62,8 +65,11 @@ class _Lines(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def _served(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
-    """One request through AccessLogMiddleware around SecurityHeadersMiddleware, as app/factory.py stacks them."""
+def _served(
+    app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]], *, inner: bool = True
+) -> list[dict[str, Any]]:
+    """One request through AccessLogMiddleware around ``app`` (by default around SecurityHeadersMiddleware
+    around ``app``, as app/factory.py stacks them)."""
     lines = _Lines()
     ACCESS.addHandler(lines)
     ACCESS.setLevel(logging.INFO)
@@ -86,7 +92,8 @@ def _served(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]
 
     try:
         with contextlib.suppress(RuntimeError):
-            asyncio.run(AccessLogMiddleware(SecurityHeadersMiddleware(app))(scope, receive, send))
+            stack = AccessLogMiddleware(SecurityHeadersMiddleware(app) if inner else app)
+            asyncio.run(stack(scope, receive, send))
     finally:
         ACCESS.removeHandler(lines)
         ACCESS.setLevel(logging.NOTSET)
@@ -108,13 +115,28 @@ def test_the_access_log_writes_one_redacted_json_line_with_the_request_id() -> N
     assert entry["access"]["status"] == 200 and entry["access"]["path"] == "/userinfo?access_token=[redacted]&lang=en"
 
 
-def test_an_error_that_escapes_is_logged_as_500_and_secret_paths_are_redacted() -> None:
-    """An exception the application does not answer is a 500 from the last resort (app/error_handlers.py),
-    and is logged as such; the credential offer's id in the path is redacted (hole 10)."""
+def test_an_error_is_logged_with_the_status_the_last_resort_answered() -> None:
+    """The access log wraps Starlette's last-resort middleware (app/factory.py::GenbaApp): an exception that
+    the last resort answers 503 (a database that is down, app/error_handlers.py) is logged 503, not 500; the
+    credential offer's id in the path is redacted (hole 10)."""
+
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("database is down")
+
+    async def unavailable(request: Any, exc: Exception) -> Response:
+        return Response(status_code=503)
+
+    app = ServerErrorMiddleware(SecurityHeadersMiddleware(broken), handler=unavailable)
+    (entry,) = _served(app, "/wallet/offers/Zk3-offer", b"", [], inner=False)
+    assert entry["access"]["status"] == 503 and "Zk3" not in json.dumps(entry)
+    assert entry["message"].endswith('"GET /wallet/offers/[redacted] HTTP/1.1" 503')
+
+
+def test_an_error_nothing_answered_is_logged_as_500() -> None:
+    """An exception that escapes before any answer is what the server turns into a 500 (RFC 9110 §15.6.1)."""
 
     async def broken(scope: Any, receive: Any, send: Any) -> None:
         raise RuntimeError("boom")
 
-    (entry,) = _served(broken, "/wallet/offers/Zk3-offer", b"", [])
-    assert entry["access"]["status"] == 500 and "Zk3" not in json.dumps(entry)
-    assert entry["message"].endswith('"GET /wallet/offers/[redacted] HTTP/1.1" 500')
+    (entry,) = _served(broken, "/token", b"", [])
+    assert entry["access"]["status"] == 500
