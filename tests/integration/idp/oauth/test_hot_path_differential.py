@@ -331,6 +331,8 @@ def test_the_front_answers_every_request_exactly_as_the_general_path(apps: dict[
     # asked once per send on each front path, for every request that reached the work (it was read)
     assert switch.asked.count("cc basic") == 4 and switch.asked.count("userinfo valid") == 4
     assert "jwks" not in switch.asked and "duplicate parameter" not in switch.asked
+    # what records a single-use value (a DPoP proof, a client assertion) never runs on the event loop
+    assert not {"cc dpop", "userinfo dpop", "cc private_key_jwt", "bad grant"} & set(switch.asked)
 
 
 def test_the_cases_cover_successes_and_each_kind_of_refusal(apps: dict[str, Any], clock: FrozenClock) -> None:
