@@ -7,14 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from app import certificate_pages, error_handlers, history_pages, ops, wallet_pages
 from app.cross_site import CrossSiteGuard
 from app.database import make_engine
+from app.front import ProtocolFront
 from app.gate_wiring import RegisterGate
 from app.invalidation import install_fence, worker_invalidation
 from app.lifespan import worker_lifespan
-from app.logs import protect_library_loggers
+from app.logs import AccessLogMiddleware, protect_library_loggers
 from app.middleware import (
     BodyLimitMiddleware,
     NulRefusalMiddleware,
@@ -36,7 +38,7 @@ from common import outbound
 from connectors.sources.mynaportal.client import MyNaPortalClient
 from consent.policy import PolicyEngine
 from consent.service import ConsentService
-from idp.oauth.public import DatabaseReplayCache, RedisReplayCache, build_oauth, build_services
+from idp.oauth.public import FRONT_ROUTES, DatabaseReplayCache, RedisReplayCache, build_oauth, build_services
 from idp.public import (
     Clock,
     IdpConfig,
@@ -64,7 +66,10 @@ def create_app(
     clock: Clock = system_clock,
     rng: Randomness | None = None,
     engine: Engine | None = None,
+    protocol_front: bool = True,
 ) -> FastAPI:
+    """The application. ``protocol_front=False`` leaves every request to FastAPI's routes, the general
+    path the protocol front (app/front.py) must answer exactly like (its differential test builds both)."""
     protect_library_loggers()
     engine = engine or make_engine(
         settings.database_url, pool_size=settings.worker_threads, max_overflow=settings.worker_threads
@@ -73,7 +78,7 @@ def create_app(
     config = idp_config(settings)
     invalidation = worker_invalidation(engine)  # the worker's caches, told of changes by the database
     install_fence(engine, bound=settings.cache_fence_seconds)
-    app = FastAPI(
+    app = GenbaApp(
         title="Genba ID",
         version="0.1.0",
         docs_url=None,
@@ -87,8 +92,17 @@ def create_app(
     _build_state(app, settings, config, engine=engine, clock=clock, rng=rng)
     _include_routes(app)
     error_handlers.install(app)
-    _add_middleware(app, settings, config, engine=engine, clock=clock)
+    _add_middleware(app, settings, config, engine=engine, clock=clock, protocol_front=protocol_front)
     return app
+
+
+class GenbaApp(FastAPI):
+    """FastAPI with the access log (``app/logs.py::AccessLogMiddleware``) around its whole stack, even
+    Starlette's last-resort error middleware, so the line records the status the caller got (the
+    503 of a database that is down, not the exception's 500)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return AccessLogMiddleware(super().build_middleware_stack())
 
 
 def _build_state(
@@ -164,8 +178,13 @@ def _include_routes(app: FastAPI) -> None:
     app.mount("/static/idp", StaticFiles(directory=IDP_STATIC), name="idp-static")
 
 
-def _add_middleware(app: FastAPI, settings: Settings, config: IdpConfig, *, engine: Engine, clock: Clock) -> None:
-    """The middleware, innermost first (each one added wraps the ones before it)."""
+def _add_middleware(
+    app: FastAPI, settings: Settings, config: IdpConfig, *, engine: Engine, clock: Clock, protocol_front: bool
+) -> None:
+    """The middleware, innermost first (each one added wraps the ones before it). The protocol front is
+    the innermost: every layer below wraps its routes and FastAPI's alike (docs/architecture.md)."""
+    if protocol_front:
+        app.add_middleware(ProtocolFront, routes=FRONT_ROUTES, exception_handlers=app.exception_handlers)
     if settings.anonymous_requests_per_minute > 0:
         rate = address_rate(
             engine, clock, settings.anonymous_requests_per_minute, app.state.redis, settings.redis_prefix

@@ -7,13 +7,18 @@ are bearer capabilities themselves (:data:`SECRET_PATHS`), whatever logger emits
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from app.middleware import request_id_var
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.middleware import REQUEST_ID_KEY, request_id_var
 
 SENSITIVE = (
     "code",
@@ -54,12 +59,16 @@ _PATH = re.compile(
 
 
 def redact(text: str) -> str:
+    if "=" not in text and "wallet" not in text and "gate" not in text:
+        return text  # neither pattern can match (a parameter needs "=", a secret path its first segment)
     text = _PATH.sub(lambda m: m.group("prefix") + "[redacted]", text)
     return _PARAM.sub(lambda m: m.group("key") + "[redacted]", text)
 
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "redacted", False):
+            return True  # an access line, redacted when it was written (AccessLogMiddleware)
         if record.args:
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
@@ -83,21 +92,117 @@ def protect_library_loggers() -> None:
         logger.addFilter(FreezeArgs())
 
 
+_second: tuple[int, str] = (-1, "")
+
+
+def iso_time(created: float) -> str:
+    """ISO 8601 UTC with microseconds; the date and time to the second are formatted once a second."""
+    global _second
+    second = int(created)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int((created - second) * 1_000_000):06d}+00:00"
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, serialised with orjson (UTF-8 as is, no spaces)."""
+
     def format(self, record: logging.LogRecord) -> str:
+        access = getattr(record, "access", None)
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "time": iso_time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
-            "request_id": request_id_var.get(),
+            "message": record.msg if getattr(record, "redacted", False) else redact(record.getMessage()),
+            "request_id": access["request_id"] if isinstance(access, dict) else request_id_var.get(),
         }
+        if isinstance(access, dict):
+            entry["access"] = access
         audit = getattr(record, "audit", None)
         if isinstance(audit, dict):
             entry["audit"] = audit
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return orjson.dumps(entry, default=str).decode()
+
+
+ACCESS = logging.getLogger("genba.access")
+
+
+class AccessLogMiddleware:
+    """The access log: one record per HTTP request on the ``genba.access`` logger, written once the
+    answer is sent, for the protocol front and FastAPI alike (it replaces uvicorn's access log, which
+    ``app/workers.py`` turns off). The line is built and redacted here, once (:func:`redact`: RFC 9700
+    §4.2.4, no codes or tokens in logs); the request id is the one ``SecurityHeadersMiddleware`` gave
+    the request. Nothing is built when the logger is not enabled for INFO."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not ACCESS.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the last resort answers when an error escapes (app/error_handlers.py)
+
+        async def tracking(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        finally:
+            ACCESS.handle(access_record(scope, status, time.perf_counter() - started))
+
+
+def access_record(scope: Scope, status: int, seconds: float) -> logging.LogRecord:
+    """The access line as uvicorn wrote it (``client - "METHOD /path?query HTTP/1.1" status``),
+    redacted, with the same facts as fields."""
+    target = scope.get("raw_path") or scope["path"].encode()
+    path = target.decode("latin-1")
+    if scope.get("query_string"):
+        path += "?" + scope["query_string"].decode("latin-1")
+    path = redact(path.replace('"', "%22"))
+    client = scope.get("client")
+    address = f"{client[0]}:{client[1]}" if client else "-"
+    line = f'{address} - "{scope["method"]} {path} HTTP/{scope.get("http_version", "1.1")}" {status}'
+    return AccessRecord(
+        line,
+        {
+            "request_id": scope.get(REQUEST_ID_KEY, "-"),
+            "method": scope["method"],
+            "path": path,
+            "status": status,
+            "ms": round(seconds * 1000, 3),
+        },
+    )
+
+
+class AccessRecord(logging.LogRecord):
+    """A ``LogRecord`` with every attribute a formatter may read, set directly: the standard
+    constructor's look-ups (caller's file and module names, thread and process names) cost more
+    than the rest of the access line. ``redacted``: the message needs no further redaction."""
+
+    redacted = True
+
+    def __init__(self, line: str, access: dict[str, Any]) -> None:
+        now = time.time()
+        self.name, self.msg, self.args, self.access = ACCESS.name, line, None, access
+        self.levelname, self.levelno = "INFO", logging.INFO
+        self.pathname, self.filename, self.module, self.lineno, self.funcName = __file__, "logs.py", "logs", 0, ""
+        self.exc_info = self.exc_text = self.stack_info = None
+        self.created, self.msecs = now, (now % 1) * 1000
+        self.relativeCreated = (now - _STARTED) * 1000
+        self.thread, self.threadName = threading.get_ident(), None
+        self.process, self.processName, self.taskName = _PID, None, None
+
+
+_STARTED = time.time()
+_PID = os.getpid()
 
 
 def configure(level: str = "INFO", *, json_lines: bool = True) -> dict[str, Any]:
@@ -121,6 +226,8 @@ def configure(level: str = "INFO", *, json_lines: bool = True) -> dict[str, Any]
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": ["stderr"], "level": level, "propagate": False},
+            # the application's own access log (AccessLogMiddleware); uvicorn's is turned off
+            "genba.access": {"handlers": ["stderr"], "level": level, "propagate": False},
         },
     }
 

@@ -51,6 +51,9 @@ def uvicorn_options() -> dict[str, Any]:
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "server_header": False,
         "date_header": True,
+        # the application writes the access log itself (app/logs.py::AccessLogMiddleware), once per
+        # request, with the request id; uvicorn's would be a second, slower line
+        "access_log": False,
     }
 
 

@@ -68,7 +68,7 @@ def log_errors(text: str) -> dict[str, int]:
     (or message), and any other line with a traceback or an error."""
     counts: Counter[str] = Counter()
     for line in text.splitlines():
-        if '"level": "error"' in line:
+        if '"level":"error"' in line or '"level": "error"' in line:  # orjson's compact lines, or spaced ones
             try:
                 entry = json.loads(line)
                 counts[str(entry.get("error") or entry.get("message"))[:160]] += 1

@@ -203,6 +203,18 @@ class KeyStore:
     def refresh(self) -> None:
         self._load(force=True)
 
+    def cached(self) -> bool:
+        """The keys were read less than ``CACHE_SECONDS`` ago and the published set is built, so
+        :meth:`jwks_json` answers from memory without a database read: the protocol front
+        (idp/oauth/front.py) serves the JWK Set on the event loop then, and in the thread pool
+        when a read is due."""
+        loaded = self._loaded_at
+        return (
+            loaded is not None
+            and self._published is not None
+            and (self._clock() - loaded).total_seconds() <= CACHE_SECONDS
+        )
+
     def ensure(self, *, alg: str = DEFAULT_ALG) -> None:
         """Bootstrap: make a key that signs at once if no key of ``alg`` can sign now."""
         if not _can_sign(self._load(force=True), alg, self._clock()):

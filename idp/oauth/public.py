@@ -17,7 +17,9 @@ contribute (technician claims, the pre-authorized code grant, metadata), returni
 proofs, client assertions and attestations (RFC 9449 §11.1, RFC 7523 §3 item 7)
 :class:`DatabaseReplayCache` and :class:`RedisReplayCache`; :class:`WalletProviders` and
 :func:`load_wallet_providers`, the operator's trust list for client attestations (HAIP 1.0 §4.3);
-:func:`deliver_now`, the retry of back-channel logout requests (OIDC Back-Channel Logout 1.0 §2.5).
+:func:`deliver_now`, the retry of back-channel logout requests (OIDC Back-Channel Logout 1.0 §2.5);
+:data:`FRONT_ROUTES`, token, introspection, userinfo, JWKS and discovery as plain Starlette routes that
+``app/front.py`` dispatches ahead of FastAPI (docs/architecture.md, "The protocol front").
 
 Operators' tools (the CLI): :func:`create_client` (client metadata, RFC 7591 §2, checked as at
 ``/register``) and :class:`RegisteredClient`; :func:`disable_client`, :func:`rotate_client_secret`,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from idp.oauth.dpop import DPoPError
     from idp.oauth.errors import safe_description
     from idp.oauth.extensions import ProviderExtensions
+    from idp.oauth.front import FRONT_ROUTES
     from idp.oauth.http import ProtocolError
     from idp.oauth.keys import KeyError_ as SigningKeyError
     from idp.oauth.keys import rotate as rotate_signing_key
@@ -75,6 +78,7 @@ if TYPE_CHECKING:
     from idp.oauth.tokens import AccessTokenClaims, Resource, TokenKind
 
 __all__ = [
+    "FRONT_ROUTES",
     "AccessTokenClaims",
     "DPoPError",
     "DatabaseReplayCache",
@@ -128,6 +132,8 @@ _HOMES: dict[str, str] = {
     "WalletProviders": "idp.oauth.attestation",
     "load_wallet_providers": "idp.oauth.attestation",
     "deliver_now": "idp.oauth.logout",
+    # the protocol front's routes, dispatched ahead of FastAPI (app/front.py)
+    "FRONT_ROUTES": "idp.oauth.front",
     # operators' tools
     "create_client": "idp.oauth.clients",
     "RegisteredClient": "idp.oauth.clients",

@@ -60,13 +60,17 @@ def _run_endpoint(oauth: OAuthRuntime, request: Request, form: dict[str, str], w
         return response
 
 
+def token_answer(oauth: OAuthRuntime, request: Request, form: dict[str, str]) -> Response:
+    """RFC 6749 §3.2 token endpoint (authorization_code, refresh_token, client_credentials) once the
+    body is read: shared by the route below and the protocol front (idp/oauth/front.py)."""
+    return _run_endpoint(oauth, request, form, lambda db, req: oauth.server.create_token_response(req))
+
+
 @router.post("/token")
 async def token(request: Request, oauth: OAuthDep) -> Response:
     """RFC 6749 §3.2 token endpoint (authorization_code, refresh_token, client_credentials)."""
     form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
-    return await run_in_threadpool(
-        _run_endpoint, oauth, request, form, lambda db, req: oauth.server.create_token_response(req)
-    )
+    return await run_in_threadpool(token_answer, oauth, request, form)
 
 
 @router.post("/revoke")
@@ -78,17 +82,19 @@ async def revoke(request: Request, oauth: OAuthDep) -> Response:
     )
 
 
+def introspection_answer(oauth: OAuthRuntime, request: Request, form: dict[str, str]) -> Response:
+    """RFC 7662 token introspection (client-authenticated) once the body is read: shared by the
+    route below and the protocol front (idp/oauth/front.py)."""
+    return _run_endpoint(
+        oauth, request, form, lambda db, req: oauth.server.create_endpoint_response("introspection", req)
+    )
+
+
 @router.post("/introspect")
 async def introspect(request: Request, oauth: OAuthDep) -> Response:
     """RFC 7662 token introspection (client-authenticated)."""
     form = await form_params(request)  # ProtocolError: RFC 6749 §5.2, rendered by the application
-    return await run_in_threadpool(
-        _run_endpoint,
-        oauth,
-        request,
-        form,
-        lambda db, req: oauth.server.create_endpoint_response("introspection", req),
-    )
+    return await run_in_threadpool(introspection_answer, oauth, request, form)
 
 
 @router.post("/par")
@@ -130,42 +136,41 @@ async def pushed_authorization_request(request: Request, oauth: OAuthDep) -> Res
     return await run_in_threadpool(_run_endpoint, oauth, request, form, work)
 
 
+def userinfo_answer(oauth: OAuthRuntime, request: Request, value: str, scheme: str) -> Response:
+    """OIDC Core §5.3 userinfo once the token is read (``presented_token``): shared by the route
+    below and the protocol front (idp/oauth/front.py)."""
+    svc = oauth.services
+    extra = oauth.extensions.userinfo_claims  # technician claims under the consent engine, when wired
+    with Session(svc.engine, expire_on_commit=False) as db:
+        claims = verify_presented(svc, db, request, value, scheme, resource=Resource.userinfo, kinds=(TokenKind.user,))
+        if "openid" not in claims.scope.split():
+            raise challenge("insufficient_scope", message("token.no_openid"))
+        grant = claims.grant  # read while checking the token; client and account in one round trip
+        found = find_client_and_account(db, claims.client_id, grant.account_id, svc.caches) if grant else None
+        if grant is None or found is None or found[1].disabled:
+            raise challenge("invalid_token", message("token.invalid"))
+        client, account = found
+        body: dict[str, Any] = {"sub": subject_for(account, client, salt=svc.subject_salt)}
+        body.update(
+            release(
+                account_claims(db, account),
+                scope=claims.scope,
+                extra=requested_claim_names(grant.claims, "userinfo"),
+            )
+        )
+        if extra is not None:
+            body.update(extra(db, claims))
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, oauth: OAuthDep) -> Response:
     """OIDC Core §5.3 userinfo, with Bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens."""
     value, scheme = await presented_token(request, allow_body=True)  # TokenRefused: RFC 6750 §3.1
-    svc = oauth.services
-    extra = oauth.extensions.userinfo_claims  # technician claims under the consent engine, when wired
-
-    def work() -> Response:
-        with Session(svc.engine, expire_on_commit=False) as db:
-            claims = verify_presented(
-                svc, db, request, value, scheme, resource=Resource.userinfo, kinds=(TokenKind.user,)
-            )
-            if "openid" not in claims.scope.split():
-                raise challenge("insufficient_scope", message("token.no_openid"))
-            grant = claims.grant  # read while checking the token; client and account in one round trip
-            found = find_client_and_account(db, claims.client_id, grant.account_id, svc.caches) if grant else None
-            if grant is None or found is None or found[1].disabled:
-                raise challenge("invalid_token", message("token.invalid"))
-            client, account = found
-            body: dict[str, Any] = {"sub": subject_for(account, client, salt=svc.subject_salt)}
-            body.update(
-                release(
-                    account_claims(db, account),
-                    scope=claims.scope,
-                    extra=requested_claim_names(grant.claims, "userinfo"),
-                )
-            )
-            if extra is not None:
-                body.update(extra(db, claims))
-            return JSONResponse(body, headers={"Cache-Control": "no-store"})
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(userinfo_answer, oauth, request, value, scheme)
 
 
-@router.get("/jwks")
-def jwks(oauth: OAuthDep) -> Response:
+def jwks_answer(oauth: OAuthRuntime) -> Response:
     """RFC 7517 JWK Set; cached briefly so a key published by rotation is seen well before it signs.
     The bytes are rendered once per change of the published set (``KeyStore.jwks_json``)."""
     return Response(
@@ -175,8 +180,13 @@ def jwks(oauth: OAuthDep) -> Response:
     )
 
 
-@router.get("/.well-known/openid-configuration")
-async def openid_configuration(oauth: OAuthDep) -> Response:
+@router.get("/jwks")
+def jwks(oauth: OAuthDep) -> Response:
+    """RFC 7517 JWK Set (:func:`jwks_answer`)."""
+    return jwks_answer(oauth)
+
+
+def discovery_answer(oauth: OAuthRuntime) -> Response:
     """OIDC Discovery 1.0 §4: the metadata document, rendered once per application (it changes only
     with the configuration) and served without leaving the event loop."""
     return Response(
@@ -186,7 +196,13 @@ async def openid_configuration(oauth: OAuthDep) -> Response:
     )
 
 
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(oauth: OAuthDep) -> Response:
+    """OIDC Discovery 1.0 §4 (:func:`discovery_answer`)."""
+    return discovery_answer(oauth)
+
+
 @router.get("/.well-known/oauth-authorization-server")
 async def oauth_authorization_server(oauth: OAuthDep) -> Response:
     """RFC 8414 §3: the same metadata at the OAuth well-known location."""
-    return await openid_configuration(oauth)
+    return discovery_answer(oauth)

@@ -17,6 +17,11 @@ from idp.oauth.tokens import TokenService
 from idp.runtime import Clock, Randomness
 
 
+def _cold() -> bool:
+    """No per-worker cache is listening: every look-up may touch the database."""
+    return False
+
+
 @dataclass
 class OAuthServices:
     config: OAuthConfig
@@ -33,6 +38,9 @@ class OAuthServices:
     details: DetailsHandler
     #: the worker's caches of clients, grants, revoked tokens and accounts (idp/oauth/hot_cache.py)
     caches: HotCaches = field(default_factory=HotCaches)
-    #: whether those caches may be believed right now (the application sets it to its invalidation
-    #: bus's ``trusted``): a route may answer a hit on the event loop only while this says so
-    hot_ready: Callable[[], bool] = lambda: False
+    #: True while the per-worker caches answer without touching the database (the application sets it
+    #: to the caches' ``ready``): the protocol front (idp/oauth/front.py) then runs token,
+    #: introspection and userinfo on the event loop instead of the thread pool. A SQLAlchemy Session
+    #: connects only when first used, so a cache hit costs no blocking call (docs/architecture.md,
+    #: "The protocol front").
+    hot_ready: Callable[[], bool] = field(default=_cold)
