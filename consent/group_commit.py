@@ -75,13 +75,19 @@ class GroupRecorder:
             self._queue.append(me)
             leader = not self._writing
             self._writing = True
-            self._arrived.notify()  # a lingering leader counts arrivals
+            self._arrived.notify_all()  # a lingering leader counts arrivals (and so may a watcher)
         if not leader:
             me.done.wait()
         if leader or me.lead:
             self._lead()
         if me.error is not None:
             raise RecordNotDurable("the disclosure record was not committed") from me.error
+
+    def wait_for_queue(self, count: int, timeout: float) -> bool:
+        """Wait until at least ``count`` callers are queued (not yet in a batch being written): for
+        tests and monitoring, so they need not sleep. False when ``timeout`` seconds pass first."""
+        with self._lock:
+            return self._arrived.wait_for(lambda: len(self._queue) >= count, timeout)
 
     def _lead(self) -> None:
         """Write one batch (the leader's own entry is at the head of the queue), release it, hand over."""
