@@ -135,9 +135,11 @@ def append_batch(connection: Connection, entries: Sequence[Entry]) -> list[int]:
         )
         row.hash = prev = _hash(prev, _entry(row))
         rows.append({c.name: getattr(row, c.name) for c in _record.columns})
-    connection.execute(insert(_record).values(rows))
+    # executemany with RETURNING: SQLAlchemy sends one multi-row INSERT ("insertmanyvalues") from a
+    # statement compiled once, where .values(rows) would compile a new one for every batch
+    inserted = connection.execute(insert(_record).returning(_record.c.seq), rows)
     connection.execute(update(_head).where(_head.c.id == 1).values(last_seq=seq, last_hash=prev))
-    return [int(r["seq"]) for r in rows]
+    return sorted(int(s) for s in inserted.scalars())
 
 
 def commit_batch(engine: Engine, entries: Sequence[Entry]) -> None:
