@@ -53,6 +53,8 @@ class OpenIdProvider:
     client_secret: str
     redirect_uri: str
     scope: str = "openid profile"
+    #: further authorization request parameters, e.g. RFC 9396 ``authorization_details`` (JSON text)
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 class FlowError(RuntimeError):
@@ -103,6 +105,7 @@ async def full_flow(http: httpx.AsyncClient, op: OpenIdProvider, person: Person,
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     query = {"response_type": "code", "client_id": op.client_id, "redirect_uri": op.redirect_uri, "scope": op.scope}
     query |= {"state": state, "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256"}
+    query |= dict(op.extra)
     response = await http.get(f"{op.authorize_path}?{urlencode(query)}")
     for _ in range(MAX_STEPS):
         if response.status_code in (302, 303):

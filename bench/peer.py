@@ -4,7 +4,9 @@ Genba ID: ``genba serve --workers 2`` on a throw-away, migrated PostgreSQL datab
 (``GENBA_REDIS_URL``). The peer: ``node bench/node/server.mjs`` (oidc-provider 9, in-memory adapter,
 configuration documented in that file). Both run for the whole benchmark; the load is applied to
 one at a time (autocannon, ``--connections`` connections, warm-up then ``--duration`` seconds per
-scenario): client_credentials token requests, introspection, discovery, userinfo. Then full
+scenario): client_credentials token requests, introspection, discovery, userinfo (Genba: a third
+party's client reading CCUS claims under a consent both the technician and the employer approved,
+``bench.peer_consent``; the peer: its account claims). Then full
 authorization-code + PKCE sign-ins (password + TOTP + consent + code exchange) are driven by
 ``bench.flows`` for ``--flow-duration`` seconds. Resident memory of each process is read from /proc
 at rest, under load (peak of samples every 0.5 s) and after the load.
@@ -28,7 +30,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ from bench.loadgen import (
     process_roles,
     rss_by_role,
 )
+from bench.peer_consent import CCUS_DETAILS, CCUS_FIELDS, THIRD_PARTY, approve_as_employer, seed_third_party
 from bench.peer_report import combine, report, summary
 from bench.processes import create_client, genba_serve, node_peer, redis_server
 from bench.server import LiveServer, genba_env
@@ -103,6 +106,13 @@ class Side:
     token_body: str  # client_credentials request body giving an ES256 JWT access token
     opaque_body: str  # client_credentials request body giving a token its introspection accepts
     pool: AccountPool
+    #: the client and sign-in of the userinfo scenario (Genba: the third party asking for CCUS data)
+    userinfo_op: OpenIdProvider | None = None
+    #: what must follow that sign-in before userinfo releases anything (Genba: the employer's approval)
+    after_sign_in: Callable[[dict[str, Any]], None] | None = None
+    #: top-level members the userinfo answer must have, and the ``ccus`` fields it must carry (no more)
+    userinfo_expect: tuple[tuple[str, object], ...] = (("name", "試験 太郎"),)
+    userinfo_ccus: tuple[str, ...] = ()
 
     @property
     def basic(self) -> dict[str, str]:
@@ -133,10 +143,12 @@ class Side:
             scenario, expect = Scenario(name, "/" + uri.split("/", 3)[3]), {}
         else:  # userinfo, with the access token of one full sign-in
             person = self.pool.take()
-            tokens = asyncio.run(one_flow(self.op, person, password))
+            tokens = asyncio.run(one_flow(self.userinfo_op or self.op, person, password))
             self.pool.give_back(person)
+            if self.after_sign_in is not None:
+                self.after_sign_in(tokens)
             headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-            scenario, expect = Scenario(name, self.userinfo_path, headers=headers), {"name": "試験 太郎"}
+            scenario, expect = Scenario(name, self.userinfo_path, headers=headers), dict(self.userinfo_expect)
         answer = httpx.request(
             scenario.method, self.server.base_url + scenario.path, headers=scenario.headers, content=scenario.body
         )
@@ -145,6 +157,8 @@ class Side:
             raise RuntimeError(f"{self.name} jwks: answered {answer.status_code}: {answer.text[:300]}")
         if any(got.get(key) != value for key, value in expect.items()):
             raise RuntimeError(f"{self.name} {name}: answered {answer.status_code}: {answer.text[:300]}")
+        if name == "userinfo" and self.userinfo_ccus and sorted(got.get("ccus", {})) != sorted(self.userinfo_ccus):
+            raise RuntimeError(f"{self.name} userinfo: not the consented ccus fields: {answer.text[:300]}")
         return scenario
 
     def distinct_scenario(self, password: str, count: int, connections: int) -> Scenario:
@@ -198,20 +212,45 @@ def flows(side: Side, password: str, args: argparse.Namespace, services: Service
 
 
 def sides_for(
-    genba: LiveServer, genba_client: dict[str, Any], node: LiveServer, peer_client: dict[str, Any], people: list[Person]
+    genba: LiveServer,
+    genba_clients: tuple[dict[str, Any], dict[str, Any]],
+    node: LiveServer,
+    peer_client: dict[str, Any],
+    people: list[Person],
+    database_url: str,
 ) -> list[Side]:
-    def op(name: str, server: LiveServer, client: dict[str, Any], authorize: str) -> OpenIdProvider:
+    """Genba's two clients: the employer's own system (sign-in flows) and the third party's (userinfo)."""
+
+    def op(name: str, server: LiveServer, client: dict[str, Any], authorize: str, **more: Any) -> OpenIdProvider:
         issuer = "http://localhost:" + server.base_url.rsplit(":", 1)[1]
-        secret = str(client["client_secret"])
-        return OpenIdProvider(name, server.base_url, issuer, authorize, str(client["client_id"]), secret, REDIRECT_URI)
+        secret, client_id = str(client["client_secret"]), str(client["client_id"])
+        return OpenIdProvider(name, server.base_url, issuer, authorize, client_id, secret, REDIRECT_URI, **more)
+
+    def employer_approves(tokens: dict[str, Any]) -> None:
+        details = tokens.get("authorization_details") or [{}]
+        if "consent_id" not in details[0]:
+            raise RuntimeError(f"genba: the third party's token relies on no consent: {details}")
+        approve_as_employer(database_url, BENCH_EMPLOYER, str(details[0]["consent_id"]))
 
     def pool() -> AccountPool:  # each server has its own TOTP replay state, so its own copy of the accounts
         return AccountPool([Person(p.username, p.totp_secret) for p in people])
 
     cc = "grant_type=client_credentials"
+    employer_client, third_party_client = genba_clients
+    third_party = op("genba", genba, third_party_client, "/authorize", extra=(("authorization_details", CCUS_DETAILS),))
     return [
         Side(
-            "genba", genba, op("genba", genba, genba_client, "/authorize"), "/introspect", "/userinfo", cc, cc, pool()
+            "genba",
+            genba,
+            op("genba", genba, employer_client, "/authorize"),
+            "/introspect",
+            "/userinfo",
+            cc,
+            cc,
+            pool(),
+            userinfo_op=third_party,
+            after_sign_in=employer_approves,
+            userinfo_ccus=CCUS_FIELDS,
         ),
         Side(
             "peer",
@@ -299,15 +338,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ):
         workdir = Path(tmp)
         console.print(f"seeding {args.accounts} technicians with TOTP …")
-        # the client is the technicians' employer's own system, so userinfo returns their name as the
-        # peer's does (a technician's claims leave only through the consent engine)
+        # sign-in flows: the client is the technicians' employer's own system; userinfo: a third party's
+        # client under two-party consent (bench.peer_consent), which releases the name as the peer does
         people = seed(url, args.accounts, secret_key.encode(), password_hash, employer_id=BENCH_EMPLOYER)
+        seed_third_party(url, [p.username for p in people])
         env = genba_env(
             {"GENBA_ENVIRONMENT": "test", "GENBA_DATABASE_URL": url, "GENBA_SECRET_KEY": secret_key}
             | {"GENBA_SECRET_FILE": str(workdir / "secret.key"), "GENBA_REDIS_URL": redis_url}
             | {f"GENBA_ARGON2_{name.upper()}": str(value) for name, value in params.items()}
         )
-        genba_client = create_client(env, workdir, REDIRECT_URI, owner_employer_id=BENCH_EMPLOYER)
+        genba_clients = (
+            create_client(env, workdir, REDIRECT_URI, owner_employer_id=BENCH_EMPLOYER),
+            create_client(env, workdir, REDIRECT_URI, owner_employer_id=THIRD_PARTY),
+        )
         peer_client = {"client_id": "bench-peer", "client_secret": secrets.token_urlsafe(32)}
         accounts = workdir / "peer-accounts.json"
         accounts.write_text(json.dumps([[p.username, p.totp_secret, secrets.token_urlsafe(16)] for p in people]))
@@ -317,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         services = ServiceCpu(args.pg_admin_url, url.rsplit("/", 1)[1], redis_pids)
         console.print(f"starting genba serve --workers {args.workers} and node-oidc-provider …")
         with genba_serve(env, workdir, args.workers) as genba, node_peer(peer_config, workdir) as node:
-            sides = sides_for(genba, genba_client, node, peer_client, people)
+            sides = sides_for(genba, genba_clients, node, peer_client, people, url)
             roles = {side.name: process_roles(side.server.process.pid) for side in sides}
             memory["at rest"] = {name: rss_by_role(r) for name, r in roles.items()}
             rounds = measure(sides, wanted, password, args, services)

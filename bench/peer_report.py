@@ -84,7 +84,7 @@ GOALS = (
     Goal("client_credentials token, p99", "token", "p99", 0.5, at_most=True),
     Goal("introspection, repeated tokens", "introspection", "per_cpu_second", 2.0),
     Goal("introspection, distinct tokens", "introspection-distinct", "per_cpu_second", 1.2),
-    Goal("userinfo (employer's own client; not yet CCUS claims)", "userinfo", "per_cpu_second", 2.0),
+    Goal("userinfo with CCUS claims under consent", "userinfo", "per_cpu_second", 2.0),
     Goal("discovery", "discovery", "per_cpu_second", 3.0),
     Goal("JWKS", "jwks", "per_cpu_second", 3.0),
     Goal("full sign-in flow (password + TOTP + code + token)", "flow", "per_cpu_second", 1.0),

@@ -76,10 +76,11 @@ def _release(
     out: dict[str, Any] = {"ccus": {}, "ccus_withheld": withheld} if with_ccus else {}
     if withheld:
         out["ccus_withheld"] = withheld
-    technician = find_technician(session=db, technician_id=caller.user_technician_id)
+    stored = caller.stored
+    technician = stored.technician if stored else find_technician(session=db, technician_id=caller.user_technician_id)
     if technician is None or not decision.allowed:
         return out
-    view = disclose(db, technician, decision, today=local_date(now))
+    view = disclose(db, technician, decision, today=local_date(now), stored=stored)
     account = db.get(Account, caller.account_id)
     released = standard_claims.build(view, names, technician, account.email if account else None)
     ccus = view.without(leave_out).to_json() if with_ccus else {}
@@ -115,7 +116,7 @@ def ccus_userinfo(consent: ConsentPort, clock: Clock) -> Callable[[Session, Acce
         with_ccus = consent_ids_of(grant) is not None
         if not with_ccus and not standard_claims.groups_for(names):
             return {}  # nothing about a person asked for: nothing to look up
-        caller = caller_from_token(db, claims)
+        caller = caller_from_token(db, claims, with_record=True)  # technician, record and owner: one statement
         return _release(
             consent,
             clock,
@@ -141,7 +142,7 @@ def ccus_id_token(consent: ConsentPort, clock: Clock) -> Callable[[Session, str,
         with_ccus = consent_ids_of(grant) is not None and "ccus" in asked
         if not with_ccus and not standard_claims.groups_for(names):
             return {}
-        caller = caller_from_grant(db, client_id, grant)
+        caller = caller_from_grant(db, client_id, grant, with_record=True)
         # the token endpoint's transaction: the record commits with the tokens it accompanies
         return _release(
             consent,

@@ -5,13 +5,16 @@ contact when substitution is on (rule 3)."""
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from consent.groups import FieldGroup
 from consent.ports import Decision
-from idp.models import Employer, Technician
+from idp.models import Affiliation, Employer, Technician
 from idp.public import affiliation_history, find_employer
 from register.models import Site, TechnicianRecord
 from register.record_view import (
@@ -35,13 +38,52 @@ from register.record_view import (
 from register.repository import work_history
 
 
-def full_record(session: Session, technician: Technician, *, today: date) -> FullRecord:
-    """Every group of the record but the work history, as the register holds it ``today``."""
-    assert technician.id is not None
-    record = session.get(TechnicianRecord, technician.id) or TechnicianRecord(
-        technician_pk=technician.id, updated_at=datetime.now()
+@dataclass(frozen=True)
+class StoredRecord:
+    """What the register holds about one technician but the work history: the technician, the record
+    details (None when none were entered) and the affiliations, latest first (as
+    ``idp.public.affiliation_history``), with their companies."""
+
+    technician: Technician
+    details: TechnicianRecord | None
+    history: list[tuple[Affiliation, Employer]]
+
+
+def stored_record_of_account(
+    session: Session, account_id: int, *also: ColumnElement[Any]
+) -> tuple[StoredRecord | None, tuple[Any, ...]]:
+    """The account's technician with his record details and affiliations in one statement (issue 14:
+    userinfo reads them together), and the values of ``also`` (scalar subqueries about something
+    else the caller needs from the same round trip); ``(None, values)`` for an account that is not
+    a technician's. One row per affiliation (at least one)."""
+    stmt = (
+        select(Technician, TechnicianRecord, Affiliation, Employer, *also)
+        .outerjoin(TechnicianRecord, col(TechnicianRecord.technician_pk) == Technician.id)
+        .outerjoin(Affiliation, col(Affiliation.technician_pk) == Technician.id)
+        .outerjoin(Employer, col(Employer.id) == Affiliation.employer_pk)
+        .where(col(Technician.account_id) == account_id)
+        .order_by(col(Affiliation.start_date).desc())
     )
-    history = affiliation_history(session=session, technician_pk=technician.id)
+    rows = session.exec(stmt).all()
+    if not rows:
+        values = session.exec(select(*also)).one() if also else ()
+        return None, tuple(values)
+    history = [(a, e) for _, _, a, e, *_ in rows if a is not None and e is not None]
+    return StoredRecord(rows[0][0], rows[0][1], history), tuple(rows[0][4:])
+
+
+def full_record(
+    session: Session, technician: Technician, *, today: date, stored: StoredRecord | None = None
+) -> FullRecord:
+    """Every group of the record but the work history, as the register holds it ``today`` (or as
+    ``stored`` read it, for the same technician, in this request)."""
+    assert technician.id is not None
+    if stored is not None and stored.technician is technician:
+        details, history = stored.details, stored.history
+    else:
+        details = session.get(TechnicianRecord, technician.id)
+        history = affiliation_history(session=session, technician_pk=technician.id)
+    record = details or TechnicianRecord(technician_pk=technician.id, updated_at=datetime.now())
     current = [(a, e) for a, e in history if a.start_date <= today and (a.end_date is None or a.end_date >= today)]
     past = [(a, e) for a, e in history if (a, e) not in current]
     photo = None
@@ -112,9 +154,12 @@ def _company_contact(session: Session, record: FullRecord) -> Contact | None:
     return Contact(address=employer.address, phone=employer.phone, is_company=True) if employer else None
 
 
-def disclose(session: Session, technician: Technician, decision: Decision, *, today: date) -> TechnicianRecordView:
-    """The allowed groups only; nothing of a denied group leaves."""
-    record = full_record(session, technician, today=today)
+def disclose(
+    session: Session, technician: Technician, decision: Decision, *, today: date, stored: StoredRecord | None = None
+) -> TechnicianRecordView:
+    """The allowed groups only; nothing of a denied group leaves. ``stored``: the technician's record
+    as already read in this request (``stored_record_of_account``)."""
+    record = full_record(session, technician, today=today, stored=stored)
     allowed = decision.allowed
     history = _history(session, technician, decision.work_history_sites) if FieldGroup.work_history in allowed else None
     contact = None

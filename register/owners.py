@@ -11,6 +11,7 @@ sees only what two-party consents give it (rule 1).
 
 from __future__ import annotations
 
+from sqlalchemy import ScalarSelect
 from sqlmodel import Session, col, select
 
 from common.messages import message
@@ -29,6 +30,23 @@ def owner_party(session: Session, client: OAuthClient) -> Party | None:
         orderer = session.get(Orderer, client.owner_orderer_pk)
         return Party("orderer", orderer.orderer_code) if orderer else None
     return None
+
+
+def owner_column(client: OAuthClient) -> ScalarSelect[str] | None:
+    """``owner_party`` as a scalar subquery, to be read in a statement the caller makes anyway
+    (``register.principal.caller_from_grant``); ``None`` for a client nobody owns."""
+    if client.owner_employer_pk is not None:
+        return select(col(Employer.employer_id)).where(col(Employer.id) == client.owner_employer_pk).scalar_subquery()
+    if client.owner_orderer_pk is not None:
+        return select(col(Orderer.orderer_code)).where(col(Orderer.id) == client.owner_orderer_pk).scalar_subquery()
+    return None
+
+
+def owner_from(client: OAuthClient, value: str | None) -> Party | None:
+    """The owner from the value ``owner_column`` read (None: the owner row is gone, as ``owner_party``)."""
+    if value is None:
+        return None
+    return Party("company" if client.owner_employer_pk is not None else "orderer", value)
 
 
 def find_orderer(*, session: Session, orderer_code: str) -> Orderer | None:

@@ -3,6 +3,7 @@ policies, the id source, and the view of a request that every operation answers 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -11,19 +12,35 @@ from sqlalchemy import Engine
 
 from common.japan_time import local_date
 from consent import lifecycle as lc
+from consent import records
+from consent.group_commit import GroupRecorder
 from consent.models import ConsentRequest
 from consent.policy import PolicyEngine
 from consent.ports import ConsentView, Directory, Party, PartyDecision
 
+#: The most disclosure records one transaction appends (docs/operations.md, "Disclosure records").
+DISCLOSURE_BATCH = 64
+
 
 class ServiceBase:
     def __init__(
-        self, engine: Engine, directory: Directory, policy: PolicyEngine, new_id: Callable[[], str] | None = None
+        self,
+        engine: Engine,
+        directory: Directory,
+        policy: PolicyEngine,
+        new_id: Callable[[], str] | None = None,
+        *,
+        recorder: GroupRecorder | None = None,
     ) -> None:
+        """``recorder``: where disclosures recorded in their own transaction go (default: group
+        commit of up to ``DISCLOSURE_BATCH`` records per transaction, ``consent/group_commit.py``)."""
         self._engine = engine
         self._directory = directory
         self._policy = policy
         self._new_id = new_id or (lambda: secrets.token_urlsafe(16))
+        self._group_recorder = recorder or GroupRecorder(
+            functools.partial(records.commit_batch, engine), max_batch=DISCLOSURE_BATCH
+        )
 
     def _requester_label(self, row: ConsentRequest) -> str:
         party = Party(row.requester_kind, row.requester_id)  # type: ignore[arg-type]

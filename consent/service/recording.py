@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 
 from sqlmodel import Session
@@ -31,22 +30,33 @@ class Recording(ServiceBase):
         Given ``session`` (a transaction of the same database that will commit what is disclosed,
         such as the token response carrying an ID token), the record joins that transaction: it
         lands exactly when the disclosure does, and on SQLite it does not wait on the caller's own
-        write lock. Otherwise it is committed at once in its own transaction."""
-        with contextlib.ExitStack() as stack:
-            db = session if session is not None else stack.enter_context(Session(self._engine))
-            records.append(
-                db,
-                kind="disclosure",
-                at=now,
-                recipient=recipient.label(),
-                technician_id=technician_id,
-                items=sorted(items),
-                consent_ids=list(decision.consent_ids),
-                actor=channel,
-                detail={"rules": " ".join(decision.rules)},
-            )
-            if session is None:
-                db.commit()
+        write lock. Otherwise it returns once the record is committed, in a transaction shared with
+        the disclosures recorded at the same moment (``consent/group_commit.py``), and raises
+        ``RecordNotDurable`` when that transaction failed: the caller must not disclose then."""
+        entry = records.Entry(
+            kind="disclosure",
+            at=now,
+            recipient=recipient.label(),
+            technician_id=technician_id,
+            items=tuple(sorted(items)),
+            consent_ids=tuple(decision.consent_ids),
+            actor=channel,
+            detail={"rules": " ".join(decision.rules)},
+        )
+        if session is None:
+            self._group_recorder.record(entry)
+            return
+        records.append(
+            session,
+            kind=entry.kind,
+            at=entry.at,
+            recipient=entry.recipient,
+            technician_id=entry.technician_id,
+            items=list(entry.items),
+            consent_ids=list(entry.consent_ids),
+            actor=entry.actor,
+            detail=entry.detail,
+        )
 
     def records_for_technician(self, technician_id: str) -> list[dict[str, object]]:
         with Session(self._engine) as db:
