@@ -15,7 +15,10 @@ the FastAPI routes is dispatch and where the work runs:
   whatever the caches say, and go to the thread pool too (:func:`_must_write`): a single-use value
   to record (a DPoP proof's ``jti``, RFC 9449 §11.1; a client assertion's, RFC 7523 §3; a client
   attestation's PoP), or a grant to consume or rotate (the single-use code, RFC 6749 §4.1.2; refresh
-  rotation, RFC 9700 §4.14.2), i.e. every grant but ``client_credentials``;
+  rotation, RFC 9700 §4.14.2), i.e. every grant but ``client_credentials``; and userinfo whenever the
+  application gives the provider technician claims (``ProviderExtensions.userinfo_claims``): each
+  release is decided by the consent engine and recorded as a disclosure, whose group commit a caller
+  waits for (docs/domain.md rule 6), so it never runs on the event loop;
 - JWKS answers on the event loop while the signing keys are cached (``KeyStore.cached``), in the
   thread pool when they are due to be re-read; discovery always answers on the event loop (its
   bytes depend only on the configuration).
@@ -81,7 +84,9 @@ async def userinfo(request: Request) -> Response:
     """OIDC Core §5.3 userinfo, Bearer (RFC 6750) or DPoP (RFC 9449 §7) (:func:`idp.oauth.routes.userinfo_answer`)."""
     oauth = _oauth(request)
     value, scheme = await presented_token(request, allow_body=True)  # TokenRefused: RFC 6750 §3.1
-    return await _run(oauth, _must_write(request, {}), userinfo_answer, oauth, request, value, scheme)
+    # technician claims are decided and recorded (a disclosure record, waited for): never on the loop
+    writes = oauth.extensions.userinfo_claims is not None or _must_write(request, {})
+    return await _run(oauth, writes, userinfo_answer, oauth, request, value, scheme)
 
 
 async def jwks(request: Request) -> Response:

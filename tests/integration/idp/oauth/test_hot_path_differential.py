@@ -269,7 +269,7 @@ def _world(front: FastAPI, browser: TestClient, clock: FrozenClock) -> World:
     with Session(front.state.engine) as s:
         grant = s.get(OAuthGrant, claims["gid"])
         no_openid, _ = mint_access_token(
-            front.state.oauth,
+            front.state.oauth.services,
             client_id=rp.client_id,
             subject=claims["sub"],
             scope="profile",
@@ -329,10 +329,12 @@ def test_the_front_answers_every_request_exactly_as_the_general_path(apps: dict[
     assert differences == []
     assert injected["front"] == 0 and injected["general"] > 0
     # asked once per send on each front path, for every request that reached the work (it was read)
-    assert switch.asked.count("cc basic") == 4 and switch.asked.count("userinfo valid") == 4
+    assert switch.asked.count("cc basic") == 4 and switch.asked.count("introspect active") == 4
     assert "jwks" not in switch.asked and "duplicate parameter" not in switch.asked
-    # what records a single-use value (a DPoP proof, a client assertion) never runs on the event loop
-    assert not {"cc dpop", "userinfo dpop", "cc private_key_jwt", "bad grant"} & set(switch.asked)
+    # what records a single-use value (a DPoP proof, a client assertion) never runs on the event loop, nor
+    # userinfo while technician claims are wired: each release is a recorded disclosure (domain rule 6)
+    assert front.state.oauth.extensions.userinfo_claims is not None
+    assert not {"cc dpop", "userinfo dpop", "cc private_key_jwt", "bad grant", "userinfo valid"} & set(switch.asked)
 
 
 def test_the_cases_cover_successes_and_each_kind_of_refusal(apps: dict[str, Any], clock: FrozenClock) -> None:
