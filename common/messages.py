@@ -80,6 +80,7 @@ CATALOGUE: dict[str, Message] = {
     "page.unavailable": Message(
         "ただいまサービスを利用できません", "the service is unavailable; please try again later"
     ),
+    "page.not_own_system": Message("貴社のシステムではありません", "not one of your company's systems"),
     "page.cannot_sign": Message("ただいま署名できません", "the service cannot sign right now"),
     # reading a submitted form (idp.web.forms)
     "form.content_type": Message("フォームの形式が正しくありません", "expected {expected}"),
@@ -122,6 +123,7 @@ CATALOGUE: dict[str, Message] = {
     ),
     "field.no_affiliation": Message("現在の所属がありません", "has no current affiliation"),
     "field.unknown_client": Message("登録されていないクライアントです", "is not a registered client"),
+    "field.not_operator": Message("運営者として登録されていません", "is not a registered operator"),
     "field.client_without_secret": Message("シークレットを持たないクライアントです", "is a client without a secret"),
     "field.unknown_grant": Message("そのグラントはありません", "is not a grant of this provider"),
     "field.not_access_token": Message("アクセストークンではありません", "is not a JWT access token"),
@@ -223,6 +225,14 @@ CATALOGUE: dict[str, Message] = {
     ),
     "consent.not_a_party": Message(
         "この同意の当事者ではありません", "only the technician or the current employer can decide"
+    ),
+    "consent.no_such_side": Message(
+        "依頼者は技能者（technician）か所属事業者（employer）です",
+        "the request comes from the technician or the employer (technician|employer)",
+    ),
+    "consent.reference_required": Message(
+        "書面による依頼の受付番号などを入力してください（200文字以内）",
+        "give the reference of the written request (at most 200 characters)",
     ),
     # the gate's verification of a presented credential (wallet.verifier.VerificationError)
     "credential.no_chain": Message("発行者の証明書がありません", "the credential has no issuer certificate"),

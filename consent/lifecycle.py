@@ -96,3 +96,13 @@ def side_of(row: ConsentRequest, actor: Party, current_employer: str | None) -> 
             raise ConsentError("not_admin", message("consent.not_admin"), status=403)
         return "employer"
     raise ConsentError("not_a_party", message("consent.not_a_party"), status=403)
+
+
+def requesting_party(row: ConsentRequest, side: str) -> Party:
+    """The party on whose written request an operator withdraws ``row``: the technician, or the
+    employer's administrator (the employer that approved it, ``side_of`` checks it is still current)."""
+    if side == "technician":
+        return Party("technician", row.technician_id)
+    if side == "employer" and row.employer_id is not None:
+        return Party("company", row.employer_id, role="admin")
+    raise ConsentError("not_a_party", message("consent.not_a_party"), status=403)

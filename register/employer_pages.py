@@ -1,26 +1,45 @@
-"""The employer's page for its technicians (所属技能者): which contact is published for each (rule 3).
+"""The employer's page for its technicians (所属技能者): which contact is published for each (rule 3),
+and the company's own systems.
 
 ``GET /employer/technicians`` shows the default and each current technician's setting to the
 employer's staff; ``POST /employer/technicians/contact-substitution`` (a form with its CSRF token)
 changes them, for an administrator of that employer only. The employer is always the signed-in
-staff member's own: nothing in the form can name another company.
+staff member's own: nothing in the form can name another company. The page's revoking actions —
+ending an affiliation (``register/employer_affiliation.py``) and rotating a system's client secret
+(``register/employer_systems.py``) — have modules of their own.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from common.japan_time import local_date
 from idp.models import Employer, EmployerStaff
-from idp.public import CSRF_FIELD, Csrf, DbDep, FieldProblem, RuntimeDep, UserDep, read_form, render, staff_for_account
+from idp.public import (
+    CSRF_FIELD,
+    Csrf,
+    DbDep,
+    FieldProblem,
+    RuntimeDep,
+    SignedIn,
+    UserDep,
+    read_form,
+    render,
+    staff_for_account,
+)
 from register import substitution
+from register.owners import systems_of
 
 router = APIRouter()
 VALUES = {"on": True, "off": False, "default": None}
+NOTICES = {"saved": "employer.saved", "ended": "employer.affiliation_ended"}
 
 
-def _staff(db: DbDep, user: UserDep) -> tuple[EmployerStaff, Employer] | None:
+def staff_of(db: DbDep, user: SignedIn | None) -> tuple[EmployerStaff, Employer] | None:
+    """The signed-in staff member and the employer they work for, or ``None`` for anyone else."""
     if user is None or user.account.id is None:
         return None
     return staff_for_account(session=db, account_id=user.account.id)
@@ -33,11 +52,12 @@ def technicians_page(
     """所属技能者: the default and each current technician's published contact."""
     if user is None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    staff = _staff(db, user)
+    staff = staff_of(db, user)
     if staff is None:
         return RedirectResponse("/account", status_code=303)
     role, employer = staff[0].role, staff[1]
-    settings = substitution.settings_of(session=db, employer=employer, today=local_date(runtime.clock()))
+    today = local_date(runtime.clock())
+    settings = substitution.settings_of(session=db, employer=employer, today=today)
     return render(
         request,
         runtime,
@@ -46,7 +66,10 @@ def technicians_page(
             "employer": employer,
             "is_admin": role == "admin",
             "settings": settings,
-            "notice_key": "employer.saved" if notice == "saved" else None,
+            "systems": systems_of(session=db, employer=employer),
+            # ending on yesterday takes effect at once (an affiliation's end date is its last day)
+            "yesterday": (today - timedelta(days=1)).isoformat(),
+            "notice_key": NOTICES.get(notice or ""),
         },
     )
 
@@ -58,13 +81,13 @@ async def set_contact_substitution(request: Request, runtime: RuntimeDep, db: Db
     Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
     if user is None:
         return RedirectResponse("/login?next=/employer/technicians", status_code=303)
-    staff = _staff(db, user)
+    staff = staff_of(db, user)
     if staff is None or staff[0].role != "admin":
-        return render(request, runtime, "error.html", {"message": _message("employer.admin_only")}, status=403)
+        return render(request, runtime, "error.html", {"message": page_message("employer.admin_only")}, status=403)
     employer = staff[1]
     target, value = form.get("target", ""), form.get("value", "")
     if value not in VALUES or (target == "default" and VALUES[value] is None):
-        return render(request, runtime, "error.html", {"message": _message("employer.bad_value")}, status=400)
+        return render(request, runtime, "error.html", {"message": page_message("employer.bad_value")}, status=400)
     now = runtime.clock()
     try:
         if target == "default":
@@ -88,7 +111,8 @@ async def set_contact_substitution(request: Request, runtime: RuntimeDep, db: Db
     return RedirectResponse("/employer/technicians?notice=saved", status_code=303)
 
 
-def _message(key: str) -> str:
+def page_message(key: str) -> str:
+    """A page message in both languages, Japanese first, for the error page."""
     from idp.public import MESSAGES
 
     ja, en = MESSAGES[key]

@@ -49,6 +49,18 @@ def owner_from(client: OAuthClient, value: str | None) -> Party | None:
     return Party("company" if client.owner_employer_pk is not None else "orderer", value)
 
 
+def systems_of(*, session: Session, employer: Employer) -> list[OAuthClient]:
+    """The systems (clients) the company owns and that still work, by name: the employer page's
+    自社のシステム, where its administrator rotates their secrets (``register/employer_systems.py``)."""
+    stmt = (
+        select(OAuthClient)
+        .where(col(OAuthClient.owner_employer_pk) == employer.id)
+        .where(col(OAuthClient.disabled).is_(False))
+        .order_by(col(OAuthClient.client_name), col(OAuthClient.client_id))
+    )
+    return list(session.exec(stmt).all())
+
+
 def find_orderer(*, session: Session, orderer_code: str) -> Orderer | None:
     return session.exec(select(Orderer).where(col(Orderer.orderer_code) == orderer_code)).first()
 

@@ -4,13 +4,15 @@ after the identity provider's routes."""
 
 from fastapi import APIRouter
 
-from register import api, api_employer, employer_pages
+from register import api, api_employer, employer_affiliation, employer_pages, employer_systems
 
 
 def build_router() -> APIRouter:
     """The register's routes (none shares a path with the identity provider's)."""
     router = APIRouter()
     router.include_router(employer_pages.router)
+    router.include_router(employer_affiliation.router)
+    router.include_router(employer_systems.router)
     router.include_router(api.router)
     router.include_router(api_employer.router)
     return router

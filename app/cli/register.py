@@ -1,5 +1,5 @@
 """``genba admin`` commands for the CCUS register (sites, tiers, assignments, record details,
-orderers) and ``genba audit verify`` for the consent record chain."""
+orderers), ``genba admin withdraw-consent`` and ``genba audit verify`` for the consent record chain."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ from app import database
 from app.cli.admin import admin_cli
 from app.cli.common import JsonOpt, emit, fail, out, parse_day, settings_or_fail, transaction
 from common.japan_time import local_date
+from common.messages import message
 from consent import records
-from idp.public import system_clock
+from consent.policy import PolicyEngine
+from consent.ports import ConsentError, Party
+from consent.service import ConsentService
+from idp.models import AccountKind
+from idp.public import FieldProblem, find_login_account, system_clock
 from register import repository as register
 from register import substitution
+from register.directory import RegisterDirectory
 
 audit_cli = typer.Typer(help="Consent and disclosure records", no_args_is_help=True)
 
@@ -210,6 +216,38 @@ def set_contact_substitution(
                 "effective": setting.effective,
             }
     emit(as_json, data, lambda: out.print(f"contact substitution for {employer_id}: {data}"))
+
+
+@admin_cli.command("withdraw-consent")
+def withdraw_consent(
+    consent_id: Annotated[str, typer.Argument(help="the consent request's id (consent_id)")],
+    on_request_of: Annotated[str, typer.Option(help="technician|employer: who asked in writing for the withdrawal")],
+    operator: Annotated[str, typer.Option(help="Login of the operator doing it (create-operator), recorded")],
+    reference: Annotated[str, typer.Option(help="Reference of the written request (受付番号), recorded")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a two-party consent on a written request of the technician or of his current employer
+    (the CCUS practice: the operator acts on a 申請書, never on its own). Recorded in the hash chain with
+    the operator as actor, acting for that side; from now on nothing is disclosed under it, at the very
+    next request to any worker (docs/domain.md rule 1; docs/operations.md "Revoking")."""
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        account = find_login_account(session=session, username=operator)
+        if account is None or account.kind != AccountKind.operator:
+            fail(FieldProblem("operator", message("field.not_operator")))
+        login = account.username
+    engine = database.make_engine(settings.database_url)
+    try:
+        service = ConsentService(engine, RegisterDirectory(engine), PolicyEngine(settings.policies_dir))
+        view = service.revoke_on_request(
+            consent_id, Party("operator", login), on_request_of, now=system_clock(), reference=reference
+        )
+    except ConsentError as problem:
+        fail(FieldProblem("consent_id", problem.message) if problem.code == "not_found" else problem)
+    finally:
+        engine.dispose()
+    data = {"consent_id": view.id, "state": view.state.value, "on_request_of": on_request_of, "operator": login}
+    emit(as_json, data, lambda: out.print(f"withdrew consent {view.id} on request of the {on_request_of}"))
 
 
 @audit_cli.command("verify")

@@ -64,7 +64,8 @@ def _check_initiator(initiator: Party | None, employer: str | None) -> None:
 
 
 class Transitions(ServiceBase):
-    """The lifecycle transitions: ``request``, ``approve``, ``refuse``, ``revoke``, ``narrow``."""
+    """The lifecycle transitions: ``request``, ``approve``, ``refuse``, ``revoke`` (and
+    ``revoke_on_request``, the operator's), ``narrow``."""
 
     def request(
         self,
@@ -183,13 +184,41 @@ class Transitions(ServiceBase):
 
     def revoke(self, consent_id: str, actor: Party, *, now: datetime) -> ConsentView:
         """Either party may revoke at any time, alone; revocation wins over everything."""
+        return self._revoke(consent_id, actor, None, now=now, reference=None)
+
+    def revoke_on_request(
+        self, consent_id: str, operator: Party, side: str, *, now: datetime, reference: str
+    ) -> ConsentView:
+        """The platform operator withdraws a consent on a written request of the technician
+        (``side="technician"``) or of the current employer (``side="employer"``), as CCUS operators
+        act on a 申請書 (docs/operations.md, "Revoking"). The side is checked as if it acted itself
+        (``consent.lifecycle.side_of``: a former employer may not); the record names the operator as
+        actor, acting for that side, with the request's ``reference``."""
+        if operator.kind != "operator":
+            raise ConsentError("not_a_party", message("consent.not_a_party"), status=403)
+        if side not in ("technician", "employer"):
+            raise ConsentError("no_such_side", message("consent.no_such_side"))
+        text = unicodedata.normalize("NFC", reference or "").strip()
+        if not text or len(text) > 200 or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+            raise ConsentError("reference_required", message("consent.reference_required"))
+        return self._revoke(consent_id, operator, side, now=now, reference=text)
+
+    def _revoke(
+        self, consent_id: str, actor: Party, on_request_of: str | None, *, now: datetime, reference: str | None
+    ) -> ConsentView:
         with Session(self._engine, expire_on_commit=False) as db:
             row = _existing(db, consent_id)
-            side = lc.side_of(row, actor, self._directory.current_employer(row.technician_id, on=local_date(now)))
+            current = self._directory.current_employer(row.technician_id, on=local_date(now))
+            party = actor if on_request_of is None else lc.requesting_party(row, on_request_of)
+            side = lc.side_of(row, party, current)
             if row.state == lc.REVOKED:
                 raise ConsentError("already_revoked", message("consent.already_revoked"), status=409)
             row.state, row.revoked_by, row.updated_at = lc.REVOKED, side, now
             db.add(row)
+            detail = {"side": side}
+            if on_request_of is not None:
+                actor = Party(actor.kind, actor.id, acting_for=party)
+                detail["reference"] = reference or ""
             records.append(
                 db,
                 kind="consent.revoked",
@@ -199,7 +228,7 @@ class Transitions(ServiceBase):
                 items=row.groups,
                 consent_ids=[row.id],
                 actor=actor.label(),
-                detail={"side": side},
+                detail=detail,
             )
             db.commit()
             return self._view(row, now)

@@ -304,6 +304,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "employer.saved": ("保存しました", "Saved"),
     "employer.admin_only": ("変更できるのは事業者の管理者のみです", "Only an administrator can change this"),
     "employer.bad_value": ("設定の値が正しくありません", "The setting is not valid"),
+    # the employer page's revoking actions (register/employer_affiliation.py, register/employer_systems.py)
+    "employer.last_day": ("最終所属日", "Last day"),
+    "employer.end": ("所属を終了", "End the affiliation"),
+    "employer.end_title": ("所属の終了", "Ending an affiliation"),
+    "employer.end_lead": (
+        "{name}（{technician_id}）の所属を {end_date} で終了します。翌日から貴社は所属事業者として"
+        "この技能者の情報を見られなくなり、貴社のシステムへの提供も止まります",
+        "The affiliation of {name} ({technician_id}) ends on {end_date}. From the next day your company no "
+        "longer sees this technician as employer, and its systems receive nothing about them",
+    ),
+    "employer.affiliation_ended": ("所属を終了しました", "The affiliation has ended"),
+    "employer.systems": ("自社のシステム", "Our systems"),
+    "employer.no_systems": ("登録されたシステムはありません", "No system is registered"),
+    "employer.rotate": ("シークレットを再発行", "Issue a new secret"),
+    "employer.rotate_title": ("クライアントシークレットの再発行", "A new client secret"),
+    "employer.rotate_lead": (
+        "{name}（{client_id}）のクライアントシークレットを再発行します。今のシークレットはすぐに使えなくなり、"
+        "新しいシークレットを設定するまでこのシステムは動きません",
+        "A new client secret for {name} ({client_id}). The current one stops working at once, and the system "
+        "does not work until the new one is configured",
+    ),
+    "employer.secret_title": ("新しいクライアントシークレット", "The new client secret"),
+    "employer.secret_lead": (
+        "この画面を閉じると二度と表示されません。システムに設定してください",
+        "It is shown only now: configure it in the system before you leave this page",
+    ),
+    "employer.secret_label": ("クライアントシークレット", "Client secret"),
+    "employer.back": ("所属技能者のページに戻る", "Back to our technicians"),
+    "employer.cancel": ("やめる", "Cancel"),
 }
 
 

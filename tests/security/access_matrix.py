@@ -371,6 +371,22 @@ ROWS: list[Row] = [
         why="rule 3: the current employer's admin only (a former one: not a current technician, 400)",
         form={"target": "{technician_id}", "value": "default"},
     ),
+    Row(
+        "POST",
+        "/employer/technicians/end-affiliation",
+        cells(403, past_employer_admin=400, employer_admin=200),
+        why="the current employer's admin only (a former one: not its technician, 400); without confirm=yes "
+        "the answer is the confirmation page and nothing changes",
+        form={"technician_id": "{technician_id}", "end_date": "2025-03-31"},
+    ),
+    Row(
+        "POST",
+        "/employer/systems/rotate-secret",
+        cells(403, past_employer_admin=404, employer_admin=200),
+        why="the admin of the company that owns the system only (another company's: unknown, 404); without "
+        "confirm=yes the answer is the confirmation page and the secret stays",
+        form={"client_id": "{e_system_client_id}"},
+    ),
     # -- the data API (/api/v1) -------------------------------------------------------------------
     Row(
         "GET",

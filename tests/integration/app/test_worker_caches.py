@@ -1,36 +1,43 @@
 """Worker caches that are never wrong (issue 14, "Caches that are never wrong for long"; docs/operations.md
-"Worker caches"), on SQLite and PostgreSQL.
+"Worker caches", "Revoking"), on SQLite and PostgreSQL.
 
-Two workers on one database: two applications, each with its own engine, caches and (PostgreSQL)
-listener, as ``genba serve --workers 2`` runs them; on SQLite the second stands for another process
-on the same file. Both are warmed (each has answered from its caches) before a revocation is made
-through a page or endpoint of the first worker, or through the ``genba`` CLI; the very next request
-to every worker must be refused. Nothing sleeps: the fence returns only when every listener has
-applied the change, and the tests wait for listener states on a condition.
+Each of the six revoking actions — disable a client, rotate its secret, revoke an access token, revoke
+a grant, withdraw a consent, end an affiliation — is made once through a page (a person's page, or the
+protocol endpoint that is a machine client's page) and once through the ``genba`` CLI. Two workers on
+one database: two applications, each with its own engine, caches and (PostgreSQL) listener, as
+``genba serve --workers 2`` runs them; on SQLite the second stands for another process on the same
+file. Both are warmed (each has answered from its caches) before the action; a page is used on the
+first worker (the same process), the CLI writes with its own engine (another process). The very next
+request to every worker must be refused. Nothing sleeps: the fence returns only when every listener
+has applied the change, and the tests wait for listener states on a condition.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from consent.models import ConsentRecord
 from tests.support.clock import FrozenClock
-from tests.support.oidc import Client, authorize_url, exchange, follow_to_client, pkce
-from tests.support.web import csrf_of, runtime, sign_in
+from tests.support.oidc import Client
+from tests.support.web import csrf_of, runtime
 from tests.support.workers import (
-    EMPLOYER,
-    SYSTEM,
     TECHNICIAN,
     Worker,
     client_token,
-    employer_reads_technician,
+    consented,
+    employer_page,
+    end_on_page,
+    introspect,
+    own_record,
     refresh,
+    rotate_on_page,
     scene,
+    system_bearer,
+    technician_record,
     userinfo,
     warm,
 )
@@ -63,14 +70,22 @@ def test_disable_client_through_the_registration_endpoint_or_the_cli(workers: li
         assert client_token(worker, other) == 401
 
 
-def test_rotate_client_secret_through_the_cli(workers: list[Worker], genba: Any) -> None:
-    """Issue 14 "refused at once": after ``genba admin rotate-client-secret`` the old secret is refused
-    by every worker at the very next request, and the new one is accepted."""
+@pytest.mark.parametrize("way", ["page", "cli"])
+def test_rotate_client_secret(workers: list[Worker], genba: Any, way: str) -> None:
+    """RFC 6749 §2.3.1 and issue 14 "refused at once": once the secret is rotated — 「シークレットを再発行」
+    on the employer page of one worker, or ``genba admin rotate-client-secret`` — the old secret is
+    refused by every worker at the very next request (token and introspection), and the new one works."""
     s = scene(workers)
     warm(workers, lambda w: client_token(w, s.rp), 200)
-    new = genba("admin", "rotate-client-secret", s.rp.client_id)["client_secret"]
+    if way == "page":
+        with employer_page(workers[0], s.admin) as browser:
+            new = rotate_on_page(browser, s.rp.client_id)
+    else:
+        new = genba("admin", "rotate-client-secret", s.rp.client_id)["client_secret"]
     for worker in workers:
         assert client_token(worker, s.rp) == 401
+        old = worker.api.post("/introspect", data={"token": s.access_token}, auth=(s.rp.client_id, s.rp.client_secret))
+        assert old.status_code == 401
         assert client_token(worker, s.rp, new) == 200
 
 
@@ -80,6 +95,7 @@ def test_revoke_access_token(workers: list[Worker], genba: Any, way: str) -> Non
     request, revoked at /revoke on one worker or by ``genba admin revoke-token``."""
     s = scene(workers)
     warm(workers, lambda w: userinfo(w, s.access_token), 200)
+    warm(workers, lambda w: int(introspect(w, s.rp, s.access_token)), 1)
     if way == "endpoint":
         auth = (s.rp.client_id, s.rp.client_secret or "")
         revoked = workers[0].api.post("/revoke", data={"token": s.access_token}, auth=auth)
@@ -88,6 +104,7 @@ def test_revoke_access_token(workers: list[Worker], genba: Any, way: str) -> Non
         genba("admin", "revoke-token", s.access_token)
     for worker in workers:
         assert userinfo(worker, s.access_token) == 401
+        assert introspect(worker, s.rp, s.access_token) is False
 
 
 @pytest.mark.parametrize("way", ["endpoint", "cli"])
@@ -97,6 +114,7 @@ def test_revoke_grant(workers: list[Worker], genba: Any, way: str) -> None:
     with its refresh token on one worker or by ``genba admin revoke-grant``."""
     s = scene(workers)
     warm(workers, lambda w: userinfo(w, s.access_token), 200)
+    warm(workers, lambda w: int(introspect(w, s.rp, s.access_token)), 1)
     if way == "endpoint":
         auth = (s.rp.client_id, s.rp.client_secret or "")
         revoked = workers[0].api.post("/revoke", data={"token": s.refresh_token}, auth=auth)
@@ -105,58 +123,63 @@ def test_revoke_grant(workers: list[Worker], genba: Any, way: str) -> None:
         genba("admin", "revoke-grant", s.gid)
     for worker in workers:
         assert userinfo(worker, s.access_token) == 401
+        assert introspect(worker, s.rp, s.access_token) is False
     assert refresh(workers[1], s.rp, s.refresh_token) == 400
 
 
-def test_end_affiliation_through_the_cli(workers: list[Worker], genba: Any, clock: FrozenClock) -> None:
-    """docs/domain.md (the current employer's relationship) and issue 14: once ``genba admin
-    end-affiliation`` has ended the technician's affiliation, the former employer's system is refused
-    the technician's data by every worker at the very next request."""
+@pytest.mark.parametrize("way", ["page", "cli"])
+def test_end_affiliation(workers: list[Worker], genba: Any, clock: FrozenClock, way: str) -> None:
+    """docs/domain.md (the current employer's relationship) and issue 14: once the technician's
+    affiliation has ended — 「所属を終了」 on the employer page of one worker, or ``genba admin
+    end-affiliation`` — the former employer's system is refused the technician's data by every worker
+    at the very next request, with the token it already holds."""
     s = scene(workers)
-    warm(workers, lambda w: employer_reads_technician(w, s.rp), 200)
+    bearer = system_bearer(workers[0], s.rp)
+    warm(workers, lambda w: technician_record(w, bearer), 200)
     yesterday = (clock() - timedelta(days=1)).date().isoformat()
-    genba("admin", "end-affiliation", "--technician-id", TECHNICIAN, "--end", yesterday)
+    if way == "page":
+        with employer_page(workers[0], s.admin) as browser:
+            end_on_page(browser, TECHNICIAN, yesterday)
+    else:
+        genba("admin", "end-affiliation", "--technician-id", TECHNICIAN, "--end", yesterday)
     for worker in workers:
-        assert employer_reads_technician(worker, s.rp) == 403
+        assert technician_record(worker, bearer) == 403
 
 
-def test_revoke_consent_through_the_page(workers: list[Worker], clock: FrozenClock) -> None:
-    """docs/domain.md rule 1 (revocation wins at once) and issue 14: once the employer withdraws a
-    two-party consent on its page on one worker, a token relying on it is refused by every worker at
-    the very next request (RFC 9396: the authorization details it carries are no longer valid)."""
-    app, browser = workers[0].app, workers[0].api
-    vendor = "42000000000017"
-    with Session(runtime(app).engine, expire_on_commit=False) as s:
-        world = (
-            world_of(app, s)
-            .employer(EMPLOYER, "株式会社 山田工務店", address="東京都江東区")
-            .employer(vendor, "勤怠ソフト株式会社", address="大阪府", phone="06-1234-5678")
-            .technician(TECHNICIAN, totp=True, employer=EMPLOYER)
-            .staff(EMPLOYER, "admin", "山田 花子", role="admin")
-            .client(SYSTEM, ["https://rp.example.jp/cb"], owner_employer=vendor)
+@pytest.mark.parametrize("way", ["page", "cli"])
+def test_withdraw_consent(workers: list[Worker], genba: Any, clock: FrozenClock, way: str) -> None:
+    """docs/domain.md rule 1 (revocation wins at once) and issue 14: once a two-party consent is
+    withdrawn — by the employer on its page on one worker, or by the operator on the technician's
+    written request with ``genba admin withdraw-consent`` — a token relying on it is refused by every
+    worker at the very next request (RFC 9396: the authorization details it carries are no longer
+    valid). The operator's withdrawal is recorded with the operator as actor, for the technician."""
+    c = consented(workers, clock)
+    warm(workers, lambda w: own_record(w, c.bearer), 200)
+    if way == "page":
+        clock.advance(seconds=30)  # a new TOTP code for the administrator's second sign-in
+        with employer_page(workers[0], c.admin) as employer:
+            inbox = employer.get("/consent/employer")
+            revoked = employer.post(f"/consent/{c.consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+            assert revoked.status_code == 200
+    else:
+        genba("admin", "create-operator", "--login", "ops", "--display-name", "運営 太郎")
+        genba(
+            "admin",
+            "withdraw-consent",
+            c.consent_id,
+            "--on-request-of",
+            "technician",
+            "--operator",
+            "ops",
+            "--reference",
+            "申請書 2026-0042",
         )
-        s.commit()
-    rp = Client(world.clients[SYSTEM].client.client_id, world.clients[SYSTEM].client_secret)
-    wanted = {"groups": ["qualifications"], "purpose": "資格確認", "period_end": "2027-03-31"}
-    details = [{"type": "genba_technician_data", **wanted}]
-    sign_in(browser, app, world.logins[TECHNICIAN])
-    verifier, challenge = pkce()
-    asked = {"code_challenge": challenge, "code_challenge_method": "S256"}
-    link = authorize_url(rp, authorization_details=json.dumps(details, ensure_ascii=False), **asked)
-    result = follow_to_client(browser, link)
-    assert "code" in result, result
-    granted = exchange(browser, rp, result["code"], verifier).json()
-    consent_id = granted["authorization_details"][0]["consent_id"]
-    bearer = {"Authorization": f"Bearer {granted['access_token']}"}
-    with TestClient(app, base_url="http://localhost") as employer:
-        clock.advance(seconds=30)
-        sign_in(employer, app, world.logins[f"{EMPLOYER}-admin"])
-        inbox = employer.get("/consent/employer")
-        form = {"csrf_token": csrf_of(inbox.text), "decision": "approve", f"id_{consent_id}": "1"}
-        assert employer.post("/consent/employer/bulk", data=form).status_code == 200
-        warm(workers, lambda w: w.api.get("/api/v1/technicians/me", headers=bearer).status_code, 200)
-        inbox = employer.get("/consent/employer")
-        revoked = employer.post(f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
-        assert revoked.status_code == 200
     for worker in workers:
-        assert worker.api.get("/api/v1/technicians/me", headers=bearer).status_code == 401
+        assert own_record(worker, c.bearer) == 401
+    if way == "cli":
+        with Session(workers[0].engine) as db:
+            last = db.exec(select(ConsentRecord).order_by(col(ConsentRecord.seq).desc())).first()
+        assert last is not None and last.kind == "consent.revoked"
+        assert last.actor == f"operator:ops for technician:{TECHNICIAN}"
+        assert last.detail == {"side": "technician", "reference": "申請書 2026-0042"}
+        assert genba("audit", "verify")["ok"] is True
