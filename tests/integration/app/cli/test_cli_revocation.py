@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from consent.models import ConsentRecord
 from idp.models import RevokedToken
 from tests.conftest import TEST_SECRET
 
@@ -38,3 +39,22 @@ def test_what_cannot_be_revoked_is_one_line_and_exit_2(args: list[str], expected
     assert result.exit_code == 2, result.stdout
     assert result.stderr.startswith(f"error: {expected}") and result.stderr.count("\n") == 1
     assert db.exec(select(RevokedToken)).all() == []
+
+
+def test_withdraw_consent_refuses_an_unknown_id_or_operator_with_one_line_and_exit_2(db: Session) -> None:
+    """Issue 2 item 8 and docs/operations.md "Revoking": ``genba admin withdraw-consent`` names the field
+    at fault in one line with exit status 2 — an unknown consent id, a login that is not an operator's,
+    a side that is neither the technician nor the employer — and records nothing."""
+    made = CliRunner().invoke(cli, ["admin", "create-operator", "--login", "ops", "--display-name", "運営 太郎"])
+    assert made.exit_code == 0, made.stderr
+    withdraw = ["admin", "withdraw-consent", "nosuch", "--reference", "申請書 1"]
+    cases = [
+        (["--on-request-of", "technician", "--operator", "ops"], "consent_id: no such consent request"),
+        (["--on-request-of", "technician", "--operator", "nobody"], "operator: is not a registered operator"),
+        (["--on-request-of", "orderer", "--operator", "ops"], "the request comes from the technician or the employer"),
+    ]
+    for args, expected in cases:
+        result = CliRunner().invoke(cli, [*withdraw, *args])
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr.startswith(f"error: {expected}") and result.stderr.count("\n") == 1, result.stderr
+    assert db.exec(select(ConsentRecord)).all() == []
