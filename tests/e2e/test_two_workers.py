@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from common.japan_time import local_date
 from tests.support.backends import PG_ADMIN_URL
 from tests.support.server import LiveServer, start_server, stop_server, unused_loopback_port
 
@@ -196,3 +198,67 @@ def test_revocations_by_the_cli_are_refused_by_both_workers_at_once(workers: tup
     for server in (a, b):
         refused = httpx.post(server.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30)
         assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def _confirmed(browser: httpx.Client, server: LiveServer, action: str, form: dict[str, str]) -> httpx.Response:
+    """The employer page's form on ``server``, then the confirmation it answers with."""
+    page = browser.get(server.url("/employer/technicians"))
+    asked = browser.post(server.url(action), data={"csrf_token": _csrf(page.text), **form})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.text, asked.text
+    again = {"csrf_token": _csrf(asked.text), **form, "confirm": "yes"}
+    return browser.post(server.url(action), data=again, follow_redirects=False)
+
+
+def _client_token(server: LiveServer, auth: tuple[str, str]) -> int:
+    return httpx.post(
+        server.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30
+    ).status_code
+
+
+def test_revocations_on_the_employer_page_are_refused_by_both_workers_at_once(
+    workers: tuple[LiveServer, LiveServer],
+) -> None:
+    """Issue 14 "refused at once" through a person's page, with real processes: the employer's
+    administrator rotates its system's secret (「シークレットを再発行」) and ends its technician's
+    affiliation (「所属を終了」) on one worker; the very next request to either worker is refused — the
+    old secret at /token, the system's token at the data API — and the new secret works on both."""
+    a, b = workers
+    assert _listening(a) and _listening(b)
+    employer, technician = "31000000000018", "10000000000035"
+    a.create_employer(employer_id=employer, trade_name="株式会社 山田工務店")
+    admin = a.create_staff(employer_id=employer, login="admin", display_name="山田 花子", role="admin")
+    a.create_technician(technician_id=technician, name="佐藤 三郎", kana="サトウ サブロウ", with_totp=False)
+    a.link_affiliation(technician_id=technician, employer_id=employer, start="2020-04-01")
+    system = a.create_client(
+        name="給与システム",
+        redirect_uris=["https://payroll.example.jp/cb"],
+        grant_types=["client_credentials"],
+        owner_employer_id=employer,
+    )
+    auth = (system["client_id"], system["client_secret"])
+    issued = httpx.post(a.url("/token"), data={"grant_type": "client_credentials"}, auth=auth, timeout=30)
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    record = f"/api/v1/technicians/{technician}"
+    for server in (a, b, a, b):
+        assert httpx.get(server.url(record), headers=bearer, timeout=30).status_code == 200
+        assert _client_token(server, auth) == 200
+    with httpx.Client(timeout=30) as browser:
+        _sign_in(browser, a, admin["username"], admin["password"], admin["totp_secret"])
+        shown = _confirmed(browser, a, "/employer/systems/rotate-secret", {"client_id": system["client_id"]})
+        assert shown.status_code == 200, shown.text
+        new = (system["client_id"], shown.text.split('id="client-secret">')[1].split("<")[0])
+        for server in (b, a):
+            assert _client_token(server, auth) == 401
+            assert _client_token(server, new) == 200
+        yesterday = (local_date(datetime.now(UTC)) - timedelta(days=1)).isoformat()
+        form = {"technician_id": technician, "end_date": yesterday}
+        ended = _confirmed(browser, a, "/employer/technicians/end-affiliation", form)
+        assert ended.status_code == 303, ended.text
+    for server in (b, a):
+        assert httpx.get(server.url(record), headers=bearer, timeout=30).status_code == 403
