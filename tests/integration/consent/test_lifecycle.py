@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from consent.models import ConsentRecord
 from consent.ports import ConsentError, Party
@@ -239,6 +239,49 @@ def test_revoking_twice_is_refused(world: World) -> None:
     world.approve(view.id, "T1", "E3")
     world.service.revoke(view.id, world.party("E3"), now=world.now)
     _refused(world, "already_revoked", lambda: world.service.revoke(view.id, world.party("T1"), now=world.now), 409)
+
+
+@pytest.mark.parametrize(("side", "party"), [("technician", f"technician:{T1}"), ("employer", f"company:{E3}")])
+def test_the_operator_withdraws_on_a_written_request_and_is_recorded_as_actor(
+    world: World, side: str, party: str
+) -> None:
+    """docs/operations.md "Revoking" (rule 1: revocation wins at once): the operator withdraws a consent
+    on a written request of the technician or the current employer; the record names the operator as
+    actor for that side, with the request's reference, and the chain still verifies."""
+    view = world.request("E4", ASKED)
+    world.approve(view.id, "T1", "E3")
+    ops = Party("operator", "ops")
+    done = world.service.revoke_on_request(view.id, ops, side, now=world.now, reference="申請書 2026-0042")
+    assert done.state == "revoked"
+    with world.session() as db:
+        last = db.exec(select(ConsentRecord).order_by(col(ConsentRecord.seq).desc())).first()
+    assert last is not None and (last.kind, last.actor) == ("consent.revoked", f"operator:ops for {party}")
+    assert last.detail == {"side": side, "reference": "申請書 2026-0042"}
+    assert world.service.verify_records()[0]
+
+
+def test_the_operator_withdraws_only_on_a_rightful_request(world: World) -> None:
+    """docs/operations.md "Revoking": the side that asked is checked as if it acted itself — a former
+    employer may not, and nobody but the technician or the employer asks —, a reference is required, and
+    only an operator withdraws on someone's request; each refusal changes nothing."""
+    view = world.request("E4", ASKED)
+    world.approve(view.id, "T1", "E3")
+    ops = Party("operator", "ops")
+
+    def withdraw(side: str, reference: str = "申請書 1", actor: Party = ops) -> Callable[[], Any]:
+        return lambda: world.service.revoke_on_request(view.id, actor, side, now=world.now, reference=reference)
+
+    _refused(world, "no_such_side", withdraw("orderer"))
+    _refused(world, "reference_required", withdraw("technician", reference="  "))
+    _refused(world, "not_a_party", withdraw("technician", actor=world.party("E4")), 403)
+    world.move("T1", "20000000000002", world.today)
+    _refused(world, "not_current_employer", withdraw("employer"), 403)
+    _refused(
+        world,
+        "not_found",
+        lambda: world.service.revoke_on_request("nope", ops, "technician", now=world.now, reference="x"),
+        404,
+    )
 
 
 @pytest.mark.parametrize("verb", ["approve", "refuse", "revoke"])
