@@ -14,7 +14,6 @@ from app.cross_site import CrossSiteGuard
 from app.database import make_engine
 from app.front import ProtocolFront
 from app.gate_wiring import RegisterGate
-from app.home_sections import gate_sections
 from app.invalidation import install_fence, worker_invalidation
 from app.lifespan import worker_lifespan
 from app.logs import AccessLogMiddleware, protect_library_loggers
@@ -145,7 +144,6 @@ def _build_state(
         extensions=provider_extensions(app.state.consent, app.state.wallet, clock),
         wallet_providers=trusted_wallet_providers(settings),
     )
-    app.state.home_sections = (gate_sections,)  # the home's gate-staff section (app/home_sections.py)
     app.state.gate = GateRuntime(
         app.state.wallet,
         RegisterGate(

@@ -2,8 +2,8 @@
 sites (issue 15 item 4). Any staff member of a site's prime contractor runs its gates
 (``app/gate_wiring.py``, ``RegisterGate.operator``) and sees its day's list (``app/history_pages.py``),
 so a staff member whose company is the prime contractor of an open site gets the gate app and, per
-site, today's entries. idp's account page asks this through ``app.state.home_sections``
-(``idp/web/home.py``).
+site, today's entries. idp's account page asks this through ``IdpRuntime.home_sections``
+(``idp/web/home.py``), given in ``app/runtimes.py``.
 """
 
 from __future__ import annotations

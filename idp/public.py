@@ -69,7 +69,7 @@ Pages (Japanese first, CSRF on every form: OWASP "Signed Double-Submit Cookie", 
 :func:`make_templates` and :data:`MESSAGES` (the pages' bilingual messages), so the register's and
 the wallet's pages look and defend themselves like idp's. :class:`HomeSection`, :class:`HomeAction`
 and :data:`SectionSource`: the home's section of a role only the application knows (gate staff; issue 15
-item 4), which it puts on ``app.state.home_sections``.
+item 4), which it gives to the runtime it builds (``IdpRuntime.home_sections``).
 
 Exports and notices: :func:`write_csv` (every CSV the service writes, against formula injection,
 OWASP "CSV Injection"); :class:`Preview`, :class:`Credential`, :class:`Waiting`, :class:`Withheld` and

@@ -60,7 +60,7 @@ def _account_page(
         "sessions": runtime.sessions.list_active(session=db, account_id=account.id, now=now),
         "current_session": user.web_session.id_hash,
         "codes_left": recovery.remaining(session=db, account_id=account.id),
-        "home_sections": sections_for(request, db, account),  # each role's actions (issue 15 item 4)
+        "home_sections": sections_for(runtime.home_sections, db, account),  # each role's actions (issue 15 item 4)
         **extra,
     }
     return render(request, runtime, "account.html", ctx, status=status)

@@ -18,6 +18,7 @@ from idp.secretbox import SecretBox
 from idp.sessions import SessionStore
 from idp.signin import SignIn
 from idp.throttle import Throttler
+from idp.web.home import SectionSource
 
 
 @dataclass
@@ -34,6 +35,8 @@ class IdpRuntime:
     totp_box: SecretBox
     signin: SignIn
     templates: Jinja2Templates
+    #: the home's sections for roles only the application knows (idp/web/home.py; issue 15 item 4)
+    home_sections: tuple[SectionSource, ...] = ()
 
 
 def get_runtime(request: Request) -> IdpRuntime:

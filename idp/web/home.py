@@ -4,13 +4,15 @@ technician's buttons, which led to sign-in, 「技能者のみ」 or 403).
 
 The roles idp knows are decided here — 技能者 (a technician record), 事業者の管理者/担当者 (an
 employer staff row and its role), 運営者 (an operator account). Roles only the register knows (the
-gate staff of a prime contractor's sites) come from the application: it puts its own
-:data:`SectionSource` callables on ``app.state.home_sections`` (``app/home_sections.py``), and
-:func:`sections_for` asks them after idp's own. A person with two roles sees both sections.
+gate staff of a prime contractor's sites) come from the application: it gives its own
+:data:`SectionSource` callables to the runtime it builds (``IdpRuntime.home_sections``,
+``app/home_sections.py``), and :func:`sections_for` asks them after idp's own. A person with two
+roles sees both sections.
 
-A section links only to pages that answer that role with 200 (docs/security.md, "Access-control
-matrix and fuzzing": the home never leads its reader to a refusal); a role with no pages of its
-own (the operator, who works with the ``genba`` command) gets a plain note and no link.
+A section links only to pages that answer that role with 200 — the home never leads its reader to
+a refusal or back to sign-in (tests/integration/app/test_home_roles.py follows every link per role);
+a role with no pages of its own (the operator, who works with the ``genba`` command) gets a plain
+note and no link.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from fastapi import Request
 from sqlmodel import Session
 
 from idp import accounts
@@ -47,7 +48,7 @@ class HomeSection:
     values: dict[str, str] = field(default_factory=dict)
 
 
-#: the application's sections for roles idp does not know (``app.state.home_sections``)
+#: the application's sections for roles idp does not know (``IdpRuntime.home_sections``)
 SectionSource = Callable[[Session, Account], Sequence[HomeSection]]
 
 TECHNICIAN = HomeSection(
@@ -101,9 +102,8 @@ def idp_sections(db: Session, account: Account) -> list[HomeSection]:
     return sections
 
 
-def sections_for(request: Request, db: Session, account: Account) -> list[HomeSection]:
-    """Every section of ``account``'s roles: idp's, then the application's."""
-    sources: Sequence[SectionSource] = getattr(request.app.state, "home_sections", ())
+def sections_for(sources: Sequence[SectionSource], db: Session, account: Account) -> list[HomeSection]:
+    """Every section of ``account``'s roles: idp's, then those of the application's ``sources``."""
     sections = idp_sections(db, account)
     for source in sources:
         sections.extend(source(db, account))
