@@ -9,6 +9,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import Engine
 
+from app.home_sections import gate_sections
 from app.settings import Settings, SettingsError
 from app.wallet_wiring import ProviderTokens, RegisterHolderData
 from consent.service import ConsentService
@@ -169,4 +170,5 @@ def build_idp_runtime(
         totp_box=totp_box,
         signin=signin,
         templates=make_templates(),
+        home_sections=(gate_sections,),  # the home's gate-staff section (app/home_sections.py)
     )

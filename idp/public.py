@@ -67,7 +67,9 @@ Pages (Japanese first, CSRF on every form: OWASP "Signed Double-Submit Cookie", 
 :data:`RuntimeDep`, :data:`DbDep`, :data:`UserDep` and :class:`SignedIn`; :class:`Csrf`,
 :data:`CSRF_FIELD`, :func:`read_form` and :class:`BadForm` (strict form parsing); :func:`render`,
 :func:`make_templates` and :data:`MESSAGES` (the pages' bilingual messages), so the register's and
-the wallet's pages look and defend themselves like idp's.
+the wallet's pages look and defend themselves like idp's. :class:`HomeSection`, :class:`HomeAction`
+and :data:`SectionSource`: the home's section of a role only the application knows (gate staff; issue 15
+item 4), which it gives to the runtime it builds (``IdpRuntime.home_sections``).
 
 Exports and notices: :func:`write_csv` (every CSV the service writes, against formula injection,
 OWASP "CSV Injection"); :class:`Preview`, :class:`Credential`, :class:`Waiting`, :class:`Withheld` and
@@ -116,6 +118,7 @@ if TYPE_CHECKING:
     from idp.web import build_router
     from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep
     from idp.web.forms import CSRF_FIELD, BadForm, Csrf, read_form
+    from idp.web.home import HomeAction, HomeSection, SectionSource
     from idp.web.i18n import MESSAGES
     from idp.web.render import make_templates, render
 
@@ -130,6 +133,8 @@ __all__ = [
     "DbDep",
     "Expired",
     "FieldProblem",
+    "HomeAction",
+    "HomeSection",
     "IdpConfig",
     "IdpRuntime",
     "KnownDevices",
@@ -141,6 +146,7 @@ __all__ = [
     "RuntimeDep",
     "SecretBox",
     "SecretBoxError",
+    "SectionSource",
     "SessionStore",
     "SignIn",
     "SignedIn",
@@ -239,6 +245,9 @@ _HOMES: dict[str, str] = {
     "BadForm": "idp.web.forms",
     "Csrf": "idp.web.forms",
     "read_form": "idp.web.forms",
+    "HomeAction": "idp.web.home",
+    "HomeSection": "idp.web.home",
+    "SectionSource": "idp.web.home",
     "MESSAGES": "idp.web.i18n",
     "make_templates": "idp.web.render",
     "render": "idp.web.render",

@@ -169,6 +169,20 @@ class World:
         self.logins[account.username] = self._login(account, password, totp)
         return self
 
+    def operator(self, login: str, display_name: str, *, password: str = PASSWORD, totp: bool = True) -> Self:
+        """A platform operator's account (運営主体), ``logins[login]``, with TOTP by default."""
+        account = accounts.create_operator(
+            session=self.session,
+            login=login,
+            display_name=display_name,
+            password=password,
+            passwords=self._passwords(),
+            rng=self.rng,
+            now=self.clock(),
+        )
+        self.logins[account.username] = self._login(account, password, totp)
+        return self
+
     # -- the CCUS register (register.repository) --------------------------------------------------
 
     def record(self, technician_id: str, **values: Any) -> Self:

@@ -20,6 +20,7 @@ from idp.validation import FieldProblem, clean_text
 from idp.web.cookies import clear_session_cookie, clear_staff_device
 from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, client_ip
 from idp.web.forms import CSRF_FIELD, Csrf, read_form
+from idp.web.home import sections_for
 from idp.web.render import render
 from idp.web.return_to import sign_in_again
 
@@ -59,6 +60,7 @@ def _account_page(
         "sessions": runtime.sessions.list_active(session=db, account_id=account.id, now=now),
         "current_session": user.web_session.id_hash,
         "codes_left": recovery.remaining(session=db, account_id=account.id),
+        "home_sections": sections_for(runtime.home_sections, db, account),  # each role's actions (issue 15 item 4)
         **extra,
     }
     return render(request, runtime, "account.html", ctx, status=status)

@@ -18,6 +18,7 @@ from idp.secretbox import SecretBox
 from idp.sessions import SessionStore
 from idp.signin import SignIn
 from idp.throttle import Throttler
+from idp.web.home import SectionSource
 
 
 @dataclass
@@ -34,6 +35,8 @@ class IdpRuntime:
     totp_box: SecretBox
     signin: SignIn
     templates: Jinja2Templates
+    #: the home's sections for roles only the application knows (idp/web/home.py; issue 15 item 4)
+    home_sections: tuple[SectionSource, ...] = ()
 
 
 def get_runtime(request: Request) -> IdpRuntime:
@@ -77,7 +80,21 @@ def current_user(request: Request, runtime: RuntimeDep, db: DbDep) -> SignedIn |
     if account is None or account.disabled:
         return None
     db.commit()  # persist the idle-timeout touch
-    return SignedIn(account=account, web_session=ws, token=token)
+    signed_in = SignedIn(account=account, web_session=ws, token=token)
+    request.state.signed_in = signed_in  # the shared header's sign-out and way home (idp/web/render.py)
+    return signed_in
+
+
+def signed_in_of(request: Request) -> SignedIn | None:
+    """Who this request was found to be signed in as, if its route asked (:data:`UserDep`); ``None``
+    after the route signed them out (:func:`signed_out`)."""
+    found = getattr(request.state, "signed_in", None)
+    return found if isinstance(found, SignedIn) else None
+
+
+def signed_out(request: Request) -> None:
+    """The route has just ended this request's session: its page shows no signed-in header."""
+    request.state.signed_in = None
 
 
 UserDep = Annotated[SignedIn | None, Depends(current_user)]

@@ -23,6 +23,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.account": ("マイアカウント", "My account"),
     "nav.signout": ("サインアウト", "Sign out"),
     "nav.signin": ("サインイン", "Sign in"),
+    # -- issue 15 item 4: the shared header's way home and each role's section of the home (idp/web/home.py)
+    "nav.home": ("ホーム", "Home"),
+    "home.technician": ("技能者", "Technician"),
+    "home.wallet_app": ("ウォレットを開く", "Open the wallet"),
+    "home.employer_admin": ("事業者の管理（{employer}）", "Employer administration ({employer})"),
+    "home.employer_staff": ("事業者の担当者（{employer}）", "Employer staff ({employer})"),
+    "home.approvals": ("情報提供の承認", "Approve data sharing"),
+    "home.approvals_view": ("情報提供の承認状況（閲覧）", "Data-sharing approvals (view)"),
+    "home.technicians": ("所属技能者", "Our technicians"),
+    "home.technicians_view": ("所属技能者（閲覧）", "Our technicians (view)"),
+    "home.gate": ("現場ゲート（元請）", "Site gates (prime contractor)"),
+    "home.gate_app": ("ゲートアプリを開く", "Open the gate app"),
+    "home.site_today": ("本日の入退場 — {site}", "Today's entries — {site}"),
+    "home.operator": ("運営者", "Operator"),
+    "home.operator_note": (
+        "運営者向けの画面はありません。クライアント・証明書の発行元・鍵の登録は genba コマンドで行います",
+        "There are no operator pages: clients, certificate sources and keys are registered with the genba command",
+    ),
+    "home.no_role": (
+        "このアカウントで使える機能はまだありません。運営者にお問い合わせください",
+        "Nothing is available to this account yet. Please contact the operator",
+    ),
     "signin.title": ("サインイン", "Sign in"),
     "signin.username": ("技能者ID・ログインID・メールアドレス", "Technician ID, login ID or e-mail"),
     "signin.username_hint": (

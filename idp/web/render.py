@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from idp.web.deps import IdpRuntime
+from idp.web.deps import IdpRuntime, signed_in_of
 from idp.web.forms import Csrf
 from idp.web.i18n import LANG_COOKIE, pick_language, translator
 
@@ -60,6 +60,8 @@ def render(
         "csrf_token": csrf.token_for(request, cookies, session=session),
         "path": request.url.path,
         "switch_lang_url": _switch_lang_url(request, "en" if lang == "ja" else "ja"),
+        # the shared header (base.html): the way home and サインアウト for whoever is signed in (issue 15 item 4)
+        "viewer": signed_in_of(request),
     }
     ctx.update(context or {})
     response = runtime.templates.TemplateResponse(request, name, ctx, status_code=status)

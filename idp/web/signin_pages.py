@@ -17,7 +17,7 @@ from idp.oauth import logout as oidc_logout
 from idp.signin import PASSWORD_AND_OTP, STEP_OTP, Outcome
 from idp.validation import FieldProblem
 from idp.web.cookies import clear_session_cookie, clear_staff_device, device_cookie, remember_device, set_session_cookie
-from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, UserDep, client_ip, session_cookie
+from idp.web.deps import DbDep, IdpRuntime, RuntimeDep, UserDep, client_ip, session_cookie, signed_out
 from idp.web.forms import CSRF_FIELD, BadForm, Csrf, read_form
 from idp.web.render import render
 
@@ -374,6 +374,7 @@ async def logout_submit(
             ip=client_ip(request),
         )
         db.commit()
+    signed_out(request)
     response = render(request, runtime, "logout.html", {"done": True})
     clear_session_cookie(response, runtime)
     if user is not None:

@@ -4,6 +4,7 @@
 export const TEXT = {
   ja: {
     app_name: "現場ゲート",
+    nav_home: "ホーム",
     lang_switch: "English",
     online: "オンライン",
     offline: "オフライン",
@@ -69,6 +70,7 @@ export const TEXT = {
   },
   en: {
     app_name: "Site gate",
+    nav_home: "Home",
     lang_switch: "日本語",
     online: "Online",
     offline: "Offline",

@@ -4,6 +4,8 @@
 export const TEXT = {
   ja: {
     app_name: "現場IDウォレット",
+    nav_home: "ホーム",
+    nav_signout: "サインアウト",
     lang_switch: "English",
     offer_title: "証明書の受け取り",
     offer_from: "{issuer} から次の証明書が届いています。",
@@ -94,6 +96,8 @@ export const TEXT = {
   },
   en: {
     app_name: "Genba ID Wallet",
+    nav_home: "Home",
+    nav_signout: "Sign out",
     lang_switch: "日本語",
     offer_title: "Receive credentials",
     offer_from: "{issuer} is offering you these credentials.",
