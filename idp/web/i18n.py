@@ -232,7 +232,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "wallet.create": ("追加用のQRコードを作る", "Make the QR code"),
     "wallet.open_here": ("この端末のウォレットで開く", "Open in this device's wallet"),
-    "wallet.link": ("ウォレットで読み取るリンク", "Link for your wallet"),
+    "wallet.link": ("ほかのウォレットアプリで開く", "Open in another wallet app"),
     "wallet.tx_code": ("ウォレットで聞かれたらこの確認番号を入力:", "When your wallet asks, enter this code:"),
     "wallet.expires": ("このQRコードは10分間有効で、1回だけ使えます。", "This QR code works once, for 10 minutes."),
     "nav.wallet": ("ウォレットに追加", "Add to wallet"),
