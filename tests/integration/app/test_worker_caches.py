@@ -156,7 +156,9 @@ def test_revoke_consent_through_the_page(workers: list[Worker], clock: FrozenClo
         assert employer.post("/consent/employer/bulk", data=form).status_code == 200
         warm(workers, lambda w: w.api.get("/api/v1/technicians/me", headers=bearer).status_code, 200)
         inbox = employer.get("/consent/employer")
-        revoked = employer.post(f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+        revoked = employer.post(
+            f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text), "confirmed": "yes"}
+        )
         assert revoked.status_code == 200
     for worker in workers:
         assert worker.api.get("/api/v1/technicians/me", headers=bearer).status_code == 401
