@@ -323,6 +323,10 @@ def test_offline_check_reads_the_wallet_with_the_camera_and_uploads_once(
     challenge = read_challenge(tablet, reader)
 
     frames = show_presentation(phone, challenge)
+    # the challenge names who asks (issue 15, item 7; docs/offline-gate.md §2), not the 現場ID
+    expect(phone.locator("#presentation-to")).to_have_text(
+        "提示先: 新砂物流センター新築工事（元請: 株式会社 東京ゼネコン）・ゲート east（クレーン作業）"
+    )
     if frames > 1:  # an animated QR code: the frames in turn
         expect(phone.locator("#presentation-qr-frames")).to_contain_text(f"{frames}枚のQRコードを順に表示しています")
     show_to_camera(tablet, camera, film_presentation(phone, reader, frames))
