@@ -18,7 +18,7 @@ from idp.public import Clock, FieldProblem, SessionStore, staff_for_account
 from register.disclosure import disclose
 from register.models import Site, SiteAssignment, SiteCompany, WorkRecord
 from register.repository import assignment_active, find_site, record_work, site_active
-from wallet.gate.ports import Entry, Operator, RosterEntry
+from wallet.gate.ports import Entry, Operator, RosterEntry, SiteName
 
 #: What a gate bundle carries of the technician record: name and kana, face photo, level (the
 #: employer, tier and role come from the site's own 施工体制). Only these are asked for and recorded.
@@ -33,6 +33,14 @@ class RegisterGate:
     def site_exists(self, site_id: str) -> bool:
         with Session(self._engine) as session:
             return find_site(session=session, site_id=site_id) is not None
+
+    def site_name(self, site_id: str) -> SiteName | None:
+        with Session(self._engine) as session:
+            site = find_site(session=session, site_id=site_id)
+            if site is None:
+                return None
+            prime = session.get(Employer, site.prime_employer_pk)
+            return SiteName(site.site_id, site.name, prime.trade_name if prime else "")
 
     def roster(self, site_id: str, *, now: datetime, recipient_employer_id: str) -> list[RosterEntry]:
         """Technicians assigned today, with only the fields the prime contractor may see (rule 2)."""
@@ -143,6 +151,15 @@ class RegisterGate:
             staff = staff_for_account(session=session, account_id=account.id) if account and account.id else None
             if staff is None or account is None:
                 return None
-            sites = session.exec(select(Site.site_id).where(col(Site.prime_employer_pk) == staff[1].id)).all()
+            employer = staff[1]
+            sites = session.exec(
+                select(Site.site_id, Site.name).where(col(Site.prime_employer_pk) == employer.id)
+            ).all()
             session.commit()
-            return Operator(employer_id=staff[1].employer_id, username=account.username, sites=tuple(sites))
+            return Operator(
+                employer_id=employer.employer_id,
+                username=account.username,
+                sites=tuple(site_id for site_id, _ in sites),
+                display_name=account.display_name,
+                site_names={site_id: SiteName(site_id, name, employer.trade_name) for site_id, name in sites},
+            )

@@ -276,10 +276,42 @@ async def technician_act(
         return Response(status_code=404)
     if user is None:
         return _to_login(request, form.get("page", "/consent"))
+    if action == "revoke" and form.get("confirmed") != "yes":
+        return _confirm_revoke(request, runtime, db, user, consent, consent_id, form.get("page", "/consent"))
     _, error, actor = await _act(request, runtime, db, user, consent, [consent_id], action)
-    back = "/consent" if actor is not None and actor.kind == "technician" else "/consent/employer"
+    technician = actor is not None and actor.kind == "technician"
+    back = "/consent" if technician else "/consent/employer"
     if error is not None:
         return _page(
             request, runtime, "error.html", {"message": error.ja if _ja(request) else error.en}, status=error.status
         )
-    return RedirectResponse(f"{back}?notice=consent.done_{action}", status_code=303)
+    # The technician pressed 許可する: confirmed as 許可しました (an employer 承認します; issue 15, item 10).
+    done = "allow" if technician and action == "approve" else action
+    return RedirectResponse(f"{back}?notice=consent.done_{done}", status_code=303)
+
+
+def _confirm_revoke(
+    request: Request,
+    runtime: IdpRuntime,
+    db: DbDep,
+    user: SignedIn,
+    consent: ConsentPort,
+    consent_id: str,
+    page: str,
+) -> Response:
+    """Withdrawing asks first (issue 15, item 10): the consent's notice (recipient, purpose, fields) and a
+    button that posts again with ``confirmed=yes``; only a consent the signed-in party is part of is shown."""
+    actor = _actor(db, user)
+    now = runtime.clock()
+    if actor is None:
+        views: list[ConsentView] = []
+    elif actor[0].kind == "technician":
+        views = consent.for_technician(actor[0].id, now=now)
+    else:
+        views = consent.for_employer(actor[0].id, now=now)
+    view = next((v for v in views if v.id == consent_id), None)
+    if view is None:
+        missing = message("consent.not_found")
+        return _page(request, runtime, "error.html", {"message": missing.ja if _ja(request) else missing.en}, 404)
+    back = page if page in FORM_PAGES else "/consent"
+    return _page(request, runtime, "consent_revoke_confirm.html", {"v": view, "back": back})

@@ -302,6 +302,8 @@ def test_two_party_consent_in_the_browser_then_employer_revokes(
 
     # 6. The employer revokes; the token relied on that consent, so it stops working at once.
     _card(staff_page, "active", consent_id).locator(f"form[action='/consent/{consent_id}/revoke'] button").click()
+    expect(staff_page.locator("h1")).to_have_text("同意を取り消しますか？")  # issue 15, item 10: asked first
+    staff_page.locator("#revoke-confirm").click()
     staff_page.wait_for_url(lambda u: "notice=consent.done_revoke" in u)
     expect(staff_page.get_by_role("status")).to_have_text("取り消しました")
     expect(_card(staff_page, "active", consent_id)).to_have_count(0)

@@ -258,7 +258,10 @@ def test_online_presentation_shows_green_with_name_and_photo(
     phone.goto(live_server.url("/wallet/app#vp=" + quote(link, safe="")))
     panel = phone.locator("#presentation")
     expect(panel).to_be_visible()
-    expect(phone.locator("#presentation-to")).to_have_text("提示先: localhost（オンライン）")
+    # who asks, in words (issue 15, item 7): the request object's client_metadata, not the host
+    expect(phone.locator("#presentation-to")).to_have_text(
+        "提示先: 新砂物流センター新築工事（元請: 株式会社 東京ゼネコン）"
+    )
     card = panel.locator(".present-item[data-query='ccus_card']")
     expect(card.locator("li")).to_have_count(5)
     expect(card.locator("li[data-claim='name'] .value")).to_have_text("鈴木 一郎")
@@ -266,7 +269,7 @@ def test_online_presentation_shows_green_with_name_and_photo(
     expect(panel.locator("li[data-claim='face_photo']")).to_have_count(0)  # never sent
     expect(panel.locator("li[data-claim='name_kana']")).to_have_count(0)  # not asked for
     tamakake = panel.locator(".present-item[data-query='course_tamakake']")
-    expect(tamakake.locator("li[data-claim='course_code'] .value")).to_have_text("tamakake")
+    expect(tamakake.locator("li[data-claim='course_code'] .value")).to_have_text("玉掛け技能講習")  # not its code
     # course code, name, completion date, holder name and 技能者ID (joins the certificate to the card: issue 12)
     expect(panel.locator(".present-item[data-query='course_kogata_idoshiki_crane'] li")).to_have_count(5)
     expect(
@@ -320,6 +323,10 @@ def test_offline_check_reads_the_wallet_with_the_camera_and_uploads_once(
     challenge = read_challenge(tablet, reader)
 
     frames = show_presentation(phone, challenge)
+    # the challenge names who asks (issue 15, item 7; docs/offline-gate.md §2), not the 現場ID
+    expect(phone.locator("#presentation-to")).to_have_text(
+        "提示先: 新砂物流センター新築工事（元請: 株式会社 東京ゼネコン）・ゲート east（クレーン作業）"
+    )
     if frames > 1:  # an animated QR code: the frames in turn
         expect(phone.locator("#presentation-qr-frames")).to_contain_text(f"{frames}枚のQRコードを順に表示しています")
     show_to_camera(tablet, camera, film_presentation(phone, reader, frames))

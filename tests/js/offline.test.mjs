@@ -16,10 +16,20 @@ const challenge = { site_id: "S-1", gate_id: "main", work_kind: "crane", nonce: 
 test("GC1: a challenge reads back as it was written; anything else is refused with code challenge", () => {
   const text = offline.encodeChallenge(challenge);
   assert.ok(text.startsWith(offline.CHALLENGE));
-  assert.deepEqual(offline.decodeChallenge(text), challenge);
+  assert.deepEqual(offline.decodeChallenge(text), { ...challenge, site_name: "", prime_name: "" });
   for (const bad of ["GC2:xyz", "GC1:not-json", offline.CHALLENGE + "x".repeat(700), "GC1:" + b64urlFromBytes(new TextEncoder().encode('{"s":1}'))]) {
     assert.throws(() => offline.decodeChallenge(bad), (e) => e instanceof FormatError && e.code === "challenge", bad);
   }
+});
+
+test("GC1: the site's and prime contractor's names (issue 15, item 7) travel cut to NAME_MAX and keep the QR small", () => {
+  const long = "新砂物流センター新築工事".repeat(5);
+  const text = offline.encodeChallenge({ ...challenge, gate_id: "g".repeat(40), site_name: long, prime_name: "株式会社 東京ゼネコン" });
+  const read = offline.decodeChallenge(text);
+  assert.equal(read.prime_name, "株式会社 東京ゼネコン");
+  assert.equal([...read.site_name].length, offline.NAME_MAX);
+  assert.ok(read.site_name.startsWith("新砂物流センター新築工事") && read.site_name.endsWith("…"));
+  assert.ok(text.length <= 600, String(text.length)); // what both decoders accept (wallet/gate/codec.py too)
 });
 
 test("GP1: one frame when it fits, else frames of at most the QR size, reassembled in any order", async () => {

@@ -99,7 +99,9 @@ def sign_in(page: Page, server: LiveServer, who: Credentials) -> None:
     page.locator("form[action='/login/otp'] button[type=submit]").click()
     page.wait_for_url(server.url("/gate/app"))
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    expect(page.locator("#operator")).to_have_text(who.username)
+    # the staff member's name on screen (issue 15, item 6), the login as its tooltip
+    expect(page.locator("#operator")).to_have_text("試験 担当")
+    expect(page.locator("#operator")).to_have_attribute("title", who.username)
 
 
 def sync(page: Page) -> None:

@@ -69,7 +69,9 @@ def test_introspection_says_inactive_once_the_consent_a_refresh_token_relies_on_
     inbox = me.get("/consent")
     consent_id = re.search(r'action="/consent/([^/"]+)/revoke"', inbox.text)
     assert consent_id, inbox.text[:500]
-    revoked = me.post(f"/consent/{consent_id.group(1)}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+    revoked = me.post(
+        f"/consent/{consent_id.group(1)}/revoke", data={"csrf_token": csrf_of(inbox.text), "confirmed": "yes"}
+    )
     assert revoked.status_code in (200, 303), revoked.text[:300]
     assert introspect(server.base_url, rp, refresh) == {"active": False}
     again = token(server.base_url, rp, {"grant_type": "refresh_token", "refresh_token": refresh})

@@ -25,16 +25,22 @@ def _gate(request: Request) -> GateRuntime:
     return runtime
 
 
-def bundle(gate: GateRuntime, site_id: str, gate_id: str, *, employer_id: str) -> dict[str, Any]:
+def bundle(gate: GateRuntime, site_id: str, gate_id: str, *, employer_id: str, synced_by: str = "") -> dict[str, Any]:
+    """``site_name``, ``prime_name`` and ``synced_by`` (the staff member's display name) let the tablet
+    show names, not codes, with no network (issue 15, item 6)."""
     wallet = gate.wallet
     now = wallet.clock()
+    named = gate.directory.site_name(site_id)
     with Session(wallet.engine) as session:
         lists = session.exec(select(StatusList.id).order_by(col(StatusList.created_at))).all()
         reqs = requirements(session, gate, site_id)
     return {
         "version": 1,
         "site_id": site_id,
+        "site_name": named.name if named else "",
+        "prime_name": named.prime_name if named else "",
         "gate_id": gate_id,
+        "synced_by": synced_by,
         "generated_at": int(now.timestamp()),
         "issuer": wallet.config.issuer,
         "audience": gate.offline_audience(site_id, gate_id),
@@ -57,5 +63,7 @@ async def sync(request: Request, site_id: str, gate_id: str = "main") -> Respons
     operator = gate.directory.operator(request)
     if operator is None or site_id not in operator.sites:
         return JSONResponse({"error": "access_denied"}, status_code=403)
-    data = await run_in_threadpool(bundle, gate, site_id, gate_id[:40], employer_id=operator.employer_id)
+    data = await run_in_threadpool(
+        bundle, gate, site_id, gate_id[:40], employer_id=operator.employer_id, synced_by=operator.display_name
+    )
     return JSONResponse(data, headers={"Cache-Control": "no-store"})

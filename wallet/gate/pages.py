@@ -12,7 +12,8 @@ from ``/gate/`` and ``/wallet/``. The QR libraries are pinned copies of npm pack
 workers' caching logic (``wallet/static/sw-core.js``) is shared too: the gate's worker imports it as
 ``/gate/sw-core.js``, the wallet's as ``/wallet/sw-core.js`` (wallet.web).
 
-``GET /gate/operator`` tells the page who is signed in and which sites' gates they may run.
+``GET /gate/operator`` tells the page who is signed in (their name, not their login) and which sites' gates
+they may run, with each site's name and prime contractor (issue 15, item 6: names, not codes).
 """
 
 from __future__ import annotations
@@ -95,7 +96,18 @@ def operator(request: Request) -> Response:
             status_code=401,
             headers={"Cache-Control": "no-store"},
         )
+    names = {
+        site_id: {"name": n.name, "prime_name": n.prime_name}
+        for site_id in who.sites
+        if (n := who.site_names.get(site_id)) is not None
+    }
     return JSONResponse(
-        {"username": who.username, "employer_id": who.employer_id, "sites": sorted(who.sites)},
+        {
+            "username": who.username,
+            "display_name": who.display_name,
+            "employer_id": who.employer_id,
+            "sites": sorted(who.sites),
+            "site_names": names,
+        },
         headers={"Cache-Control": "no-store"},
     )

@@ -4,7 +4,7 @@ history, and who operates a gate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -24,12 +24,26 @@ class RosterEntry:
 
 
 @dataclass(frozen=True)
+class SiteName:
+    """What people call a site (issue 15, item 6: names, not codes): the site's name and its prime
+    contractor's (元請) trade name, shown on the gate and to the technician's wallet."""
+
+    site_id: str
+    name: str
+    prime_name: str
+
+
+@dataclass(frozen=True)
 class Operator:
     """A signed-in employer staff user running a gate, with the sites they may run."""
 
     employer_id: str
     username: str
     sites: tuple[str, ...]
+    #: the staff member's name as the gate shows it (not the login ``<事業者ID>-<login>``)
+    display_name: str = ""
+    #: site id -> its name and prime contractor, for the sites in ``sites``
+    site_names: dict[str, SiteName] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class Entry:
 
 class GateDirectory(Protocol):
     def site_exists(self, site_id: str) -> bool: ...
+
+    def site_name(self, site_id: str) -> SiteName | None: ...
 
     def roster(self, site_id: str, *, now: datetime, recipient_employer_id: str) -> list[RosterEntry]: ...
 

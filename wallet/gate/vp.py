@@ -93,6 +93,7 @@ def request_object(request_id: str, request: Request) -> Response:
             return _error(404, "invalid_request_uri", "this presentation request is unknown, answered or expired")
         dcql = requirement(session, gate, row.site_id, row.work_kind)
     issuer = gate.wallet.config.issuer
+    named = gate.directory.site_name(row.site_id)
     claims: dict[str, Any] = {
         "iss": gate.client_id,
         "aud": "https://self-issued.me/v2",
@@ -103,6 +104,7 @@ def request_object(request_id: str, request: Request) -> Response:
         "nonce": row.nonce,
         "state": row.state,
         "dcql_query": dcql,
+        "client_metadata": client_metadata(named.name if named else row.site_id, named.prime_name if named else ""),
         "iat": int(now.timestamp()),
         "exp": int(row.expires_at.timestamp()),
     }
@@ -115,6 +117,27 @@ def request_object(request_id: str, request: Request) -> Response:
         registry=REGISTRY,
     )
     return Response(token, media_type="application/oauth-authz-req+jwt", headers={"Cache-Control": "no-store"})
+
+
+#: The profile-defined Verifier metadata parameter naming the site whose gate asks
+#: (docs/architecture.md "OpenID4VP: DCQL and direct_post").
+SITE_NAME = "genba_site_name"
+
+
+def client_metadata(site_name: str, prime_name: str) -> dict[str, Any]:
+    """§5.1 ``client_metadata`` (Verifier metadata, §11): who the technician presents to, in words
+    (issue 15, item 7). ``client_name`` is RFC 7591 §2's human-readable name of the client — the prime
+    contractor (元請), the party that receives the presentation; ``genba_site_name`` names the site, an
+    additional Verifier metadata parameter as §11.1 allows, which this profile defines as usable here
+    (§5.1: other parameters are ignored unless a profile defines them). ``vp_formats_supported`` (§11.1)
+    says what the gate verifies: SD-JWT VC with ES256 signatures and key binding."""
+    metadata: dict[str, Any] = {
+        "vp_formats_supported": {"dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}},
+        SITE_NAME: site_name,
+    }
+    if prime_name:
+        metadata["client_name"] = prime_name
+    return metadata
 
 
 @router.post("/gate/responses/{request_id}")

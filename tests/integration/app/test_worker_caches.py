@@ -159,7 +159,9 @@ def test_withdraw_consent(workers: list[Worker], genba: Any, clock: FrozenClock,
         clock.advance(seconds=30)  # a new TOTP code for the administrator's second sign-in
         with employer_page(workers[0], c.admin) as employer:
             inbox = employer.get("/consent/employer")
-            revoked = employer.post(f"/consent/{c.consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+            revoked = employer.post(
+                f"/consent/{c.consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text), "confirmed": "yes"}
+            )
             assert revoked.status_code == 200
     else:
         genba("admin", "create-operator", "--login", "ops", "--display-name", "運営 太郎")

@@ -112,7 +112,9 @@ def test_ccus_scope_claims_follow_two_party_consent_in_id_token_and_userinfo(app
         assert channels == ["id_token", "userinfo"]  # one record per release, none while withheld
 
         inbox = employer.get("/consent/employer")
-        revoked = employer.post(f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+        revoked = employer.post(
+            f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text), "confirmed": "yes"}
+        )
         assert revoked.status_code == 200
 
     again = token_request(client, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])

@@ -99,7 +99,9 @@ def test_two_party_consent_over_oauth_then_revocation(app: FastAPI, client: Test
         assert "two-party-consent" in body["rules"]
 
         inbox = employer.get("/consent/employer")
-        revoked = employer.post(f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text)})
+        revoked = employer.post(
+            f"/consent/{consent_id}/revoke", data={"csrf_token": csrf_of(inbox.text), "confirmed": "yes"}
+        )
         assert revoked.status_code == 200
 
     refused = client.get("/api/v1/technicians/me", headers=bearer)

@@ -12,16 +12,34 @@ const PRESENTATION = "GP1";
 /** Bytes of a version 40 QR code in byte mode at level L (2,953), less a margin for the prefix. */
 export const QR_MAX = 2900;
 
+/** The longest site or company name a challenge carries (it must stay one small QR code). */
+export const NAME_MAX = 24;
+
 /**
- * @typedef {{ site_id: string, gate_id: string, work_kind: string, nonce: string, time: number, audience: string }} Challenge
+ * `site_name` and `prime_name` (optional, `sn` and `pn`): who asks, in words, for the wallet to show.
+ * @typedef {{ site_id: string, gate_id: string, work_kind: string, nonce: string, time: number, audience: string,
+ *   site_name?: string, prime_name?: string }} Challenge
  */
+
+/**
+ * @param {unknown} name
+ * @returns {string}
+ */
+const shortName = (name) => {
+  const chars = [...String(name || "")];
+  return chars.length > NAME_MAX ? chars.slice(0, NAME_MAX - 1).join("") + "…" : chars.join("");
+};
 
 /**
  * @param {Challenge} c
  * @returns {string}
  */
 export function encodeChallenge(c) {
-  return CHALLENGE + b64urlJson({ v: 1, s: c.site_id, g: c.gate_id, k: c.work_kind, n: c.nonce, t: c.time, a: c.audience });
+  /** @type {Record<string, unknown>} */
+  const body = { v: 1, s: c.site_id, g: c.gate_id, k: c.work_kind, n: c.nonce, t: c.time, a: c.audience };
+  if (c.site_name) body.sn = shortName(c.site_name);
+  if (c.prime_name) body.pn = shortName(c.prime_name);
+  return CHALLENGE + b64urlJson(body);
 }
 
 /**
@@ -41,7 +59,17 @@ export function decodeChallenge(text) {
   if (!body || typeof body !== "object" || fields.some((f) => typeof body[f] !== "string") || !Number.isInteger(body.t)) {
     throw new FormatError("the challenge cannot be read", "challenge");
   }
-  return { site_id: body.s, gate_id: body.g, work_kind: body.k, nonce: body.n, time: body.t, audience: body.a };
+  const named = (/** @type {unknown} */ value) => (typeof value === "string" ? shortName(value) : "");
+  return {
+    site_id: body.s,
+    gate_id: body.g,
+    work_kind: body.k,
+    nonce: body.n,
+    time: body.t,
+    audience: body.a,
+    site_name: named(body.sn),
+    prime_name: named(body.pn),
+  };
 }
 
 /**

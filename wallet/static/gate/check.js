@@ -8,6 +8,7 @@ import { knownWorkKind } from "../common/dcql.js";
 import { $ } from "../common/dom.js";
 import { encodeChallenge, isPresentationFrame } from "../common/offline.js";
 import { Scanner, drawQr } from "../common/qr.js";
+import { siteName } from "./operator.js";
 import { GateError, report, showError, showMessage, t } from "./page.js";
 import { postJson, upload } from "./queue.js";
 import { showResult } from "./result.js";
@@ -33,7 +34,7 @@ function showCheck(mode) {
   $("#check").hidden = false;
   $("#check").dataset.mode = mode;
   $("#check-title").textContent = t("check_title", { direction: t("dir_" + s.direction), kind: kindLabel(s.kind) });
-  $("#check-mode").textContent = t(mode === "online" ? "mode_online" : "mode_offline", { site: s.site, gate: s.gate });
+  $("#check-mode").textContent = t(mode === "online" ? "mode_online" : "mode_offline", { site: siteName(s.site), gate: s.gate });
   $("#online").hidden = mode !== "online";
   $("#offline").hidden = mode !== "offline";
 }
@@ -192,6 +193,9 @@ function newChallenge() {
     time: Math.floor(Date.now() / 1000),
     audience: bundle.audience,
     direction: s.direction,
+    // who asks, in words, for the technician's wallet (issue 15, item 7; docs/offline-gate.md §2)
+    site_name: bundle.site_name || "",
+    prime_name: bundle.prime_name || "",
   };
   state.collector.reset();
   const canvas = $("#challenge-qr");

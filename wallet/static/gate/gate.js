@@ -24,7 +24,7 @@
 
 import { $, registerWorker } from "../common/dom.js";
 import { backToSetup, startCamera, startCheck, switchToOffline } from "./check.js";
-import { collectSites, loadOperator, renderNet, renderSites, signOut } from "./operator.js";
+import { collectSites, loadOperator, renderNet, renderSiteName, renderSites, signOut } from "./operator.js";
 import { i18n, report } from "./page.js";
 import { renderToday, upload } from "./queue.js";
 import { restoreSettings, saveSettings, state } from "./store.js";
@@ -63,6 +63,7 @@ function bind() {
   for (const input of ["#site", "#gate-id"]) {
     $(input).addEventListener("change", () => {
       saveSettings();
+      renderSiteName();
       loadBundle().catch(report);
     });
   }

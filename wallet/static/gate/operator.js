@@ -1,6 +1,7 @@
 // @ts-check
-/* 現場ゲート: who is signed in (GET /gate/operator) and which sites' gates they run; a shared tablet
- * (issue 12, item 10) keeps nothing of a previous staff member, an unsent queue only for its recorder. */
+/* 現場ゲート: who is signed in (GET /gate/operator) and which sites' gates they run, by name (issue 15,
+ * item 6); a shared tablet (issue 12, item 10) keeps nothing of a previous staff member, an unsent queue
+ * only for its recorder. */
 
 import { $, el } from "../common/dom.js";
 import { t } from "./page.js";
@@ -72,7 +73,22 @@ export async function loadOperator() {
   }
   $("#signin").hidden = !state.loginNeeded;
   $("#signout").hidden = state.loginNeeded || !state.operator;
-  $("#operator").textContent = state.operator && !state.loginNeeded ? state.operator.username : "";
+  renderOperator();
+}
+
+/** The staff member's name (issue 15, item 6: not the login `<事業者ID>-<login>`), the login only as a tooltip. */
+export function renderOperator() {
+  const box = $("#operator");
+  const who = state.operator && !state.loginNeeded ? state.operator : null;
+  box.textContent = who ? who.display_name || (state.bundle && state.bundle.synced_by) || who.username : "";
+  box.title = who ? who.username : "";
+}
+
+/** What people call a site: its name from the operator details or a synced bundle, else its id. */
+export function siteName(siteId) {
+  const names = (state.operator && state.operator.site_names) || {};
+  const named = names[siteId] && names[siteId].name;
+  return named || siteNames.get(siteId) || siteId;
 }
 
 /** 「ログアウト」: send what can be sent, delete everything of this staff member here, then sign out. */
@@ -86,10 +102,15 @@ export async function signOut() {
 
 
 let knownSites = [];
+/** site id -> name, from the synced bundles (offline, the operator details may be old) */
+const siteNames = new Map();
 
 export async function collectSites() {
   const sites = new Set(state.operator && Array.isArray(state.operator.sites) ? state.operator.sites : []);
-  for (const record of await store.bundles()) sites.add(record.bundle.site_id);
+  for (const record of await store.bundles()) {
+    sites.add(record.bundle.site_id);
+    if (record.bundle.site_name) siteNames.set(record.bundle.site_id, record.bundle.site_name);
+  }
   knownSites = [...sites].sort();
 }
 
@@ -97,7 +118,16 @@ export function renderSites() {
   const select = $("#site");
   const current = select.value || readSavedSite();
   select.replaceChildren(
-    ...(knownSites.length ? knownSites.map((s) => el("option", { value: s, text: s })) : [el("option", { value: "", text: t("no_site") })]),
+    ...(knownSites.length ? knownSites.map((s) => el("option", { value: s, text: siteName(s) })) : [el("option", { value: "", text: t("no_site") })]),
   );
   if (knownSites.includes(current)) select.value = current;
+  renderSiteName();
+}
+
+/** The header names the chosen site (its 現場ID only as a tooltip). */
+export function renderSiteName() {
+  const site = $("#site").value;
+  const box = $("#site-name");
+  box.textContent = site ? siteName(site) : "";
+  box.title = site || "";
 }

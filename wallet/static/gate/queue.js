@@ -107,8 +107,14 @@ async function renderTodayNow() {
       : t(uploadNeedsLogin || !user ? "queue_login" : "queue_pending", { count: pending });
   const now = Date.now();
   const today = events.filter((e) => e.site_id === site && sameDay(e.at * 1000, now));
-  const latest = new Map(); // technician -> latest event of today
-  for (const event of today) if (event.technician_id) latest.set(event.technician_id, event);
+  // technician -> what today's list shows: the latest entry or exit made; a refusal only while none was
+  // made — a later refusal (a replayed QR code, a second scan) never hides an entry (issue 15, item 6)
+  const latest = new Map();
+  for (const event of today) {
+    if (!event.technician_id) continue;
+    const shown = latest.get(event.technician_id);
+    if (event.ok || !shown || !shown.ok) latest.set(event.technician_id, event);
+  }
   const roster = (state.bundle && state.bundle.site_id === site && state.bundle.roster) || [];
   const rows = [];
   const seen = new Set();
@@ -136,7 +142,7 @@ async function renderTodayNow() {
     rows.push(line(person.technician_id, person.name, what, photo, latest.get(person.technician_id)));
   }
   for (const [id, event] of latest) {
-    if (!seen.has(id)) rows.push(line(id, event.name || id, t("not_on_roster"), null, event));
+    if (!seen.has(id)) rows.push(line(id, event.name || id, t(state.bundle ? "not_on_roster" : "roster_unsynced"), null, event));
   }
   for (const event of today) if (!event.technician_id) rows.push(line("", t("unknown_person"), "", null, event));
   $("#today-list").replaceChildren(...rows);

@@ -45,7 +45,9 @@ export function showResult(result, direction) {
   $("#result-employer").textContent = person ? [person.employer_name, person.role].filter(Boolean).join("・") : "";
   const note = $("#result-roster");
   note.hidden = !(result.technician_id && !person);
-  note.textContent = t("not_on_roster");
+  // Without a synced roster the tablet cannot say who is on it: it says it is not synced (issue 15, item 6).
+  note.dataset.reason = state.bundle ? "not_on_roster" : "unsynced";
+  note.textContent = t(state.bundle ? "not_on_roster" : "roster_unsynced");
   $("#result-reasons").replaceChildren(
     ...(result.reasons || []).map((r) => el("li", { "data-code": r.code || "" }, i18n.lang === "en" ? r.en || r.ja : r.ja || r.en)),
   );

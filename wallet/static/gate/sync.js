@@ -4,7 +4,7 @@
 
 import { $ } from "../common/dom.js";
 import { splitJws } from "../common/jws.js";
-import { collectSites, renderSites } from "./operator.js";
+import { collectSites, renderOperator, renderSites } from "./operator.js";
 import { GateError, i18n, showError, showMessage, t } from "./page.js";
 import { renderToday } from "./queue.js";
 import { bundleKey, settings, state, store } from "./store.js";
@@ -16,6 +16,7 @@ export async function loadBundle() {
   const record = site ? await store.bundle(bundleKey(site, gate)) : null;
   state.bundle = record ? record.bundle : null;
   state.syncedAt = record ? record.syncedAt : 0;
+  renderOperator();
   renderSyncState();
   await renderToday();
 }

@@ -1,6 +1,7 @@
 // @ts-check
 /* 現場IDウォレット: a credential's words — type names, claim labels (type metadata, SD-JWT VC §6) and values. */
 
+import { COURSES } from "../common/courses.js";
 import { i18n, pickDisplay, t } from "./page.js";
 import { CARD, CERTIFICATE } from "./store.js";
 import { TEXT } from "./text.js";
@@ -50,6 +51,11 @@ export function claimText(name, value, claims) {
     case "completed_on":
     case "holder_birth_date":
       return formatDate(value);
+    case "course_code": {
+      // the course's name from the catalogue (common/courses.json), not its code (issue 15, item 7)
+      const names = COURSES[String(value)];
+      return names ? names[i18n.lang === "en" ? 1 : 0] : String(value);
+    }
     case "course_kind":
       return TEXT[i18n.lang]["kind_" + value] || String(value);
     default:
@@ -60,6 +66,7 @@ export function claimText(name, value, claims) {
 
 /** Claim labels from the type metadata (SD-JWT VC §6), else the issuer metadata, else the name. */
 export function claimLabel(record, name) {
+  if (name === "course_code") return t("course"); // shown as the course's name (claimText), so not "講習コード"
   const sources = [(record.typeMetadata && record.typeMetadata.claims) || [], record.claimDisplay || []];
   for (const list of sources) {
     const entry = list.find((c) => Array.isArray(c.path) && c.path.length === 1 && c.path[0] === name);

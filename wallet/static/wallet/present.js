@@ -31,12 +31,19 @@ export async function openPresentation(text) {
   showPresentation(plan);
 }
 
+/** Who asks, in words (issue 15, item 7): the site and its prime contractor, else the host or 現場ID. */
+function recipient(plan) {
+  const site = plan.siteName || (plan.mode === "online" ? plan.host : plan.challenge.site_id);
+  return plan.primeName ? t("presentation_who", { site, prime: plan.primeName }) : site;
+}
+
 export function showPresentation(plan) {
+  const who = recipient(plan);
   const to =
     plan.mode === "online"
-      ? t("presentation_to_online", { host: plan.host })
+      ? t("presentation_to_online", { who })
       : t("presentation_to_offline", {
-          site: plan.challenge.site_id,
+          who,
           gate: plan.challenge.gate_id,
           kind: t("kind_" + knownWorkKind(plan.challenge.work_kind)),
         });

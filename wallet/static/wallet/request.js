@@ -94,9 +94,15 @@ export async function loadVpRequest(link) {
   if (Number.isInteger(claims.exp) && claims.exp * 1000 < now) throw new WalletError(t("err_vp_expired"), "expired");
   const dcql = claims.dcql_query;
   if (!dcql || !Array.isArray(dcql.credentials) || dcql.credentials.length === 0) throw fail("dcql_query");
+  // §5.1 client_metadata: client_name (RFC 7591 §2) is the prime contractor, genba_site_name the site
+  // (wallet/gate/vp.py client_metadata) — who the technician presents to, in words (issue 15, item 7)
+  const metadata = claims.client_metadata && typeof claims.client_metadata === "object" ? claims.client_metadata : {};
+  const text = (/** @type {unknown} */ value) => (typeof value === "string" ? value.trim().slice(0, 200) : "");
   return {
     mode: "online",
     host: target.hostname,
+    siteName: text(metadata.genba_site_name),
+    primeName: text(metadata.client_name),
     dcql,
     aud: clientId, // OpenID4VP 1.0 §B.3.6: the KB-JWT aud is the full client_id
     nonce: claims.nonce,
@@ -112,6 +118,8 @@ export function offlineRequest(challenge, records) {
   return {
     mode: "offline",
     challenge,
+    siteName: challenge.site_name || "",
+    primeName: challenge.prime_name || "",
     dcql: defaultDcql(issuer, challenge.work_kind),
     aud: challenge.audience,
     nonce: challenge.nonce,

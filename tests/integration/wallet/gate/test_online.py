@@ -101,6 +101,17 @@ def test_online_presentation_enters_and_records_work_history(
         sign_in(gate, app, staff)
         request_id, claims = _request(gate)
         assert claims["response_mode"] == "direct_post" and len(str(claims["nonce"])) >= 22  # 128 bits
+        # §5.1 client_metadata: who asks, in words (issue 15, item 7) — the prime contractor as RFC 7591
+        # client_name, the site as this profile's genba_site_name; what the gate verifies (§11.1)
+        metadata = claims["client_metadata"]
+        assert isinstance(metadata, dict)
+        assert (
+            metadata["client_name"] == "株式会社 東京ゼネコン"
+            and metadata["genba_site_name"] == "新砂物流センター新築工事"
+        )
+        assert metadata["vp_formats_supported"] == {
+            "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
+        }
         vp = card.present(
             reveal=["technician_id", "name", "level", "level_colour", "social_insurance"],
             aud=str(claims["client_id"]),

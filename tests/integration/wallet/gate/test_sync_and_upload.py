@@ -129,6 +129,20 @@ def test_sync_roster_has_only_roster_fields_and_is_recorded_as_a_disclosure(
     assert client.get("/gate/sync", params={"site_id": SITE}).status_code == 403
 
 
+def test_operator_and_bundle_name_the_site_its_prime_contractor_and_the_staff(gate: TestClient) -> None:
+    """Issue 15 item 6 (names, not codes): /gate/operator and the sync bundle carry the site's name, its
+    prime contractor's and the staff member's display name, so that the tablet shows them offline too."""
+    who = gate.get("/gate/operator").json()
+    assert who["username"] == STAFF and who["display_name"] == "門番 太郎"
+    assert who["site_names"] == {SITE: {"name": f"{SITE} 新築工事", "prime_name": "株式会社 東京ゼネコン"}}
+    bundle = sync(gate)
+    assert (bundle["site_name"], bundle["prime_name"], bundle["synced_by"]) == (
+        f"{SITE} 新築工事",
+        "株式会社 東京ゼネコン",
+        "門番 太郎",
+    )
+
+
 def test_the_sync_disclosure_record_lists_only_what_the_roster_sent(
     app: FastAPI, world: GateWorld, gate: TestClient
 ) -> None:
