@@ -7,7 +7,6 @@ from sqlmodel import SQLModel
 import connectors.models  # noqa: F401  (registers tables)
 import consent.models  # noqa: F401
 import idp.models  # noqa: F401
-import register.attendance.models  # noqa: F401
 import register.models  # noqa: F401
 import wallet.gate.models
 import wallet.models  # noqa: F401
