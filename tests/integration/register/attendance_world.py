@@ -25,15 +25,17 @@ def build(app: FastAPI) -> dict[str, tuple[str, str]]:
     """The world; the client id and secret of the employer's system and of a third party's system."""
     with Session(app.state.idp.engine, expire_on_commit=False) as s:
         world = world_of(app, s).technician(TECHNICIAN, "鈴木 一郎")
-        for eid, name in ((PRIME, "株式会社 東京ゼネコン"), (EMPLOYER, "株式会社 山田工務店"), (THIRD, "株式会社 他社")):
+        names = {PRIME: "株式会社 東京ゼネコン", EMPLOYER: "株式会社 山田工務店", THIRD: "株式会社 他社"}
+        for eid, name in names.items():
             world.employer(eid, name)
+        system = {"grant_types": ["client_credentials"]}
         (
             world.affiliation(TECHNICIAN, EMPLOYER, date(2020, 4, 1))
             .site(SITE, "新築工事", prime=PRIME, starts_on=date(2026, 10, 1))
             .tier(SITE, EMPLOYER, parent=PRIME)
             .assignment(SITE, TECHNICIAN, employer=EMPLOYER, start=date(2026, 10, 1), role="職長")
-            .client("kentai-own", ["https://own.example/cb"], owner_employer=EMPLOYER, grant_types=["client_credentials"])
-            .client("kentai-third", ["https://third.example/cb"], owner_employer=THIRD, grant_types=["client_credentials"])
+            .client("kentai-own", ["https://own.example/cb"], owner_employer=EMPLOYER, **system)
+            .client("kentai-third", ["https://third.example/cb"], owner_employer=THIRD, **system)
         )
         s.commit()
         return {name: (made.client.client_id, str(made.client_secret)) for name, made in world.clients.items()}
@@ -57,5 +59,3 @@ def november(app: FastAPI) -> None:
         assert hand(app, f"{day}-in", "in", at(day, start), source)
         assert hand(app, f"{day}-out", "out", at(day, end), source)
     assert hand(app, "2026-11-26-in", "in", at(date(2026, 11, 26), 8), "online")
-
-
