@@ -4,7 +4,7 @@ after the identity provider's routes."""
 
 from fastapi import APIRouter
 
-from register import api, api_employer, employer_pages
+from register import api, api_attendance, api_employer, attendance_csv, employer_pages
 
 
 def build_router() -> APIRouter:
@@ -13,4 +13,6 @@ def build_router() -> APIRouter:
     router.include_router(employer_pages.router)
     router.include_router(api.router)
     router.include_router(api_employer.router)
+    router.include_router(api_attendance.router)
+    router.include_router(attendance_csv.router)
     return router
