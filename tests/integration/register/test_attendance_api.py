@@ -110,3 +110,13 @@ def test_the_kentaikyo_csv_is_the_signed_in_employers_in_japanese_with_a_bom(
     assert client.get("/employer/kentaikyo.csv").content == answer.content
     october = client.get("/employer/kentaikyo.csv?month=2026-10").content.decode("utf-8-sig")
     assert october.splitlines() == [",".join(rows[0])]  # the header only
+
+
+def test_the_attendance_route_is_documented_in_the_openapi_document(app: FastAPI, client: TestClient) -> None:
+    """Issue 16 "API /api/v1/attendance/... (OpenAPI documented)": the route, its month parameter and a
+    description naming the consent group are in /api/openapi.json."""
+    document = client.get("/api/openapi.json").json()
+    operation = document["paths"]["/api/v1/attendance/technicians/{technician_id}/months/{month}"]["get"]
+    assert "`attendance`" in operation["description"] and "建退共" in operation["summary"]
+    month = next(p for p in operation["parameters"] if p["name"] == "month")
+    assert month["schema"]["pattern"] == r"^\d{4}-(0[1-9]|1[0-2])$"
