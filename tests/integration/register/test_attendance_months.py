@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from idp.public import FieldProblem
 from register.attendance.models import AttendanceEvent, AttendanceMonth
+from register.attendance.settings import set_employer_settings, set_site_rule
 from register.attendance.store import recompute_month
-from tests.integration.register.attendance_world import EMPLOYER, NOW, TECHNICIAN, at, build, hand, november
+from tests.integration.register.attendance_world import EMPLOYER, NOW, SITE, TECHNICIAN, at, build, hand, november
 from tests.support.clock import FrozenClock
 
 NOVEMBER = date(2026, 11, 1)
@@ -75,3 +78,31 @@ def test_a_retried_event_is_kept_once_and_a_recomputed_month_is_the_same(
         1,
     )
     assert after.detail == before.detail
+
+
+def test_changed_settings_recompute_the_months_they_touch(app: FastAPI, client: TestClient, clock: FrozenClock) -> None:
+    """Issue 16 "overtime limits with employer settings and warnings (default 80 %)": the prime's break
+    and the employer's statutory hours and warning fraction are stored, checked by the rules and applied
+    at once to the stored months; a warning names its clause (労働基準法第36条第4項)."""
+    clock.now = NOW
+    build(app)
+    november(app)
+    with Session(app.state.idp.engine) as s:
+        set_site_rule(s, site_id=SITE, opened_on=date(2026, 10, 1), break_minutes=90, updated_by="prime", now=NOW)
+        s.commit()
+    assert _month(app).worked_minutes == (600 - 90) + (540 - 90)
+    with Session(app.state.idp.engine) as s:
+        set_employer_settings(s, employer_id=EMPLOYER, daily_statutory_minutes=60, warning_fraction=0.3, now=NOW)
+        s.commit()
+    month = _month(app)
+    assert month.overtime_minutes == 960 - 2 * 60
+    (finding,) = month.detail["findings"]
+    assert (finding["limit"], finding["severity"], finding["clause"]) == (
+        "month_45h",
+        "warning",
+        "労働基準法第36条第4項",
+    )
+    with Session(app.state.idp.engine) as s, pytest.raises(FieldProblem):
+        set_employer_settings(s, employer_id=EMPLOYER, warning_fraction=1.5, now=NOW)
+    with Session(app.state.idp.engine) as s, pytest.raises(FieldProblem):
+        set_site_rule(s, site_id=SITE, opened_on=date(2026, 10, 1), break_minutes=500, updated_by="prime", now=NOW)
