@@ -201,3 +201,29 @@ def record_event(
     for month in sorted({first_of_month(day), first_of_month(day - timedelta(days=1))}):
         recompute_month(session, technician_id, employer_id, month, now=now)
     return True
+
+
+def recompute_employer_month(
+    session: Session, employer_id: str, month: date, *, now: datetime, technician_id: str | None = None
+) -> list[AttendanceMonth]:
+    """Recompute ``month`` for one technician, or for every technician with an event or a summary of
+    the employer in it (the operator's ``genba admin recompute-attendance``; the caller commits)."""
+    month = first_of_month(month)
+    technicians = {technician_id} if technician_id else set()
+    if technician_id is None:
+        technicians.update(
+            session.exec(
+                select(AttendanceEvent.technician_id)
+                .where(col(AttendanceEvent.employer_id) == employer_id)
+                .where(col(AttendanceEvent.at) >= _start_of(month))
+                .where(col(AttendanceEvent.at) < _start_of(next_month(month) + timedelta(days=1)))
+            ).all()
+        )
+        technicians.update(
+            session.exec(
+                select(AttendanceMonth.technician_id)
+                .where(col(AttendanceMonth.employer_id) == employer_id)
+                .where(col(AttendanceMonth.month) == month)
+            ).all()
+        )
+    return [recompute_month(session, t, employer_id, month, now=now) for t in sorted(technicians)]
