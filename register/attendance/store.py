@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from common.japan_time import JAPAN, local_date
@@ -199,8 +200,21 @@ def record_event(
     session.flush()
     day = local_date(at)
     for month in sorted({first_of_month(day), first_of_month(day - timedelta(days=1))}):
-        recompute_month(session, technician_id, employer_id, month, now=now)
+        _refresh(session, technician_id, employer_id, month, now)
     return True
+
+
+def _refresh(session: Session, technician_id: str, employer_id: str, month: date, now: datetime) -> None:
+    """recompute_month in a savepoint: when another gate's event created the month's row first (the
+    unique constraint), compute again, now updating that row instead of losing this event's work record."""
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                recompute_month(session, technician_id, employer_id, month, now=now)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 def recompute_employer_month(
