@@ -15,6 +15,7 @@ from consent.groups import FieldGroup
 from consent.ports import ConsentPort, Party
 from idp.models import Account, Employer, Technician
 from idp.public import Clock, FieldProblem, SessionStore, staff_for_account
+from register.attendance.store import record_event
 from register.disclosure import disclose
 from register.models import Site, SiteAssignment, SiteCompany, WorkRecord
 from register.repository import assignment_active, find_site, record_work, site_active
@@ -98,7 +99,8 @@ class RegisterGate:
         day = local_date(entry.at)
         key = f"gate|{entry.site_id}|{entry.technician_id}|{day.isoformat()}"
         with Session(self._engine) as session:
-            if not self._works_there(session, entry, day):
+            employer_id = self._employer_there(session, entry, day)
+            if employer_id is None:
                 return False
             row = session.exec(select(WorkRecord).where(col(WorkRecord.event_key) == key)).first()
             if row is None:
@@ -122,25 +124,41 @@ class RegisterGate:
             elif entry.direction == "out" and (row.exit_at is None or entry.at > row.exit_at):
                 row.exit_at = entry.at
             session.add(row)
+            # issue 16: the event itself, for working time and 建退共 days; its month is refreshed now
+            record_event(
+                session,
+                event_key=entry.event_key,
+                technician_id=entry.technician_id,
+                employer_id=employer_id,
+                site_id=entry.site_id,
+                direction=entry.direction,
+                at=entry.at,
+                verified=entry.verified,
+                source=entry.source,
+                now=self._clock(),
+            )
             session.commit()
         return True
 
     @staticmethod
-    def _works_there(session: Session, entry: Entry, day: date) -> bool:
+    def _employer_there(session: Session, entry: Entry, day: date) -> str | None:
+        """The employer (事業者ID) through which the technician is assigned to the site on that day, or
+        None when the register refuses the entry."""
         site = find_site(session=session, site_id=entry.site_id)
         if site is None or site.starts_on > day or (site.ends_on is not None and site.ends_on < day):
-            return False
+            return None
         if site.closed_at is not None and site.closed_at <= entry.at:
-            return False
-        return any(
-            assignment_active(a, day)
-            for a, _ in session.exec(
-                select(SiteAssignment, Technician)
-                .where(col(SiteAssignment.technician_pk) == Technician.id)
-                .where(col(SiteAssignment.site_pk) == site.id)
-                .where(col(Technician.technician_id) == entry.technician_id)
-            ).all()
-        )
+            return None
+        for assignment, _ in session.exec(
+            select(SiteAssignment, Technician)
+            .where(col(SiteAssignment.technician_pk) == Technician.id)
+            .where(col(SiteAssignment.site_pk) == site.id)
+            .where(col(Technician.technician_id) == entry.technician_id)
+        ).all():
+            if assignment_active(assignment, day):
+                employer = session.get(Employer, assignment.employer_pk)
+                return employer.employer_id if employer is not None else None
+        return None
 
     def operator(self, request: Request) -> Operator | None:
         """A signed-in staff user of the prime contractor runs that company's sites' gates."""

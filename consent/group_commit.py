@@ -24,11 +24,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from common.errors import GenbaError
 from consent.records import Entry
 
 
-class RecordNotDurable(RuntimeError):
-    """The batch holding this disclosure's record did not commit: nothing of it may be disclosed."""
+class RecordNotDurable(GenbaError, RuntimeError):
+    """The batch holding this disclosure's record did not commit: nothing of it may be disclosed
+    (500 ``server_error``, rendered like every other product error, never a stack trace)."""
 
 
 @dataclass(eq=False)

@@ -17,11 +17,16 @@ class FieldGroup(enum.StrEnum):
     education_training = "education_training"
     work_history = "work_history"
     level_occupation = "level_occupation"
+    #: 勤怠 (issue 16): working days, hours, overtime findings and 建退共 days per month, read from the
+    #: attendance summaries (register/attendance/), not from the technician record
+    attendance = "attendance"
 
 
 ALL_GROUPS: tuple[str, ...] = tuple(g.value for g in FieldGroup)
+#: The groups of the technician record itself (``register.record_view``); attendance is read apart.
+RECORD_GROUPS: tuple[str, ...] = tuple(g for g in ALL_GROUPS if g != FieldGroup.attendance)
 
-#: Every field of the technician record, in exactly one group (issue 4, item 1).
+#: Every field of the technician record, in exactly one group of RECORD_GROUPS (issue 4, item 1).
 FIELD_GROUP: dict[str, FieldGroup] = {
     "technician_id": FieldGroup.identity,
     "name": FieldGroup.identity,
@@ -69,6 +74,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "education_training": ("学歴・研修・表彰", "Education, training and awards"),
     "work_history": ("就業履歴", "Work history"),
     "level_occupation": ("レベル・職種", "Level and occupations"),
+    "attendance": ("勤怠・時間外労働・建退共就労日数", "Attendance, overtime and 建退共 days"),
 }
 
 

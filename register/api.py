@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from common.messages import message
-from consent.groups import ALL_GROUPS, ROSTER_GROUPS
+from consent.groups import RECORD_GROUPS, ROSTER_GROUPS
 from consent.ports import ConsentPort, ConsentView, Decision, Party
 from idp.models import Employer, Technician
 from idp.oauth.public import (
@@ -143,7 +143,7 @@ def _technician_data(
 
 def _groups(value: str | None) -> tuple[str, ...]:
     if not value:
-        return ALL_GROUPS
+        return RECORD_GROUPS
     return tuple(dict.fromkeys(g.strip() for g in value.split(",") if g.strip()))
 
 

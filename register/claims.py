@@ -36,7 +36,7 @@ from typing import Any
 from sqlmodel import Session
 
 from common.japan_time import local_date
-from consent.groups import ALL_GROUPS, FieldGroup
+from consent.groups import RECORD_GROUPS, FieldGroup
 from consent.ports import ConsentPort
 from idp.models import Account, OAuthGrant
 from idp.oauth.public import AccessTokenClaims, requested_claim_names, wanted_claims
@@ -67,7 +67,7 @@ def _release(
     if caller is None or caller.user_technician_id is None or caller.account_id is None:
         return {}  # not a technician: the provider's own account claims apply
     wanted = standard_claims.groups_for(names)
-    groups = ALL_GROUPS if with_ccus else tuple(g for g in ALL_GROUPS if g in wanted)
+    groups = RECORD_GROUPS if with_ccus else tuple(g for g in RECORD_GROUPS if g in wanted)
     if not groups:
         return {}
     now = clock()

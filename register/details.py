@@ -5,7 +5,7 @@ An entry asks for field groups of the signed-in technician, for a purpose, until
 "period_end": "2027-03-31"}``. When the technician approves on the consent screen, a consent
 request is created with the technician's approval; the employer still has to approve before
 anything is disclosed. Granted entries carry the ``consent_id`` the token then relies on.
-The scopes ``ccus.qualifications``, ``ccus.affiliation`` and ``ccus.work_history`` are shorthand
+The scopes ``ccus.qualifications``, ``ccus.affiliation``, ``ccus.work_history`` and ``ccus.attendance`` are shorthand
 for such an entry with the client's name as purpose and a one-year period.
 """
 
@@ -30,6 +30,7 @@ CCUS_SCOPES = {
     "ccus.qualifications": ["qualifications"],
     "ccus.affiliation": ["current_affiliation"],
     "ccus.work_history": ["work_history"],
+    "ccus.attendance": ["attendance"],
 }
 
 

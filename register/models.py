@@ -100,3 +100,8 @@ class WorkRecord(SQLModel, table=True):
     occupation: str = Field(default="", max_length=60)
     source: str = Field(default="register", max_length=20)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# Attendance tables (register/attendance/models.py) are part of the register's schema: loaded with it, so
+# every metadata user (migrations, tests' truncation) sees them.
+import register.attendance.models  # noqa: E402, F401

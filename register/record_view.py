@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from consent.groups import FieldGroup
+from consent.groups import RECORD_GROUPS, FieldGroup
 
 #: CCUS level → its card colour (Japanese, English): 1 白, 2 青, 3 銀, 4 金.
 LEVEL_COLOURS = {1: ("白", "white"), 2: ("青", "blue"), 3: ("銀", "silver"), 4: ("金", "gold")}
@@ -270,12 +270,13 @@ class TechnicianRecordView:
 
     def sections(self) -> dict[FieldGroup, Section]:
         """The groups present, in group order (the order of their fields in the JSON)."""
-        present = {group: getattr(self, group.value) for group in FieldGroup}
+        # attendance is outside the record (read from its own tables): it has no section here
+        present = {group: getattr(self, group.value) for group in FieldGroup if group in RECORD_GROUPS}
         return {group: section for group, section in present.items() if section is not None}
 
     def without(self, groups: Collection[str]) -> TechnicianRecordView:
         """The same view with ``groups`` left out (for example the photo, which no ID token carries)."""
-        return replace(self, **{g.value: None for g in FieldGroup if g in groups})
+        return replace(self, **{g: None for g in RECORD_GROUPS if g in groups})
 
     def to_json(self) -> dict[str, Any]:
         """The JSON of the data API, the roster and the ``ccus`` claim."""

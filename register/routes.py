@@ -4,7 +4,15 @@ after the identity provider's routes."""
 
 from fastapi import APIRouter
 
-from register import api, api_employer, employer_affiliation, employer_pages, employer_systems
+from register import (
+    api,
+    api_attendance,
+    api_employer,
+    attendance_csv,
+    employer_affiliation,
+    employer_pages,
+    employer_systems,
+)
 
 
 def build_router() -> APIRouter:
@@ -15,4 +23,6 @@ def build_router() -> APIRouter:
     router.include_router(employer_systems.router)
     router.include_router(api.router)
     router.include_router(api_employer.router)
+    router.include_router(api_attendance.router)
+    router.include_router(attendance_csv.router)
     return router

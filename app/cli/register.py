@@ -23,6 +23,7 @@ from idp.models import AccountKind
 from idp.public import FieldProblem, find_login_account, system_clock
 from register import repository as register
 from register import substitution
+from register.attendance.store import recompute_employer_month
 from register.directory import RegisterDirectory
 
 audit_cli = typer.Typer(help="Consent and disclosure records", no_args_is_help=True)
@@ -248,6 +249,30 @@ def withdraw_consent(
         engine.dispose()
     data = {"consent_id": view.id, "state": view.state.value, "on_request_of": on_request_of, "operator": login}
     emit(as_json, data, lambda: out.print(f"withdrew consent {view.id} on request of the {on_request_of}"))
+
+
+@admin_cli.command("recompute-attendance")
+def recompute_attendance(
+    employer_id: Annotated[str, typer.Option(help="事業者ID")],
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    technician_id: Annotated[str | None, typer.Option(help="Only this technician")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue 16: recompute a month of attendance (hours, overtime findings, 建退共 days) from the stored
+    gate events, for one technician or every technician of the employer in that month."""
+    first = parse_day(f"{month}-01", "month")
+    settings = settings_or_fail()
+    with transaction(settings) as session:
+        rows = recompute_employer_month(session, employer_id, first, now=system_clock(), technician_id=technician_id)
+        data = {
+            "employer_id": employer_id,
+            "month": f"{first:%Y-%m}",
+            "technicians": [
+                {"technician_id": r.technician_id, "worked_minutes": r.worked_minutes, "kentaikyo": r.kentaikyo_days}
+                for r in rows
+            ],
+        }
+    emit(as_json, data, lambda: out.print(f"recomputed {len(rows)} month(s) of {employer_id} for {data['month']}"))
 
 
 @audit_cli.command("verify")

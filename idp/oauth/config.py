@@ -14,7 +14,7 @@ from common.outbound import OutboundPolicy
 
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 #: CCUS data, released only through the consent engine (technician and employer approval).
-CCUS_SCOPES = ("ccus.qualifications", "ccus.affiliation", "ccus.work_history")
+CCUS_SCOPES = ("ccus.qualifications", "ccus.affiliation", "ccus.work_history", "ccus.attendance")
 OFFERED_SCOPES = STANDARD_SCOPES + CCUS_SCOPES
 
 

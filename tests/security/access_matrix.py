@@ -365,6 +365,18 @@ ROWS: list[Row] = [
         why="each company sees its own current technicians",
     ),
     Row(
+        "GET",
+        "/employer/kentaikyo.csv",
+        cells(
+            LOGIN,
+            (STAFF, 200),
+            operator="303→/account",
+            technician_other="303→/account",
+            technician_self="303→/account",
+        ),
+        why="issue 16: each company's 建退共 days of its own technicians only (the staff member's company)",
+    ),
+    Row(
         "POST",
         "/employer/technicians/contact-substitution",
         cells(403, past_employer_admin=400, employer_admin="303→/employer/technicians"),
@@ -400,6 +412,20 @@ ROWS: list[Row] = [
         cells(401, (SYSTEMS, 200), user_token_unconsented=403, user_token_consented=200),
         why="rules 1, 4, 5: the employer's own system, the orderer of T's project, an RP with both approvals; "
         "hole 1: never the wallet's token",
+    ),
+    Row(
+        "GET",
+        "/api/v1/attendance/technicians/{technician_id}/months/{month}",
+        cells(
+            401,
+            (SYSTEMS, 200),
+            orderer=403,
+            user_token_unconsented=403,
+            user_token_consented=403,
+        ),
+        why="issue 16, group attendance: E's own systems by the relationship rule; the orderer and an RP whose "
+        "consent names other groups: 403",
+        probe="/api/v1/attendance/technicians/{technician_id}/months/2026-11",
     ),
     Row(
         "GET",

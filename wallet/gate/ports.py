@@ -53,6 +53,10 @@ class Entry:
     technician_id: str
     direction: str  # in | out
     at: datetime
+    #: how the check reached the server: online (a presentation answered now) or offline (uploaded later)
+    source: str = "online"
+    #: the server verified the presentation (issue 16: only verified entries count as 建退共 days)
+    verified: bool = True
 
 
 class GateDirectory(Protocol):

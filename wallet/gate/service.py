@@ -193,7 +193,8 @@ def record(
             )
     except IntegrityError:  # the same key or nonce, recorded by a concurrent request
         return Recorded("duplicate") if retry_is_duplicate else Recorded("replayed")
-    return Recorded("recorded", Entry(result.event_key, site_id, str(result.technician_id), direction, at))
+    source = "offline" if mode == "offline" else "online"
+    return Recorded("recorded", Entry(result.event_key, site_id, str(result.technician_id), direction, at, source))
 
 
 def _replayed(

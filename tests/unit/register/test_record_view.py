@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from consent.groups import ALL_GROUPS, FIELD_GROUP, FieldGroup, fields_of
+from consent.groups import FIELD_GROUP, RECORD_GROUPS, FieldGroup, fields_of
 from register.record_view import (
     BirthDate,
     Contact,
@@ -32,7 +32,7 @@ from register.record_view import (
     WorkHistory,
 )
 
-EVERYTHING = frozenset(ALL_GROUPS)
+EVERYTHING = frozenset(RECORD_GROUPS)
 COMPANY = Contact(address="千葉県市川市3-3-3", phone="047-111-0003", is_company=True)
 
 
@@ -129,16 +129,16 @@ def test_a_record_released_whole_is_the_json_of_before() -> None:
 
 def test_the_view_has_one_attribute_per_field_group() -> None:
     """Issue 4, item 1: every field in exactly one group; the view's sections are the groups."""
-    assert [f.name for f in dataclasses.fields(TechnicianRecordView)] == list(ALL_GROUPS)
+    assert [f.name for f in dataclasses.fields(TechnicianRecordView)] == list(RECORD_GROUPS)
 
 
-@pytest.mark.parametrize("group", ALL_GROUPS, ids=[f"only-{g}" for g in ALL_GROUPS])
+@pytest.mark.parametrize("group", RECORD_GROUPS, ids=[f"only-{g}" for g in RECORD_GROUPS])
 def test_a_single_allowed_group_discloses_its_fields_and_no_other(group: str) -> None:
     """Consent, nothing disclosed by default (docs/security.md): a release of one group carries that
     group's fields of ``consent.groups.FIELD_GROUP`` and nothing else; every other section is None."""
     view = sample_record().release(frozenset({group}), work_history=HISTORY, contact=COMPANY)
     assert set(view.sections()) == {group}
-    assert [getattr(view, g) is None for g in ALL_GROUPS] == [g != group for g in ALL_GROUPS]
+    assert [getattr(view, g) is None for g in RECORD_GROUPS] == [g != group for g in RECORD_GROUPS]
     expected = fields_of({group}) | ({"contact_is_company"} if group == FieldGroup.contact else set())
     assert set(view.to_json()) == expected
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from sqlmodel import Session, select
 
+from register.attendance.models import AttendanceEvent, AttendanceMonth
 from register.models import WorkRecord
 from tests.support.clock import FrozenClock
 from tests.support.web import Person, runtime, sign_in
@@ -142,6 +143,9 @@ def test_online_presentation_enters_and_records_work_history(
     assert len(db.exec(select(GateEvent)).all()) == 1 and len(db.exec(select(GateRefusal)).all()) == 1
     work = db.exec(select(WorkRecord)).one()
     assert work.entry_at is not None and work.role == "職長"
+    # issue 16: the entry is kept for attendance as an online one, and its month is computed
+    assert [(e.kind, e.source) for e in db.exec(select(AttendanceEvent)).all()] == [("entry", "online")]
+    assert len(db.exec(select(AttendanceMonth)).all()) == 1
 
 
 def test_missing_insurance_and_wrong_audience_are_red(app: FastAPI, client: TestClient, clock: FrozenClock) -> None:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from common.japan_time import local_date
+from register.attendance.models import AttendanceEvent, AttendanceMonth
 from register.models import WorkRecord
 from tests.integration.wallet.gate.conftest import event_count, refusals
 from tests.support.clock import FrozenClock
@@ -26,6 +27,7 @@ from tests.support.gate_world import (
     PAST_EMPLOYER_NAME,
     PHONE,
     SITE,
+    SUB,
     TECHNICIAN,
     GateWorld,
     another_technician,
@@ -249,6 +251,12 @@ def test_the_same_offline_entry_uploaded_twice_is_recorded_once_with_one_work_re
     assert record.work_date == local_date(entered)
     assert record.entry_at == entered and record.exit_at == left
     assert record.role == "職長"
+    # issue 16: each event is kept for attendance with its source, and the month follows the upload
+    with Session(app.state.wallet.engine) as s:
+        kept = sorted((e.kind, e.source, e.verified) for e in s.exec(select(AttendanceEvent)).all())
+        month = s.exec(select(AttendanceMonth)).one()
+    assert kept == [("entry", "offline", True), ("exit", "offline", True)]
+    assert (month.employer_id, month.kentaikyo_days, month.worked_minutes) == (SUB, 1, 8 * 60 - 60)
 
 
 def test_uploads_for_a_site_the_staff_do_not_run_are_rejected(
