@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -90,10 +91,17 @@ def _served(
     async def send(message: dict[str, Any]) -> None:
         pass
 
+    stack = AccessLogMiddleware(SecurityHeadersMiddleware(app) if inner else app)
+
+    async def one() -> None:
+        with contextlib.suppress(RuntimeError):  # the broken apps' own error, raised after the line is written
+            await stack(scope, receive, send)
+
     try:
-        with contextlib.suppress(RuntimeError):
-            stack = AccessLogMiddleware(SecurityHeadersMiddleware(app) if inner else app)
-            asyncio.run(stack(scope, receive, send))
+        # in a thread of its own: in a test process where Playwright's sync API keeps an event loop running
+        # on the main thread, asyncio.run() there raises RuntimeError and nothing would be served
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, one()).result()
     finally:
         ACCESS.removeHandler(lines)
         ACCESS.setLevel(logging.NOTSET)
