@@ -109,7 +109,9 @@ class Registration(ClientRegistrationEndpoint):
             if "'redirect_uris'" in str(exc.description or ""):
                 raise InvalidRedirectUriError("redirect_uris: not a valid absolute URI") from None
             raise InvalidClientMetadataError("client metadata is not valid") from None
-        except ValueError:
+        except (ValueError, TypeError, KeyError):
+            # authlib's validators assume the members they read are well formed: ``"jwks": null`` reaches
+            # joserfc as None["keys"] (found by tests/security/test_fuzz_protocol.py); RFC 7591 §3.2.2
             raise InvalidClientMetadataError("client metadata is not valid") from None
         new = save(self.svc, current_db(), body, update=None)
         data = client_metadata(new.client)

@@ -92,7 +92,8 @@ def test_register_read_update_delete(
 def test_registration_refuses_bad_metadata(
     tmp_path: Path, db_url: str, engine: Engine, clock: FrozenClock, db: Session
 ) -> None:
-    """RFC 7591 §3.2.2: invalid_redirect_uri and invalid_client_metadata."""
+    """RFC 7591 §3.2.2: invalid_redirect_uri and invalid_client_metadata — also for members authlib's
+    validators would crash on (``"jwks": null`` was a 500, found by the protocol fuzzer)."""
     app = _reg_app(tmp_path, db_url, engine, clock)
     auth = {"Authorization": f"Bearer {INITIAL}"}
     with TestClient(app, base_url="http://localhost") as api:
@@ -106,6 +107,10 @@ def test_registration_refuses_bad_metadata(
         assert implicit.status_code == 400 and implicit.json()["error"] == "invalid_client_metadata"
         not_json = api.post("/register", headers={**auth, "content-type": "application/json"}, content=b"{")
         assert not_json.status_code == 400
+        null_jwks = api.post(
+            "/register", headers=auth, json={"redirect_uris": ["https://rp.example.jp/cb"], "jwks": None}
+        )
+        assert null_jwks.status_code == 400 and null_jwks.json()["error"] == "invalid_client_metadata"
 
 
 def test_registration_is_off_without_a_token(app: FastAPI, client: TestClient) -> None:
