@@ -81,6 +81,10 @@ class WorkerInvalidation:
         if self._running == 1 and self.listener is not None:
             self.listener.start()
 
+    def wait_listening(self, timeout: float) -> bool:
+        """Block until the listener listens (at most ``timeout`` seconds); True at once without one."""
+        return self.listener is None or self.listener.wait_until(True, timeout=timeout)
+
     def stop(self) -> None:
         self._running -= 1
         if self._running == 0 and self.listener is not None:

@@ -18,6 +18,10 @@ from idp.public import Clock
 log = logging.getLogger("genba.app")
 
 
+#: how long a worker's start-up waits for its cache listener to listen (docs/operations.md "Worker caches")
+LISTENING_WAIT_SECONDS = 5.0
+
+
 def worker_lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock: Clock) -> Any:
     """Background retries of back-channel logout deliveries while the app runs (0 disables); the
     worker's thread pool limited to ``threads`` (the database pool is sized for it); expired rows
@@ -29,6 +33,9 @@ def worker_lifespan(retry_seconds: int, threads: int, purge_seconds: int, clock:
         invalidation = getattr(app.state, "invalidation", None)
         if invalidation is not None:
             invalidation.start()  # the listener (PostgreSQL): until it listens, the caches are not believed
+            # start serving with the caches believed and /readyz saying "listening", not a moment of
+            # "database-fallback"; a database that does not answer delays start-up by the bound at most
+            await anyio.to_thread.run_sync(invalidation.wait_listening, LISTENING_WAIT_SECONDS)
         tasks = [asyncio.create_task(_retry_logout(app, retry_seconds))] if retry_seconds > 0 else []
         if purge_seconds > 0:
             window = app.state.idp.config.throttle_window

@@ -198,7 +198,9 @@ def test_two_workers_behind_the_proxy_share_one_issuer_and_stop_on_sigterm(
                 assert direct.json()["issuer"] == issuer
                 ready = client.get(f"http://127.0.0.1:{port}/readyz")
                 assert ready.status_code == 200, ready.text
-                assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "keys": "ok"}
+                # every worker's caches listen to PostgreSQL's notifications (docs/operations.md "Worker caches")
+                checks = {"database": "ok", "redis": "ok", "keys": "ok", "invalidation": "listening"}
+                assert ready.json()["checks"] == checks
 
             answered_by = []
             for _ in range(6):
