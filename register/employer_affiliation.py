@@ -16,18 +16,16 @@ as on the contact settings. Each ending is audited (``employer.affiliation_ended
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from common.messages import message
 from idp.models import Affiliation, Employer, Technician
 from idp.public import (
-    CSRF_FIELD,
-    Csrf,
     DbDep,
     FieldProblem,
     IdpRuntime,
@@ -37,11 +35,10 @@ from idp.public import (
     end_affiliation,
     normalise_14_digit_id,
     parse_date,
-    read_form,
     render,
 )
 from idp.public import record_audit_event as audit
-from register.employer_pages import page_message, staff_of
+from register.employer_pages import admin_action
 
 router = APIRouter()
 EVENT = "employer.affiliation_ended"
@@ -51,11 +48,7 @@ PAGE = "/employer/technicians"
 @router.post("/employer/technicians/end-affiliation", response_class=HTMLResponse)
 async def end_affiliation_page(request: Request, runtime: RuntimeDep, db: DbDep, user: UserDep) -> Response:
     """Confirm, then end the affiliation of ``technician_id`` with the signed-in admin's company."""
-    form = await read_form(request)
-    Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
-    if user is None:
-        return RedirectResponse(f"/login?next={PAGE}", status_code=303)
-    return await run_in_threadpool(_end, request, runtime, db, user, form)
+    return await admin_action(request, runtime, db, user, partial(_end, request, runtime, db))
 
 
 def _current(session: Session, employer: Employer, technician_id: str, today: date) -> tuple[Affiliation, Technician]:
@@ -74,11 +67,9 @@ def _current(session: Session, employer: Employer, technician_id: str, today: da
     return found[0], found[1]
 
 
-def _end(request: Request, runtime: IdpRuntime, db: DbDep, user: SignedIn, form: dict[str, str]) -> Response:
-    staff = staff_of(db, user)
-    if staff is None or staff[0].role != "admin":
-        return render(request, runtime, "error.html", {"message": page_message("employer.admin_only")}, status=403)
-    employer = staff[1]
+def _end(
+    request: Request, runtime: IdpRuntime, db: DbDep, form: dict[str, str], employer: Employer, user: SignedIn
+) -> Response:
     try:
         technician_id = normalise_14_digit_id(form.get("technician_id", ""), field="technician_id")
         end_date = parse_date(form.get("end_date", ""), field="end_date")

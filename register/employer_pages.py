@@ -11,10 +11,12 @@ ending an affiliation (``register/employer_affiliation.py``) and rotating a syst
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from common.japan_time import local_date
 from idp.models import Employer, EmployerStaff
@@ -23,6 +25,7 @@ from idp.public import (
     Csrf,
     DbDep,
     FieldProblem,
+    IdpRuntime,
     RuntimeDep,
     SignedIn,
     UserDep,
@@ -109,6 +112,33 @@ async def set_contact_substitution(request: Request, runtime: RuntimeDep, db: Db
         return render(request, runtime, "error.html", {"message": f"{problem.ja} / {problem.en}"}, status=400)
     db.commit()
     return RedirectResponse("/employer/technicians?notice=saved", status_code=303)
+
+
+async def admin_action(
+    request: Request,
+    runtime: IdpRuntime,
+    db: DbDep,
+    user: SignedIn | None,
+    work: Callable[[dict[str, str], Employer, SignedIn], Response],
+) -> Response:
+    """The POST of an employer administrator's action on the employer page (所属を終了,
+    シークレットを再発行): the form's CSRF token, sign-in (back to the page), then ``work(form,
+    employer)`` in the thread pool (its write waits for every worker's caches, the fence) for an
+    administrator of the signed-in staff member's own employer only (403 for anyone else)."""
+    form = await read_form(request)
+    Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
+    if user is None:
+        return RedirectResponse("/login?next=/employer/technicians", status_code=303)
+    signed_in = user
+
+    def checked() -> Response:
+        staff = staff_of(db, signed_in)
+        if staff is None or staff[0].role != "admin":
+            return render(request, runtime, "error.html", {"message": page_message("employer.admin_only")}, status=403)
+        return work(form, staff[1], signed_in)
+
+    answer: Response = await run_in_threadpool(checked)
+    return answer
 
 
 def page_message(key: str) -> str:

@@ -16,16 +16,17 @@ about other companies' systems. Each rotation is audited (``client.secret_rotate
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 
 from common.messages import message
-from idp.models import OAuthClient
+from idp.models import Employer, OAuthClient
 from idp.oauth.public import rotate_client_secret
-from idp.public import CSRF_FIELD, Csrf, DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, read_form, render
+from idp.public import DbDep, IdpRuntime, RuntimeDep, SignedIn, UserDep, render
 from idp.public import record_audit_event as audit
-from register.employer_pages import page_message, staff_of
+from register.employer_pages import admin_action
 
 router = APIRouter()
 EVENT = "client.secret_rotated"
@@ -35,19 +36,12 @@ PAGE = "/employer/technicians"
 @router.post("/employer/systems/rotate-secret", response_class=HTMLResponse)
 async def rotate_secret(request: Request, runtime: RuntimeDep, db: DbDep, user: UserDep) -> Response:
     """Confirm, then rotate: ``client_id`` names one of the company's own systems."""
-    form = await read_form(request)
-    Csrf(runtime.config, runtime.rng).check(request, form.get(CSRF_FIELD))
-    if user is None:
-        return RedirectResponse(f"/login?next={PAGE}", status_code=303)
-    # the write waits for every worker's caches (the fence): off the event loop
-    return await run_in_threadpool(_rotate, request, runtime, db, user, form)
+    return await admin_action(request, runtime, db, user, partial(_rotate, request, runtime, db))
 
 
-def _rotate(request: Request, runtime: IdpRuntime, db: DbDep, user: SignedIn, form: dict[str, str]) -> Response:
-    staff = staff_of(db, user)
-    if staff is None or staff[0].role != "admin":
-        return render(request, runtime, "error.html", {"message": page_message("employer.admin_only")}, status=403)
-    employer = staff[1]
+def _rotate(
+    request: Request, runtime: IdpRuntime, db: DbDep, form: dict[str, str], employer: Employer, user: SignedIn
+) -> Response:
     client = db.get(OAuthClient, form.get("client_id", ""))
     if client is None or client.owner_employer_pk != employer.id or client.disabled:
         unknown = message("page.not_own_system").bilingual()
