@@ -135,7 +135,8 @@ class AccessLogMiddleware:
     answer is sent, for the protocol front and FastAPI alike (it replaces uvicorn's access log, which
     ``app/workers.py`` turns off). The line is built and redacted here, once (:func:`redact`: RFC 9700
     §4.2.4, no codes or tokens in logs); the request id is the one ``SecurityHeadersMiddleware`` gave
-    the request. Nothing is built when the logger is not enabled for INFO."""
+    the request. The line is written just before the answer's last body chunk is sent (or, when no
+    answer went out, once the error escaped). Nothing is built when the logger is not enabled for INFO."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -146,17 +147,24 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         status = 500  # what the last resort answers when an error escapes (app/error_handlers.py)
+        logged = False
 
         async def tracking(message: Message) -> None:
-            nonlocal status
+            nonlocal status, logged
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
+                # written before the last of the body goes out, so the line is in the log by the time the
+                # client has the whole answer (a reader of the log right after it never misses it)
+                logged = True
+                ACCESS.handle(access_record(scope, status, time.perf_counter() - started))
             await send(message)
 
         try:
             await self.app(scope, receive, tracking)
         finally:
-            ACCESS.handle(access_record(scope, status, time.perf_counter() - started))
+            if not logged:
+                ACCESS.handle(access_record(scope, status, time.perf_counter() - started))
 
 
 def access_record(scope: Scope, status: int, seconds: float) -> logging.LogRecord:
